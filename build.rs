@@ -1,0 +1,18 @@
+//! Records the compiler version and build profile for result files.
+
+fn main() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=IPC_BENCH_RUSTC_VERSION={version}");
+    println!(
+        "cargo:rustc-env=IPC_BENCH_BUILD_PROFILE={}",
+        std::env::var("PROFILE").unwrap_or_else(|_| "unknown".into())
+    );
+    println!("cargo:rerun-if-changed=build.rs");
+}

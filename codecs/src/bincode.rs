@@ -1,0 +1,33 @@
+//! bincode 2 through its serde bridge, with the standard (varint) configuration.
+
+use crate::{Codec, CodecError};
+use serde::{de::DeserializeOwned, Serialize};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Bincode;
+
+/// Caps any length prefix a decoder may believe, so random input cannot make it
+/// reserve gigabytes before discovering the data is not there.
+const DECODE_LIMIT_BYTES: usize = 64 * 1024 * 1024;
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<DECODE_LIMIT_BYTES>()
+}
+
+impl Codec for Bincode {
+    const NAME: &'static str = "bincode";
+
+    fn encode<T: Serialize + ?Sized>(&self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        buf.clear();
+        bincode::serde::encode_into_std_write(value, buf, config())
+            .map(|_| ())
+            .map_err(|e| CodecError::encode(Self::NAME, e))
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+        let (value, consumed) = bincode::serde::borrow_decode_from_slice(bytes, config())
+            .map_err(|e| CodecError::decode(Self::NAME, e))?;
+        CodecError::expect_consumed(Self::NAME, bytes.len() - consumed)?;
+        Ok(value)
+    }
+}

@@ -1,0 +1,215 @@
+//! Serialization formats for ipc-bench, behind one [`Codec`] trait.
+//!
+//! Every codec encodes into a caller-owned buffer that the caller reuses from one
+//! message to the next (so the hot path does not allocate for the output), and
+//! decodes from a byte slice into any `serde` type, returning a typed
+//! [`CodecError`] rather than panicking on malformed input.
+//!
+//! `json` is always compiled; every other codec sits behind a Cargo feature of
+//! the same name. Adding a codec is one file plus one line in [`registry!`]
+//! below (and its feature line in `Cargo.toml`).
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// A serialization format that can carry the benchmark's messages.
+pub trait Codec: Default + Send + Sync + 'static {
+    /// The name users type (`--codec NAME`), also used in result files.
+    const NAME: &'static str;
+
+    /// Replaces the contents of `buf` with the encoding of `value`.
+    ///
+    /// `buf` keeps its capacity between calls, so steady-state encoding does not
+    /// allocate.
+    fn encode<T: Serialize + ?Sized>(&self, value: &T, buf: &mut Vec<u8>)
+        -> Result<(), CodecError>;
+
+    /// Decodes exactly one value from all of `bytes`; trailing bytes are an error.
+    ///
+    /// Values are owned: not every format here can lend out borrowed strings.
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError>;
+
+    /// The codec's name, for callers holding a value rather than the type.
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+}
+
+/// Why a codec could not encode or decode a value.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CodecError {
+    #[error("{codec}: encoding failed: {message}")]
+    Encode {
+        codec: &'static str,
+        message: String,
+    },
+    #[error("{codec}: decoding failed: {message}")]
+    Decode {
+        codec: &'static str,
+        message: String,
+    },
+    #[error("{codec}: {count} trailing byte(s) after the decoded value")]
+    TrailingBytes { codec: &'static str, count: usize },
+}
+
+impl CodecError {
+    pub(crate) fn encode(codec: &'static str, err: impl std::fmt::Display) -> Self {
+        CodecError::Encode {
+            codec,
+            message: err.to_string(),
+        }
+    }
+
+    pub(crate) fn decode(codec: &'static str, err: impl std::fmt::Display) -> Self {
+        CodecError::Decode {
+            codec,
+            message: err.to_string(),
+        }
+    }
+
+    /// Checks that a decoder consumed all of its input.
+    pub(crate) fn expect_consumed(codec: &'static str, remaining: usize) -> Result<(), Self> {
+        if remaining == 0 {
+            Ok(())
+        } else {
+            Err(CodecError::TrailingBytes {
+                codec,
+                count: remaining,
+            })
+        }
+    }
+}
+
+/// One entry of the codec registry: every codec ipc-bench knows, compiled or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodecInfo {
+    pub name: &'static str,
+    /// The Cargo feature that compiles it in; `None` for codecs that are always present.
+    pub feature: Option<&'static str>,
+    /// Whether this build has it.
+    pub compiled: bool,
+}
+
+/// Runs generic code with a concrete codec chosen by name at run time.
+///
+/// Generic closures do not exist in Rust, so the caller's generic code lives in
+/// `visit`, and [`dispatch`] calls it with the monomorphized codec.
+pub trait CodecVisitor {
+    type Output;
+    fn visit<C: Codec>(self, codec: C) -> Self::Output;
+}
+
+/// Why a codec name cannot be used in this build.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LookupError {
+    #[error("unknown codec '{name}' (known: {known})")]
+    Unknown { name: String, known: String },
+    #[error("codec '{name}' is not compiled into this executable (rebuild with `--features {feature}`, or `--features all-codecs`)")]
+    NotCompiled { name: String, feature: &'static str },
+}
+
+macro_rules! registry {
+    ($( $name:literal => $module:ident :: $ty:ident $(, feature = $feature:literal)? ; )*) => {
+        $(
+            $(#[cfg(feature = $feature)])?
+            mod $module;
+            $(#[cfg(feature = $feature)])?
+            pub use $module::$ty;
+        )*
+
+        /// Every codec ipc-bench knows, in display order.
+        pub const CODECS: &[CodecInfo] = &[
+            $( CodecInfo {
+                name: $name,
+                feature: registry!(@feature $($feature)?),
+                compiled: registry!(@compiled $($feature)?),
+            }, )*
+        ];
+
+        /// Calls `visitor` with the codec called `name`, if this build has it.
+        pub fn dispatch<V: CodecVisitor>(name: &str, visitor: V) -> Result<V::Output, LookupError> {
+            match name {
+                $(
+                    $(#[cfg(feature = $feature)])?
+                    $name => Ok(visitor.visit($module::$ty::default())),
+                )*
+                _ => Err(lookup_error(name)),
+            }
+        }
+    };
+    (@feature) => { None };
+    (@feature $feature:literal) => { Some($feature) };
+    (@compiled) => { true };
+    (@compiled $feature:literal) => { cfg!(feature = $feature) };
+}
+
+registry! {
+    "json" => json::Json;
+    "postcard" => postcard::Postcard, feature = "postcard";
+    "msgpack" => msgpack::MsgPack, feature = "msgpack";
+    "bincode" => bincode::Bincode, feature = "bincode";
+}
+
+/// The names of the codecs compiled into this build.
+pub fn compiled_names() -> Vec<&'static str> {
+    CODECS
+        .iter()
+        .filter(|c| c.compiled)
+        .map(|c| c.name)
+        .collect()
+}
+
+/// Looks a codec up by name, explaining why it cannot be used when it cannot.
+pub fn lookup(name: &str) -> Result<&'static CodecInfo, LookupError> {
+    match CODECS.iter().find(|c| c.name == name) {
+        Some(info) if info.compiled => Ok(info),
+        _ => Err(lookup_error(name)),
+    }
+}
+
+fn lookup_error(name: &str) -> LookupError {
+    match CODECS.iter().find(|c| c.name == name) {
+        Some(CodecInfo {
+            feature: Some(feature),
+            ..
+        }) => LookupError::NotCompiled {
+            name: name.to_string(),
+            feature,
+        },
+        _ => LookupError::Unknown {
+            name: name.to_string(),
+            known: CODECS.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NameOf;
+    impl CodecVisitor for NameOf {
+        type Output = &'static str;
+        fn visit<C: Codec>(self, codec: C) -> &'static str {
+            codec.name()
+        }
+    }
+
+    #[test]
+    fn dispatch_reaches_every_compiled_codec_under_its_own_name() {
+        for name in compiled_names() {
+            assert_eq!(dispatch(name, NameOf).unwrap(), name);
+        }
+        assert!(compiled_names().contains(&"json"));
+    }
+
+    #[test]
+    fn unknown_and_missing_codecs_are_explained() {
+        let err = dispatch("yaml", NameOf).unwrap_err();
+        assert!(matches!(err, LookupError::Unknown { .. }), "{err}");
+        assert!(err.to_string().contains("json"), "{err}");
+        for info in CODECS.iter().filter(|c| !c.compiled) {
+            let err = lookup(info.name).unwrap_err();
+            assert!(err.to_string().contains("--features"), "{err}");
+        }
+    }
+}

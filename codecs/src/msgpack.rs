@@ -1,0 +1,26 @@
+//! MessagePack via rmp-serde, structs written as compact arrays (no field names).
+
+use crate::{Codec, CodecError};
+use serde::{de::DeserializeOwned, Serialize};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MsgPack;
+
+impl Codec for MsgPack {
+    const NAME: &'static str = "msgpack";
+
+    fn encode<T: Serialize + ?Sized>(&self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        buf.clear();
+        // `write` (not `write_named`) encodes structs as arrays: the compact form.
+        rmp_serde::encode::write(buf, value).map_err(|e| CodecError::encode(Self::NAME, e))
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+        let mut deserializer = rmp_serde::Deserializer::new(std::io::Cursor::new(bytes));
+        let value =
+            T::deserialize(&mut deserializer).map_err(|e| CodecError::decode(Self::NAME, e))?;
+        let consumed = deserializer.position() as usize;
+        CodecError::expect_consumed(Self::NAME, bytes.len().saturating_sub(consumed))?;
+        Ok(value)
+    }
+}

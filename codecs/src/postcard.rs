@@ -1,0 +1,26 @@
+//! postcard: a compact, varint-based binary format from the embedded world.
+
+use crate::{Codec, CodecError};
+use serde::{de::DeserializeOwned, Serialize};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Postcard;
+
+impl Codec for Postcard {
+    const NAME: &'static str = "postcard";
+
+    fn encode<T: Serialize + ?Sized>(&self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        buf.clear();
+        // to_extend appends to any Extend<u8>, so the caller's buffer is reused.
+        let out = std::mem::take(buf);
+        *buf = postcard::to_extend(value, out).map_err(|e| CodecError::encode(Self::NAME, e))?;
+        Ok(())
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+        let (value, rest) =
+            postcard::take_from_bytes(bytes).map_err(|e| CodecError::decode(Self::NAME, e))?;
+        CodecError::expect_consumed(Self::NAME, rest.len())?;
+        Ok(value)
+    }
+}

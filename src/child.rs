@@ -1,0 +1,106 @@
+//! The child role: read the config from STDIN, connect, answer pings, report.
+//!
+//! Any ipc-bench executable becomes a child when started with
+//! [`CHILD_ROLE_ENV`] set, which is how a parent re-executes itself; the
+//! `*-child` binaries are children unconditionally.
+
+use crate::dispatch::{dispatch_case, CaseVisitor};
+use crate::engine::serve;
+use crate::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV};
+use crate::liveness::{self, Liveness, Peer};
+use crate::message::MessageFormat;
+use crate::placement;
+use crate::transport::Transport;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+/// Whether this process was started as a child by an ipc-bench parent.
+pub fn is_child_role() -> bool {
+    std::env::var_os(CHILD_ROLE_ENV).is_some()
+}
+
+fn report(report: &ChildReport) {
+    let mut out = std::io::stdout().lock();
+    // If the parent is gone there is no one to tell; exiting is all that is left.
+    let _ = writeln!(out, "{}", report.to_line()).and_then(|_| out.flush());
+}
+
+fn refuse(error: String) -> ExitCode {
+    eprintln!("ipc-bench child: refusing the configuration: {error}");
+    report(&ChildReport::Refused { error });
+    ExitCode::from(2)
+}
+
+/// Entry point of the child role.
+pub fn main() -> ExitCode {
+    liveness::die_with_parent();
+    if let Err(e) = liveness::install_signal_handler() {
+        eprintln!("ipc-bench child: {e}");
+    }
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) => return refuse("STDIN closed before a configuration arrived".into()),
+        Ok(_) => {}
+        Err(e) => return refuse(format!("cannot read the configuration from STDIN: {e}")),
+    }
+    let config = match ChildConfig::parse(line.trim_end()) {
+        Ok(config) => config,
+        Err(e) => return refuse(e.to_string()),
+    };
+    if let Some(core) = config.child_core {
+        if let Err(e) = placement::pin_to(core) {
+            return refuse(e);
+        }
+    }
+    let outcome = dispatch_case(
+        &config.transport,
+        config.complexity,
+        &config.codec,
+        config.payload_bytes,
+        ChildRun { config: &config },
+    );
+    match outcome {
+        Ok(code) => code,
+        Err(e) => refuse(e.to_string()),
+    }
+}
+
+struct ChildRun<'a> {
+    config: &'a ChildConfig,
+}
+
+impl CaseVisitor for ChildRun<'_> {
+    type Output = ExitCode;
+
+    fn visit<T: Transport, F: MessageFormat>(self, mut format: F) -> ExitCode {
+        let mut liveness = Liveness::new(Peer::Parent(self.config.parent_pid));
+        if let Err(e) = liveness.check_now() {
+            return refuse(e.to_string());
+        }
+        let mut transport = match T::connect(
+            &self.config.transport_setup,
+            &self.config.transport_options,
+            &mut liveness,
+        ) {
+            Ok(t) => t,
+            Err(e) => return refuse(format!("cannot connect the {} transport: {e}", T::NAME)),
+        };
+        report(&ChildReport::Ready);
+        match serve(&mut transport, &mut format, &mut liveness) {
+            Ok(served) => {
+                report(&ChildReport::Done {
+                    round_trips: served.round_trips,
+                    cpu_secs: served.cpu.map(|d| d.as_secs_f64()),
+                });
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ipc-bench child: {e}");
+                report(&ChildReport::Failed {
+                    error: e.to_string(),
+                });
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

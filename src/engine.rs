@@ -1,0 +1,234 @@
+//! The ping-pong loop, written once for every transport and message format.
+//!
+//! The parent sends ping `seq`, waits for the pong, checks that it answers
+//! exactly that ping, and times it; after the warm-up and the measured phase it
+//! sends an empty message, which tells the child to stop (no encoded message is
+//! ever empty, so the stop cannot be mistaken for a ping).
+
+use crate::liveness::Liveness;
+use crate::message::{MessageFormat, VerifyError};
+use crate::stats::{process_cpu_time, LatencyRecorder, LatencySummary};
+use crate::transport::{Transport, TransportError};
+use codecs::CodecError;
+use std::time::{Duration, Instant};
+
+/// Round trips between two clock reads when latency recording is off.
+const ROUND_TRIPS_PER_CLOCK_READ: u64 = 64;
+
+/// How long to run, and whether to time each round trip.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub record_latency: bool,
+}
+
+/// What the parent measured.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    pub warmup_round_trips: u64,
+    /// Round trips in the measured phase; every one of them was verified.
+    pub round_trips: u64,
+    /// Wall time of the measured phase.
+    pub elapsed: Duration,
+    pub latency: Option<LatencySummary>,
+    /// The parent's CPU time over warm-up and measured phase together.
+    pub parent_cpu: Option<Duration>,
+}
+
+impl Measurement {
+    pub fn total_round_trips(&self) -> u64 {
+        self.warmup_round_trips + self.round_trips
+    }
+}
+
+/// What the child did.
+#[derive(Debug, Clone, Copy)]
+pub struct Served {
+    pub round_trips: u64,
+    /// The child's CPU time from the first ping to the stop message.
+    pub cpu: Option<Duration>,
+}
+
+/// Why a ping-pong run failed; `seq` is the round trip it failed in.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("round trip {seq}: {source}")]
+    Transport {
+        seq: u64,
+        #[source]
+        source: TransportError,
+    },
+    #[error("round trip {seq}: the reply failed verification: {source}")]
+    Verify {
+        seq: u64,
+        #[source]
+        source: VerifyError,
+    },
+    #[error("round trip {seq}: {source}")]
+    Encode {
+        seq: u64,
+        #[source]
+        source: CodecError,
+    },
+    #[error(
+        "the child answered the stop message with {0} bytes instead of an empty acknowledgement"
+    )]
+    BadStopAck(usize),
+}
+
+impl EngineError {
+    pub fn transport(&self) -> Option<&TransportError> {
+        match self {
+            EngineError::Transport { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Parent side of one run.
+pub struct PingPong<'a, T: Transport, F: MessageFormat> {
+    transport: &'a mut T,
+    format: &'a mut F,
+    liveness: &'a mut Liveness,
+    buf: Vec<u8>,
+    seq: u64,
+    run_start: Instant,
+}
+
+impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
+    pub fn new(transport: &'a mut T, format: &'a mut F, liveness: &'a mut Liveness) -> Self {
+        PingPong {
+            transport,
+            format,
+            liveness,
+            buf: Vec::new(),
+            seq: 0,
+            run_start: Instant::now(),
+        }
+    }
+
+    /// One verified round trip, stamped `sent_at`.
+    #[inline]
+    fn round_trip(&mut self, sent_at: Instant) -> Result<(), EngineError> {
+        self.seq += 1;
+        let seq = self.seq;
+        let sent_at_ns = sent_at.saturating_duration_since(self.run_start).as_nanos() as u64;
+        self.format
+            .encode_ping(seq, sent_at_ns, &mut self.buf)
+            .map_err(|source| EngineError::Encode { seq, source })?;
+        let transport_error = |source| EngineError::Transport { seq, source };
+        self.transport.send(&self.buf).map_err(transport_error)?;
+        let reply = self
+            .transport
+            .recv(self.liveness)
+            .map_err(transport_error)?;
+        self.format
+            .check_pong(reply, seq, sent_at_ns)
+            .map_err(|source| EngineError::Verify { seq, source })
+    }
+
+    /// Warms up, measures, then stops the child.
+    pub fn run(mut self, config: &EngineConfig) -> Result<Measurement, EngineError> {
+        self.run_start = Instant::now();
+        let cpu_start = process_cpu_time();
+
+        let warmup_end = self.run_start + config.warmup;
+        let mut now = self.run_start;
+        while now < warmup_end {
+            self.round_trip(now)?;
+            now = Instant::now();
+        }
+        let warmup_round_trips = self.seq;
+
+        let start = Instant::now();
+        let deadline = start + config.duration;
+        let mut recorder = config.record_latency.then(LatencyRecorder::default);
+        let mut last = start;
+        match recorder.as_mut() {
+            Some(recorder) => loop {
+                // Each round trip's end is the next one's start: one clock read per round trip.
+                self.round_trip(last)?;
+                let end = Instant::now();
+                recorder.record(end - last);
+                last = end;
+                if end >= deadline {
+                    break;
+                }
+            },
+            None => loop {
+                for _ in 0..ROUND_TRIPS_PER_CLOCK_READ {
+                    self.round_trip(last)?;
+                }
+                last = Instant::now();
+                if last >= deadline {
+                    break;
+                }
+            },
+        }
+        let round_trips = self.seq - warmup_round_trips;
+
+        self.stop()?;
+        let parent_cpu = match (cpu_start, process_cpu_time()) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+            _ => None,
+        };
+        Ok(Measurement {
+            warmup_round_trips,
+            round_trips,
+            elapsed: last - start,
+            latency: recorder.and_then(|r| r.summary()),
+            parent_cpu,
+        })
+    }
+
+    fn stop(&mut self) -> Result<(), EngineError> {
+        let seq = self.seq + 1;
+        let transport_error = |source| EngineError::Transport { seq, source };
+        self.transport.send(&[]).map_err(transport_error)?;
+        let ack = self
+            .transport
+            .recv(self.liveness)
+            .map_err(transport_error)?;
+        if !ack.is_empty() {
+            return Err(EngineError::BadStopAck(ack.len()));
+        }
+        Ok(())
+    }
+}
+
+/// Child side: answers pings until the stop message, then acknowledges it.
+pub fn serve<T: Transport, F: MessageFormat>(
+    transport: &mut T,
+    format: &mut F,
+    liveness: &mut Liveness,
+) -> Result<Served, EngineError> {
+    let mut buf = Vec::new();
+    let mut served = 0u64;
+    let mut cpu_start = None;
+    loop {
+        let seq = served + 1;
+        let transport_error = |source| EngineError::Transport { seq, source };
+        let request = transport.recv(liveness).map_err(transport_error)?;
+        if request.is_empty() {
+            transport.send(&[]).map_err(transport_error)?;
+            break;
+        }
+        if served == 0 {
+            cpu_start = process_cpu_time();
+        }
+        format
+            .answer_ping(request, &mut buf)
+            .map_err(|source| EngineError::Verify { seq, source })?;
+        transport.send(&buf).map_err(transport_error)?;
+        served += 1;
+    }
+    let cpu = match (cpu_start, process_cpu_time()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    Ok(Served {
+        round_trips: served,
+        cpu,
+    })
+}

@@ -1,0 +1,174 @@
+//! The bootstrap conversation over the child's STDIN and STDOUT, as in the
+//! seed: the parent writes one JSON config line, the child answers with one
+//! JSON report line when it is ready (or why it refuses), and one more when it
+//! has finished (with what it measured on its side).
+
+use crate::message::Complexity;
+use crate::transport::TransportOptions;
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever [`ChildConfig`] or [`ChildReport`] change incompatibly.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Set in the child's environment to make any ipc-bench executable act as a child.
+pub const CHILD_ROLE_ENV: &str = "IPC_BENCH_CHILD_ROLE";
+
+/// Everything the child needs, sent by the parent as one JSON line on STDIN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChildConfig {
+    pub protocol_version: u32,
+    pub transport: String,
+    pub codec: String,
+    pub complexity: Complexity,
+    pub payload_bytes: usize,
+    pub transport_options: TransportOptions,
+    /// The transport's own setup (a server name, a shared-memory id, ...).
+    pub transport_setup: serde_json::Value,
+    /// The parent's pid, so the child can notice when it is gone.
+    pub parent_pid: u32,
+    /// The core the child pins itself to, if any.
+    pub child_core: Option<usize>,
+}
+
+/// One line the child writes on STDOUT.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum ChildReport {
+    /// Connected to the transport, waiting for the first ping.
+    Ready,
+    /// The config asks for something this child cannot do.
+    Refused { error: String },
+    /// Answered the stop message after `round_trips` pings.
+    Done {
+        round_trips: u64,
+        cpu_secs: Option<f64>,
+    },
+    /// Failed after it was ready.
+    Failed { error: String },
+}
+
+/// Why a config line was rejected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("the configuration is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("protocol version mismatch: the parent speaks {parent}, this child speaks {child} (rebuild both from the same source)")]
+    Version { parent: String, child: u32 },
+    #[error("malformed configuration: {0}")]
+    Malformed(String),
+}
+
+impl ChildConfig {
+    /// Parses a config line, checking the protocol version before the fields,
+    /// so that a newer parent gets a version error rather than a field error.
+    pub fn parse(line: &str) -> Result<Self, ConfigError> {
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| ConfigError::NotJson(e.to_string()))?;
+        match value.get("protocol_version") {
+            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(PROTOCOL_VERSION as u64) => {}
+            other => {
+                return Err(ConfigError::Version {
+                    parent: other.map_or_else(|| "no version".to_string(), |v| v.to_string()),
+                    child: PROTOCOL_VERSION,
+                })
+            }
+        }
+        serde_json::from_value(value).map_err(|e| ConfigError::Malformed(e.to_string()))
+    }
+
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("a config always serializes")
+    }
+}
+
+impl ChildReport {
+    pub fn parse(line: &str) -> Result<Self, String> {
+        serde_json::from_str(line).map_err(|e| format!("{e} in {line:?}"))
+    }
+
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("a report always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ChildConfig {
+        ChildConfig {
+            protocol_version: PROTOCOL_VERSION,
+            transport: "ipcc".into(),
+            codec: "json".into(),
+            complexity: Complexity::Structured,
+            payload_bytes: 32,
+            transport_options: TransportOptions {
+                max_message_bytes: 200,
+            },
+            transport_setup: serde_json::json!({"server_name": "x"}),
+            parent_pid: 1,
+            child_core: None,
+        }
+    }
+
+    #[test]
+    fn config_round_trips() {
+        let c = config();
+        assert_eq!(ChildConfig::parse(&c.to_line()).unwrap(), c);
+    }
+
+    #[test]
+    fn version_mismatch_is_reported_as_such() {
+        let mut v = serde_json::to_value(config()).unwrap();
+        v["protocol_version"] = serde_json::json!(PROTOCOL_VERSION + 1);
+        v["a_field_from_the_future"] = serde_json::json!(true);
+        let err = ChildConfig::parse(&v.to_string()).unwrap_err();
+        assert!(matches!(err, ConfigError::Version { .. }), "{err}");
+        assert!(err
+            .to_string()
+            .contains(&format!("{}", PROTOCOL_VERSION + 1)));
+    }
+
+    #[test]
+    fn malformed_configs_are_rejected() {
+        assert!(matches!(
+            ChildConfig::parse("not json"),
+            Err(ConfigError::NotJson(_))
+        ));
+        assert!(matches!(
+            ChildConfig::parse("{}"),
+            Err(ConfigError::Version { .. })
+        ));
+        let mut v = serde_json::to_value(config()).unwrap();
+        v["complexity"] = serde_json::json!("yaml");
+        assert!(matches!(
+            ChildConfig::parse(&v.to_string()),
+            Err(ConfigError::Malformed(_))
+        ));
+        let mut v = serde_json::to_value(config()).unwrap();
+        v.as_object_mut().unwrap().remove("payload_bytes");
+        assert!(matches!(
+            ChildConfig::parse(&v.to_string()),
+            Err(ConfigError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn reports_round_trip() {
+        for r in [
+            ChildReport::Ready,
+            ChildReport::Refused { error: "no".into() },
+            ChildReport::Done {
+                round_trips: 5,
+                cpu_secs: Some(0.5),
+            },
+            ChildReport::Failed {
+                error: "bad".into(),
+            },
+        ] {
+            assert_eq!(ChildReport::parse(&r.to_line()).unwrap(), r);
+        }
+        assert!(ChildReport::parse("hello").is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! ipc-bench: which inter-process transport and which serialization format
+//! should we use, and what does each cost on this machine?
+//!
+//! A parent process spawns a child, hands it its configuration over STDIN
+//! ([`handshake`]), then both switch to a [`transport`] and ping-pong messages
+//! ([`engine`]) in a [`message`] format for a set time. Every round trip is
+//! verified and timed; every run becomes a [`result`] file.
+
+pub mod child;
+pub mod cli;
+pub mod dispatch;
+pub mod engine;
+pub mod handshake;
+pub mod liveness;
+pub mod machine;
+pub mod message;
+pub mod placement;
+pub mod result;
+pub mod runner;
+pub mod stats;
+pub mod summary;
+pub mod transport;
+
+pub use codecs;

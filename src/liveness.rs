@@ -1,0 +1,239 @@
+//! Noticing, while waiting for a message, that the other process is gone or
+//! that the user asked us to stop.
+//!
+//! Spinning transports call [`Liveness::tick`] on every empty poll: it costs a
+//! counter increment, and only every [`TICKS_PER_CLOCK_READ`] ticks reads the
+//! clock, and only every [`CHECK_INTERVAL`] asks the OS about the peer. So a
+//! dead peer is noticed within about a tenth of a second, without a system call
+//! per round trip.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often the peer is actually checked while waiting.
+pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
+/// Empty polls between two clock reads.
+const TICKS_PER_CLOCK_READ: u32 = 1024;
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The child's pid, for the parent's signal handler; 0 when there is none.
+static CHILD_PID: AtomicU32 = AtomicU32::new(0);
+
+/// Why a wait ended without a message.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum PeerError {
+    #[error("the child process {0}")]
+    ChildExited(String),
+    #[error("the parent process (pid {0}) is gone")]
+    ParentGone(u32),
+    #[error("interrupted by a signal (Ctrl-C or SIGTERM)")]
+    Interrupted,
+}
+
+/// Who is on the other side of the transport.
+#[derive(Debug, Clone, Copy)]
+pub enum Peer {
+    /// We are the parent; the child has this pid.
+    Child(u32),
+    /// We are the child; the parent had this pid when it spawned us.
+    Parent(u32),
+    /// Both ends live in this process (transport conformance tests).
+    InProcess,
+}
+
+/// Watches the peer while a transport waits.
+#[derive(Debug)]
+pub struct Liveness {
+    peer: Peer,
+    ticks: u32,
+    next_check: Instant,
+}
+
+impl Liveness {
+    pub fn new(peer: Peer) -> Self {
+        Liveness {
+            peer,
+            ticks: 0,
+            next_check: Instant::now() + CHECK_INTERVAL,
+        }
+    }
+
+    pub fn peer(&self) -> Peer {
+        self.peer
+    }
+
+    /// Cheap check for spin loops: call it on every empty poll.
+    #[inline]
+    pub fn tick(&mut self) -> Result<(), PeerError> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks % TICKS_PER_CLOCK_READ != 0 {
+            return Ok(());
+        }
+        self.check_if_due()
+    }
+
+    /// Checks the peer if the last check is older than [`CHECK_INTERVAL`].
+    pub fn check_if_due(&mut self) -> Result<(), PeerError> {
+        let now = Instant::now();
+        if now < self.next_check {
+            return Ok(());
+        }
+        self.next_check = now + CHECK_INTERVAL;
+        self.check_now()
+    }
+
+    /// Checks the peer and the interrupt flag now.
+    pub fn check_now(&mut self) -> Result<(), PeerError> {
+        if interrupted() {
+            return Err(PeerError::Interrupted);
+        }
+        match self.peer {
+            Peer::Child(pid) => match child_exit(pid) {
+                Some(how) => Err(PeerError::ChildExited(how)),
+                None => Ok(()),
+            },
+            Peer::Parent(pid) => {
+                if parent_alive(pid) {
+                    Ok(())
+                } else {
+                    Err(PeerError::ParentGone(pid))
+                }
+            }
+            Peer::InProcess => Ok(()),
+        }
+    }
+}
+
+/// Whether a Ctrl-C or SIGTERM has arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Acquire)
+}
+
+/// Marks the run as interrupted (what the signal handler does).
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::Release);
+}
+
+/// Installs the Ctrl-C / SIGTERM handler for this process.
+///
+/// In the parent it also kills the child at once: a child blocked in a
+/// transport's receive then drops its end, which wakes the parent's own blocking
+/// receive, so both stop within a moment whatever the transport.
+pub fn install_signal_handler() -> anyhow::Result<()> {
+    ctrlc::set_handler(|| {
+        interrupt();
+        kill_registered_child();
+    })
+    .map_err(|e| anyhow::anyhow!("cannot install the Ctrl-C handler: {e}"))
+}
+
+/// Records the child's pid for the signal handler (0 clears it).
+pub fn register_child(pid: u32) {
+    CHILD_PID.store(pid, Ordering::Release);
+}
+
+fn kill_registered_child() {
+    let pid = CHILD_PID.load(Ordering::Acquire);
+    if pid != 0 {
+        kill_process(pid);
+    }
+}
+
+/// Sends SIGKILL to `pid`.
+#[cfg(unix)]
+pub fn kill_process(pid: u32) {
+    // SAFETY: kill(2) has no memory-safety preconditions; a stale pid at worst
+    // fails with ESRCH, which is ignored.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGKILL);
+    }
+}
+
+#[cfg(not(unix))]
+pub fn kill_process(_pid: u32) {}
+
+/// Reports how child `pid` ended, without reaping it (so `std::process::Child`
+/// can still collect its status later), or `None` while it runs.
+#[cfg(unix)]
+fn child_exit(pid: u32) -> Option<String> {
+    // SAFETY: siginfo_t is plain data, for which all-zero is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a valid, writable siginfo_t; WNOWAIT leaves the child
+    // waitable, so the owner of the Child handle still reaps it.
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if rc != 0 {
+        // ECHILD: already reaped by its owner, so certainly not running.
+        return Some("is gone".to_string());
+    }
+    // SAFETY: waitid filled `info` (or left it zeroed, si_pid 0, when the child
+    // is still running); reading si_pid/si_status of a SIGCHLD info is defined.
+    let (si_pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+    if si_pid == 0 {
+        return None;
+    }
+    Some(match code {
+        libc::CLD_EXITED => format!("exited with status {status}"),
+        libc::CLD_KILLED | libc::CLD_DUMPED => {
+            format!("was killed by signal {status} ({})", signal_name(status))
+        }
+        _ => "ended".to_string(),
+    })
+}
+
+#[cfg(not(unix))]
+fn child_exit(_pid: u32) -> Option<String> {
+    None
+}
+
+#[cfg(unix)]
+fn parent_alive(pid: u32) -> bool {
+    // SAFETY: getppid cannot fail. When our parent dies we are re-parented, so
+    // a different parent pid means the original one is gone.
+    unsafe { libc::getppid() as u32 == pid }
+}
+
+#[cfg(not(unix))]
+fn parent_alive(_pid: u32) -> bool {
+    true
+}
+
+/// Asks the kernel to kill this process when its parent dies (Linux), so that
+/// even a child stuck in a blocking call cannot outlive the parent.
+/// Elsewhere the periodic [`Liveness`] check and the transport's own disconnect
+/// detection have to do.
+pub fn die_with_parent() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number and has no memory effects.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
+}
+
+/// A short name for the signals users meet here.
+pub fn signal_name(signal: i32) -> &'static str {
+    #[cfg(unix)]
+    {
+        match signal {
+            libc::SIGKILL => "SIGKILL",
+            libc::SIGTERM => "SIGTERM",
+            libc::SIGINT => "SIGINT",
+            libc::SIGSEGV => "SIGSEGV",
+            libc::SIGABRT => "SIGABRT",
+            libc::SIGBUS => "SIGBUS",
+            libc::SIGPIPE => "SIGPIPE",
+            _ => "signal",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = signal;
+        "signal"
+    }
+}

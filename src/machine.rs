@@ -1,0 +1,114 @@
+//! A description of the machine and build a result came from.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineInfo {
+    pub cpu_model: String,
+    pub logical_cores: usize,
+    pub os: String,
+    pub arch: String,
+    pub kernel: String,
+    /// Whether the CPU reports running under a hypervisor (Linux only; `None` elsewhere).
+    pub virtualized: Option<bool>,
+    pub rustc_version: String,
+    pub build_profile: String,
+    pub enabled_features: Vec<String>,
+}
+
+impl MachineInfo {
+    pub fn current() -> Self {
+        MachineInfo {
+            cpu_model: cpu_model().unwrap_or_else(|| "unknown".into()),
+            logical_cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            os: std::env::consts::OS.into(),
+            arch: std::env::consts::ARCH.into(),
+            kernel: kernel().unwrap_or_else(|| "unknown".into()),
+            virtualized: virtualized(),
+            rustc_version: env!("IPC_BENCH_RUSTC_VERSION").into(),
+            build_profile: build_profile().into(),
+            enabled_features: enabled_features(),
+        }
+    }
+}
+
+/// `release` or `debug`, as the binary was actually compiled.
+pub fn build_profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
+
+/// The Cargo features this executable was built with.
+pub fn enabled_features() -> Vec<String> {
+    codecs::CODECS
+        .iter()
+        .filter(|c| c.compiled)
+        .filter_map(|c| c.feature)
+        .map(String::from)
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| {
+            l.starts_with("model name") || l.starts_with("Model") || l.starts_with("Hardware")
+        })
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+}
+
+#[cfg(target_os = "macos")]
+fn cpu_model() -> Option<String> {
+    let out = std::process::Command::new("sysctl")
+        .args(["-n", "machdep.cpu.brand_string"])
+        .output()
+        .ok()?;
+    Some(String::from_utf8(out.stdout).ok()?.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn cpu_model() -> Option<String> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn virtualized() -> Option<bool> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    Some(
+        info.lines()
+            .filter(|l| l.starts_with("flags"))
+            .any(|l| l.split_whitespace().any(|f| f == "hypervisor")),
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+fn virtualized() -> Option<bool> {
+    None
+}
+
+#[cfg(unix)]
+fn kernel() -> Option<String> {
+    // SAFETY: utsname is plain data; uname fills it with NUL-terminated strings.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `uts` is a valid, writable utsname.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return None;
+    }
+    let field = |f: &[libc::c_char]| {
+        // SAFETY: uname NUL-terminates every field within its array.
+        unsafe { std::ffi::CStr::from_ptr(f.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    Some(format!("{} {}", field(&uts.sysname), field(&uts.release)))
+}
+
+#[cfg(not(unix))]
+fn kernel() -> Option<String> {
+    None
+}

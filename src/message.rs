@@ -1,0 +1,406 @@
+//! What travels in a round trip, and the two ways of putting it on the wire.
+//!
+//! * `raw-string`: the seed's `sender|receiver|ping` text, extended with the
+//!   sequence number and payload so that every reply can still be checked.
+//! * `structured`: typed [`PingMessage`] / [`PongMessage`] values through a
+//!   [`Codec`], so the serialization cost is in the hot path as in the seed.
+//!
+//! [`MessageFormat`] hides the difference from the ping-pong engine.
+
+use codecs::{Codec, CodecError};
+use serde::{Deserialize, Serialize};
+
+/// Id the parent puts in every ping, and expects back as the pong's receiver.
+pub const PARENT_ID: &str = "parent";
+/// Id the child puts in every pong, and expects as the ping's receiver.
+pub const CHILD_ID: &str = "child";
+
+/// The parent's request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingMessage {
+    pub sender_id: String,
+    pub receiver_id: String,
+    /// Increases by one every round trip; the child must echo it.
+    pub seq: u64,
+    /// When the parent sent it, in nanoseconds since the parent's run started.
+    pub sent_at_ns: u64,
+    pub payload: String,
+}
+
+/// The child's answer to one [`PingMessage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PongMessage {
+    pub sender_id: String,
+    pub receiver_id: String,
+    /// The ping's `seq`, echoed.
+    pub seq: u64,
+    /// The ping's `sent_at_ns`, echoed.
+    pub ping_sent_at_ns: u64,
+    /// The ping's payload, echoed.
+    pub payload: String,
+}
+
+/// How messages are represented on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Complexity {
+    /// The seed's `sender|receiver|ping` bytes; no codec involved.
+    RawString,
+    /// Typed messages through the selected codec.
+    Structured,
+}
+
+impl Complexity {
+    pub const ALL: [Complexity; 2] = [Complexity::RawString, Complexity::Structured];
+    pub const ACCEPTED: &'static str = "raw-string, structured (or json, the seed's name for it)";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Complexity::RawString => "raw-string",
+            Complexity::Structured => "structured",
+        }
+    }
+
+    /// Parses a user's value; `json` is the seed's name for `structured`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "raw-string" => Some(Complexity::RawString),
+            "structured" | "json" => Some(Complexity::Structured),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Complexity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The payload the parent sends: `len` printable ASCII bytes.
+///
+/// The content varies along the string so that a transport that drops, repeats
+/// or reorders bytes is caught by the payload check.
+pub fn make_payload(len: usize) -> String {
+    (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect()
+}
+
+/// A reply that does not answer the ping that was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("could not decode the reply: {0}")]
+    Codec(#[from] CodecError),
+    #[error("malformed reply: {0}")]
+    Malformed(String),
+    #[error("reply carries {field} {got:?}, expected {expected:?}")]
+    Mismatch {
+        field: &'static str,
+        expected: String,
+        got: String,
+    },
+}
+
+fn expect_eq<T: PartialEq + std::fmt::Debug>(
+    field: &'static str,
+    expected: T,
+    got: T,
+) -> Result<(), VerifyError> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch {
+            field,
+            expected: format!("{expected:?}"),
+            got: format!("{got:?}"),
+        })
+    }
+}
+
+/// Encodes pings, checks pongs (parent) and answers pings (child).
+///
+/// The engine is generic over this trait, so each format is monomorphized into
+/// the hot loop rather than dispatched per message.
+pub trait MessageFormat: Send {
+    /// The name recorded in result files for the codec (`none` for raw strings).
+    fn codec_name(&self) -> &'static str;
+    fn complexity(&self) -> Complexity;
+
+    /// Parent: writes ping `seq` into `buf` (replacing its contents).
+    fn encode_ping(
+        &mut self,
+        seq: u64,
+        sent_at_ns: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CodecError>;
+
+    /// Parent: checks that `reply` is the answer to ping `seq` sent at `sent_at_ns`.
+    fn check_pong(&mut self, reply: &[u8], seq: u64, sent_at_ns: u64) -> Result<(), VerifyError>;
+
+    /// Child: checks `request` and writes the matching pong into `buf`.
+    fn answer_ping(&mut self, request: &[u8], buf: &mut Vec<u8>) -> Result<(), VerifyError>;
+
+    /// The longest message this format produces for the configured payload,
+    /// used to size bounded transports and to reject oversize setups early.
+    fn max_message_bytes(&mut self) -> Result<usize, CodecError> {
+        let mut buf = Vec::new();
+        self.encode_ping(u64::MAX, u64::MAX, &mut buf)?;
+        let ping = buf.len();
+        let mut pong = Vec::new();
+        self.answer_ping(&buf, &mut pong)
+            .map_err(|e| CodecError::Encode {
+                codec: self.codec_name(),
+                message: e.to_string(),
+            })?;
+        Ok(ping.max(pong.len()))
+    }
+}
+
+/// The seed's `sender|receiver|ping` text with `|seq|sent_at|payload` appended.
+pub struct RawString {
+    payload: String,
+}
+
+impl RawString {
+    pub fn new(payload_bytes: usize) -> Self {
+        RawString {
+            payload: make_payload(payload_bytes),
+        }
+    }
+}
+
+fn write_raw(
+    buf: &mut Vec<u8>,
+    sender: &str,
+    receiver: &str,
+    verb: &str,
+    seq: u64,
+    at: u64,
+    payload: &str,
+) {
+    use std::io::Write;
+    buf.clear();
+    // Writing to a Vec cannot fail.
+    let _ = write!(buf, "{sender}|{receiver}|{verb}|{seq}|{at}|{payload}");
+}
+
+/// Splits `sender|receiver|verb|seq|at|payload`; the payload may not contain `|`
+/// in our messages, but splitn keeps any that a broken peer sends inside it.
+fn parse_raw(bytes: &[u8]) -> Result<[&str; 6], VerifyError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+    let mut parts = text.splitn(6, '|');
+    let mut fields = [""; 6];
+    for field in fields.iter_mut() {
+        *field = parts.next().ok_or_else(|| {
+            VerifyError::Malformed(format!("expected 6 '|'-separated fields in {text:?}"))
+        })?;
+    }
+    Ok(fields)
+}
+
+fn parse_u64(field: &'static str, text: &str) -> Result<u64, VerifyError> {
+    text.parse()
+        .map_err(|_| VerifyError::Malformed(format!("{field} {text:?} is not a number")))
+}
+
+impl MessageFormat for RawString {
+    fn codec_name(&self) -> &'static str {
+        "none"
+    }
+
+    fn complexity(&self) -> Complexity {
+        Complexity::RawString
+    }
+
+    fn encode_ping(
+        &mut self,
+        seq: u64,
+        sent_at_ns: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CodecError> {
+        write_raw(
+            buf,
+            PARENT_ID,
+            CHILD_ID,
+            "ping",
+            seq,
+            sent_at_ns,
+            &self.payload,
+        );
+        Ok(())
+    }
+
+    fn check_pong(&mut self, reply: &[u8], seq: u64, sent_at_ns: u64) -> Result<(), VerifyError> {
+        let [sender, receiver, verb, got_seq, got_at, payload] = parse_raw(reply)?;
+        expect_eq("sender", CHILD_ID, sender)?;
+        expect_eq("receiver", PARENT_ID, receiver)?;
+        expect_eq("verb", "pong", verb)?;
+        expect_eq("seq", seq, parse_u64("seq", got_seq)?)?;
+        expect_eq("sent_at_ns", sent_at_ns, parse_u64("sent_at_ns", got_at)?)?;
+        if payload != self.payload {
+            return Err(payload_mismatch(&self.payload, payload));
+        }
+        Ok(())
+    }
+
+    fn answer_ping(&mut self, request: &[u8], buf: &mut Vec<u8>) -> Result<(), VerifyError> {
+        let [sender, receiver, verb, seq, at, payload] = parse_raw(request)?;
+        expect_eq("sender", PARENT_ID, sender)?;
+        expect_eq("receiver", CHILD_ID, receiver)?;
+        expect_eq("verb", "ping", verb)?;
+        expect_eq("payload length", self.payload.len(), payload.len())?;
+        let seq = parse_u64("seq", seq)?;
+        let at = parse_u64("sent_at_ns", at)?;
+        write_raw(buf, CHILD_ID, PARENT_ID, "pong", seq, at, payload);
+        Ok(())
+    }
+}
+
+/// Describes a payload mismatch without dumping megabytes into the error.
+fn payload_mismatch(expected: &str, got: &str) -> VerifyError {
+    let first_difference = expected
+        .bytes()
+        .zip(got.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(got.len()));
+    VerifyError::Mismatch {
+        field: "payload",
+        expected: format!("{} bytes", expected.len()),
+        got: format!(
+            "{} bytes, first difference at byte {first_difference}",
+            got.len()
+        ),
+    }
+}
+
+/// Typed messages through codec `C`.
+pub struct Structured<C: Codec> {
+    codec: C,
+    payload: String,
+}
+
+impl<C: Codec> Structured<C> {
+    pub fn new(codec: C, payload_bytes: usize) -> Self {
+        Structured {
+            codec,
+            payload: make_payload(payload_bytes),
+        }
+    }
+}
+
+impl<C: Codec> MessageFormat for Structured<C> {
+    fn codec_name(&self) -> &'static str {
+        C::NAME
+    }
+
+    fn complexity(&self) -> Complexity {
+        Complexity::Structured
+    }
+
+    fn encode_ping(
+        &mut self,
+        seq: u64,
+        sent_at_ns: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CodecError> {
+        // The ping is built afresh each time, as an application would; the clone
+        // of the payload is part of the cost being measured, the same for every codec.
+        let ping = PingMessage {
+            sender_id: PARENT_ID.to_string(),
+            receiver_id: CHILD_ID.to_string(),
+            seq,
+            sent_at_ns,
+            payload: self.payload.clone(),
+        };
+        self.codec.encode(&ping, buf)
+    }
+
+    fn check_pong(&mut self, reply: &[u8], seq: u64, sent_at_ns: u64) -> Result<(), VerifyError> {
+        let pong: PongMessage = self.codec.decode(reply)?;
+        expect_eq("sender_id", CHILD_ID, &pong.sender_id)?;
+        expect_eq("receiver_id", PARENT_ID, &pong.receiver_id)?;
+        expect_eq("seq", seq, pong.seq)?;
+        expect_eq("ping_sent_at_ns", sent_at_ns, pong.ping_sent_at_ns)?;
+        if pong.payload != self.payload {
+            return Err(payload_mismatch(&self.payload, &pong.payload));
+        }
+        Ok(())
+    }
+
+    fn answer_ping(&mut self, request: &[u8], buf: &mut Vec<u8>) -> Result<(), VerifyError> {
+        let ping: PingMessage = self.codec.decode(request)?;
+        expect_eq("sender_id", PARENT_ID, &ping.sender_id)?;
+        expect_eq("receiver_id", CHILD_ID, &ping.receiver_id)?;
+        expect_eq("payload length", self.payload.len(), ping.payload.len())?;
+        let pong = PongMessage {
+            sender_id: ping.receiver_id,
+            receiver_id: ping.sender_id,
+            seq: ping.seq,
+            ping_sent_at_ns: ping.sent_at_ns,
+            payload: ping.payload,
+        };
+        self.codec.encode(&pong, buf)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codecs::Json;
+
+    fn round_trip(format: &mut dyn MessageFormat, child: &mut dyn MessageFormat) {
+        let (mut ping, mut pong) = (Vec::new(), Vec::new());
+        format.encode_ping(7, 1234, &mut ping).unwrap();
+        child.answer_ping(&ping, &mut pong).unwrap();
+        format.check_pong(&pong, 7, 1234).unwrap();
+        assert!(matches!(
+            format.check_pong(&pong, 8, 1234),
+            Err(VerifyError::Mismatch { field: "seq", .. })
+        ));
+        assert!(format.check_pong(&pong, 7, 1235).is_err());
+        assert!(
+            format.check_pong(&ping, 7, 1234).is_err(),
+            "a ping is not a pong"
+        );
+    }
+
+    #[test]
+    fn raw_string_round_trip_is_checked() {
+        round_trip(&mut RawString::new(40), &mut RawString::new(40));
+        let mut ping = Vec::new();
+        RawString::new(3).encode_ping(1, 2, &mut ping).unwrap();
+        assert_eq!(ping, b"parent|child|ping|1|2|abc");
+    }
+
+    #[test]
+    fn structured_round_trip_is_checked() {
+        round_trip(
+            &mut Structured::new(Json, 40),
+            &mut Structured::new(Json, 40),
+        );
+    }
+
+    #[test]
+    fn a_changed_payload_is_caught() {
+        let mut parent = RawString::new(8);
+        let reply = b"child|parent|pong|1|2|abcdefgX";
+        let err = parent.check_pong(reply, 1, 2).unwrap_err().to_string();
+        assert!(err.contains("first difference at byte 7"), "{err}");
+    }
+
+    #[test]
+    fn max_message_covers_the_largest_numbers() {
+        let mut format = Structured::new(Json, 10);
+        let max = format.max_message_bytes().unwrap();
+        let mut buf = Vec::new();
+        format.encode_ping(1, 1, &mut buf).unwrap();
+        assert!(max > buf.len());
+    }
+
+    #[test]
+    fn complexity_accepts_the_seed_name() {
+        assert_eq!(Complexity::parse("json"), Some(Complexity::Structured));
+        assert_eq!(Complexity::parse("raw-string"), Some(Complexity::RawString));
+        assert_eq!(Complexity::parse("yaml"), None);
+    }
+}

@@ -1,0 +1,126 @@
+//! Result files: one JSON document per run, written atomically.
+//!
+//! The schema is documented in the README; bump [`SCHEMA_VERSION`] on any
+//! change that an older reader would misread.
+
+use crate::machine::MachineInfo;
+use crate::message::Complexity;
+use crate::placement::Placement;
+use crate::stats::LatencySummary;
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA_VERSION: u32 = 1;
+/// The payload size users get unless they ask otherwise.
+pub const DEFAULT_PAYLOAD_BYTES: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchResult {
+    pub schema_version: u32,
+    pub tool_version: String,
+    /// When the run finished, RFC 3339 UTC.
+    pub timestamp: String,
+    pub transport: String,
+    /// `none` for raw-string messages, which use no codec.
+    pub codec: String,
+    pub complexity: Complexity,
+    pub payload_bytes: usize,
+    /// Wall time of the measured phase.
+    pub duration_secs: f64,
+    pub requested_duration_secs: f64,
+    pub warmup_secs: f64,
+    pub warmup_round_trips: u64,
+    pub round_trips: u64,
+    pub round_trips_per_sec: f64,
+    pub ns_per_round_trip: f64,
+    /// Whether every round trip was timed; when false `latency_ns` is null.
+    pub latency_recorded: bool,
+    pub latency_ns: Option<LatencySummary>,
+    pub cpu: CpuUsage,
+    /// True only when every pong of the run checked out and the child
+    /// confirmed the same number of round trips.
+    pub verified: bool,
+    pub placement: Placement,
+    pub machine: MachineInfo,
+}
+
+/// CPU time of both processes over warm-up and measured phase together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuUsage {
+    pub parent_secs: Option<f64>,
+    pub child_secs: Option<f64>,
+    /// Round trips the CPU figures cover (warm-up plus measured).
+    pub round_trips: u64,
+    /// (parent + child) CPU time per round trip.
+    pub ns_per_round_trip: Option<f64>,
+}
+
+impl BenchResult {
+    /// The default file name: `<transport>-<codec>-<complexity>`, plus the
+    /// payload size and placement when they are not the defaults.
+    pub fn file_name(&self) -> String {
+        let mut name = format!(
+            "{}-{}-{}",
+            self.transport,
+            self.codec,
+            self.complexity.name()
+        );
+        if self.payload_bytes != DEFAULT_PAYLOAD_BYTES {
+            name.push_str(&format!("-{}B", self.payload_bytes));
+        }
+        if self.placement.mode != crate::placement::PinMode::None {
+            name.push_str(&format!("-pin-{}", self.placement.mode.name()));
+        }
+        name.push_str(".json");
+        name
+    }
+
+    /// Writes the result into `dir` under [`file_name`](Self::file_name),
+    /// atomically: readers see the old file or the new one, never half of one.
+    pub fn write_to_dir(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the results directory {}", dir.display()))?;
+        let path = dir.join(self.file_name());
+        let mut file = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        serde_json::to_writer_pretty(&mut file, self)?;
+        file.write_all(b"\n")?;
+        file.as_file().sync_all()?;
+        file.persist(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Reads a result file, naming it in every error.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read result file {}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a valid result file (truncated or corrupt JSON)",
+                path.display()
+            )
+        })?;
+        match value.get("schema_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == SCHEMA_VERSION as u64 => {}
+            Some(v) if v > SCHEMA_VERSION as u64 => anyhow::bail!(
+                "{} has schema version {v}, newer than this ipc-bench understands ({SCHEMA_VERSION}); upgrade ipc-bench",
+                path.display()
+            ),
+            other => anyhow::bail!(
+                "{} has schema version {}, expected {SCHEMA_VERSION}",
+                path.display(),
+                other.map_or("none".to_string(), |v| v.to_string())
+            ),
+        }
+        serde_json::from_value(value)
+            .with_context(|| format!("{} is not a valid result file", path.display()))
+    }
+}
+
+/// The current time as RFC 3339 UTC, to the second.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}

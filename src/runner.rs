@@ -1,0 +1,339 @@
+//! The parent's side of one benchmark case: spawn the child, hand it its
+//! config over STDIN, connect the transport, run the engine, collect the
+//! child's own figures and turn everything into a [`BenchResult`].
+
+use crate::dispatch::{dispatch_case, CaseVisitor};
+use crate::engine::{EngineConfig, EngineError, PingPong};
+use crate::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV, PROTOCOL_VERSION};
+use crate::liveness::{self, Liveness, Peer, PeerError};
+use crate::machine::MachineInfo;
+use crate::message::{Complexity, MessageFormat};
+use crate::placement::{self, PinMode};
+use crate::result::{now_rfc3339, BenchResult, CpuUsage};
+use crate::transport::{Transport, TransportError, TransportOptions};
+use anyhow::{anyhow, bail, Context};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Everything that defines one benchmark case.
+#[derive(Debug, Clone)]
+pub struct CaseSpec {
+    pub transport: String,
+    pub codec: String,
+    pub complexity: Complexity,
+    pub payload_bytes: usize,
+    pub pin: PinMode,
+    pub engine: EngineConfig,
+    /// The executable to run as the child; `None` re-executes this one.
+    pub child_bin: Option<PathBuf>,
+    /// How long each handshake step may take.
+    pub handshake_timeout: Duration,
+}
+
+/// The run stopped because the user pressed Ctrl-C or sent SIGTERM.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by a signal; the child was stopped and no result was written")]
+pub struct Interrupted;
+
+/// Runs one case end to end.
+pub fn run_case(spec: &CaseSpec) -> anyhow::Result<BenchResult> {
+    let result = dispatch_case(
+        &spec.transport,
+        spec.complexity,
+        &spec.codec,
+        spec.payload_bytes,
+        ParentRun { spec },
+    )?;
+    if liveness::interrupted() {
+        return Err(Interrupted.into());
+    }
+    result
+}
+
+struct ParentRun<'a> {
+    spec: &'a CaseSpec,
+}
+
+impl CaseVisitor for ParentRun<'_> {
+    type Output = anyhow::Result<BenchResult>;
+
+    fn visit<T: Transport, F: MessageFormat>(self, mut format: F) -> Self::Output {
+        let spec = self.spec;
+        let max_message_bytes = format.max_message_bytes()?;
+        let options = TransportOptions { max_message_bytes };
+        if let Some(capacity) = T::capacity(&options) {
+            if max_message_bytes > capacity {
+                bail!(
+                    "a {max_message_bytes}-byte message (payload {} B) does not fit the {} transport's {capacity}-byte capacity",
+                    spec.payload_bytes,
+                    T::NAME
+                );
+            }
+        }
+        let placement = placement::plan(spec.pin).map_err(|e| anyhow!(e))?;
+        if let Some(core) = placement.parent_core {
+            placement::pin_to(core).map_err(|e| anyhow!("parent: {e}"))?;
+        }
+
+        let (listener, transport_setup) =
+            T::listen(&options).context("setting up the transport")?;
+        let config = ChildConfig {
+            protocol_version: PROTOCOL_VERSION,
+            transport: T::NAME.to_string(),
+            codec: format.codec_name().to_string(),
+            complexity: format.complexity(),
+            payload_bytes: spec.payload_bytes,
+            transport_options: options,
+            transport_setup,
+            parent_pid: std::process::id(),
+            child_core: placement.child_core,
+        };
+        let mut child = ChildProcess::spawn(spec.child_bin.as_ref(), &config)?;
+        let mut liveness = Liveness::new(Peer::Child(child.pid()));
+
+        match child.next_report(spec.handshake_timeout, &mut liveness)? {
+            ChildReport::Ready => {}
+            other => bail!("unexpected report from the child during the handshake: {other:?}"),
+        }
+        let mut transport = T::accept(listener, &options, &mut liveness, spec.handshake_timeout)
+            .map_err(|e| child.explain(anyhow!(e).context("connecting to the child")))?;
+
+        let measurement = PingPong::new(&mut transport, &mut format, &mut liveness)
+            .run(&spec.engine)
+            .map_err(|e| child.explain_engine_error(e))?;
+
+        let served = match child.next_report(spec.handshake_timeout, &mut liveness)? {
+            ChildReport::Done {
+                round_trips,
+                cpu_secs,
+            } => (round_trips, cpu_secs),
+            other => bail!("unexpected report from the child after the run: {other:?}"),
+        };
+        drop(transport);
+        let status = child.wait(spec.handshake_timeout)?;
+        if !status.success() {
+            bail!("the child {} after the run", describe_status(status));
+        }
+        if served.0 != measurement.total_round_trips() {
+            bail!(
+                "the child answered {} pings but the parent counted {} round trips",
+                served.0,
+                measurement.total_round_trips()
+            );
+        }
+
+        let secs = measurement.elapsed.as_secs_f64();
+        let parent_secs = measurement.parent_cpu.map(|d| d.as_secs_f64());
+        let cpu_ns = match (parent_secs, served.1) {
+            (Some(p), Some(c)) if measurement.total_round_trips() > 0 => {
+                Some((p + c) * 1e9 / measurement.total_round_trips() as f64)
+            }
+            _ => None,
+        };
+        Ok(BenchResult {
+            schema_version: crate::result::SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            timestamp: now_rfc3339(),
+            transport: T::NAME.to_string(),
+            codec: format.codec_name().to_string(),
+            complexity: format.complexity(),
+            payload_bytes: spec.payload_bytes,
+            duration_secs: secs,
+            requested_duration_secs: spec.engine.duration.as_secs_f64(),
+            warmup_secs: spec.engine.warmup.as_secs_f64(),
+            warmup_round_trips: measurement.warmup_round_trips,
+            round_trips: measurement.round_trips,
+            round_trips_per_sec: measurement.round_trips as f64 / secs,
+            ns_per_round_trip: secs * 1e9 / measurement.round_trips as f64,
+            latency_recorded: spec.engine.record_latency,
+            latency_ns: measurement.latency.clone(),
+            cpu: CpuUsage {
+                parent_secs,
+                child_secs: served.1,
+                round_trips: measurement.total_round_trips(),
+                ns_per_round_trip: cpu_ns,
+            },
+            verified: true,
+            placement,
+            machine: MachineInfo::current(),
+        })
+    }
+}
+
+/// The child process, killed and reaped if dropped while still running, so
+/// that no error path can leave an orphan behind.
+struct ChildProcess {
+    child: Child,
+    /// Carries the config line; then kept open, since its closing is one way a
+    /// child learns that the parent is gone.
+    stdin: ChildStdin,
+    /// Lines from the child's STDOUT, read on a helper thread.
+    lines: mpsc::Receiver<String>,
+}
+
+impl ChildProcess {
+    fn spawn(child_bin: Option<&PathBuf>, config: &ChildConfig) -> anyhow::Result<Self> {
+        let exe = match child_bin {
+            Some(path) => path.clone(),
+            None => std::env::current_exe()
+                .context("cannot find this executable to run it as the child")?,
+        };
+        let mut child = Command::new(&exe)
+            .env(CHILD_ROLE_ENV, "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start the child {}", exe.display()))?;
+        liveness::register_child(child.id());
+        let stdin = child.stdin.take().expect("stdin was piped");
+        let stdout = child.stdout.take().expect("stdout was piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("child-stdout".into())
+            .spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            })
+            .context("cannot start the thread reading the child's output")?;
+        // Built before writing, so that a failed write still kills the child.
+        let mut process = ChildProcess {
+            child,
+            stdin,
+            lines,
+        };
+        writeln!(process.stdin, "{}", config.to_line())
+            .and_then(|_| process.stdin.flush())
+            .context("cannot send the configuration to the child (did it exit at once?)")?;
+        Ok(process)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the child's next report line, watching for its death, the
+    /// user's interrupt and the clock.
+    fn next_report(
+        &mut self,
+        timeout: Duration,
+        liveness: &mut Liveness,
+    ) -> anyhow::Result<ChildReport> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.lines.recv_timeout(Duration::from_millis(20)) {
+                Ok(line) => return self.interpret(&line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.wait(Duration::from_secs(1))?;
+                    bail!("the child {} without reporting", describe_status(status));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Err(e) = liveness.check_now() {
+                        return Err(self.explain(anyhow!(e)));
+                    }
+                    if Instant::now() >= deadline {
+                        bail!("the child did not answer within {timeout:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn interpret(&mut self, line: &str) -> anyhow::Result<ChildReport> {
+        match ChildReport::parse(line) {
+            Ok(ChildReport::Refused { error }) => {
+                bail!("the child refused the configuration: {error}")
+            }
+            Ok(ChildReport::Failed { error }) => bail!("the child failed: {error}"),
+            Ok(report) => Ok(report),
+            Err(e) => bail!("the child wrote something that is not a report: {e}"),
+        }
+    }
+
+    /// Adds what the child said or how it ended to a parent-side error: after
+    /// a failure the child's own account is usually the useful part.
+    fn explain(&mut self, error: anyhow::Error) -> anyhow::Error {
+        if liveness::interrupted() {
+            return Interrupted.into();
+        }
+        // The child's last words may still be on their way.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            if let Err(reason) = self.interpret(&line) {
+                return reason.context(error.to_string());
+            }
+        }
+        match self.wait(Duration::from_secs(1)) {
+            Ok(status) => error.context(format!("the child {}", describe_status(status))),
+            Err(_) => error,
+        }
+    }
+
+    fn explain_engine_error(&mut self, error: EngineError) -> anyhow::Error {
+        match error.transport() {
+            Some(
+                TransportError::Disconnected | TransportError::Peer(PeerError::ChildExited(_)),
+            ) => self.explain(anyhow!(error)),
+            _ => anyhow!(error),
+        }
+    }
+
+    /// Waits up to `timeout` for the child to exit, killing it after that.
+    fn wait(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                liveness::register_child(0);
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let status = self.child.wait()?;
+                liveness::register_child(0);
+                bail!(
+                    "the child did not exit within {timeout:?} and was killed ({})",
+                    describe_status(status)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        liveness::register_child(0);
+    }
+}
+
+/// "exited with status 3", "was killed by signal 9 (SIGKILL)".
+pub fn describe_status(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!(
+                "was killed by signal {signal} ({})",
+                liveness::signal_name(signal)
+            );
+        }
+    }
+    match status.code() {
+        Some(code) => format!("exited with status {code}"),
+        None => "ended".to_string(),
+    }
+}

@@ -1,0 +1,118 @@
+//! The human-readable summary of one run.
+
+use crate::result::BenchResult;
+use std::fmt::Write;
+use std::path::Path;
+
+/// `1234567.8` → `1,234,568`.
+pub fn group_thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.abs());
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0.0 && digits != "0" {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration in nanoseconds with a readable unit: `850 ns`, `7.31 µs`, `1.20 ms`.
+pub fn format_ns(ns: f64) -> String {
+    if ns < 1_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 1_000_000.0 {
+        format!("{:.2} µs", ns / 1e3)
+    } else if ns < 1_000_000_000.0 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+/// The block printed after a run, in the spirit of hyperfine's.
+pub fn render(result: &BenchResult, saved_to: Option<&Path>) -> String {
+    let mut out = String::new();
+    let placement = match (result.placement.parent_core, result.placement.child_core) {
+        (Some(p), Some(c)) => format!(
+            "pin {} (parent core {p}, child core {c})",
+            result.placement.mode.name()
+        ),
+        _ => "unpinned".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "{} · {} · {} · {} B payload · {placement}",
+        result.transport, result.codec, result.complexity, result.payload_bytes
+    );
+    let _ = writeln!(
+        out,
+        "  Round trips:  {} in {:.2} s, every one verified (after {} in a {:.1} s warm-up)",
+        group_thousands(result.round_trips as f64),
+        result.duration_secs,
+        group_thousands(result.warmup_round_trips as f64),
+        result.warmup_secs
+    );
+    let _ = writeln!(
+        out,
+        "  Throughput:   {} round trips/s, {} per round trip",
+        group_thousands(result.round_trips_per_sec),
+        format_ns(result.ns_per_round_trip)
+    );
+    match &result.latency_ns {
+        Some(l) => {
+            let _ = writeln!(
+                out,
+                "  Latency:      p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+                format_ns(l.p50 as f64),
+                format_ns(l.p90 as f64),
+                format_ns(l.p99 as f64),
+                format_ns(l.p999 as f64),
+                format_ns(l.max as f64)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  Latency:      not recorded (--no-latency)");
+        }
+    }
+    if let (Some(p), Some(c), Some(per)) = (
+        result.cpu.parent_secs,
+        result.cpu.child_secs,
+        result.cpu.ns_per_round_trip,
+    ) {
+        let _ = writeln!(
+            out,
+            "  CPU:          parent {p:.2} s + child {c:.2} s, {} per round trip",
+            format_ns(per)
+        );
+    }
+    if let Some(path) = saved_to {
+        let _ = writeln!(out, "  Result:       {}", path.display());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group_thousands(0.0), "0");
+        assert_eq!(group_thousands(999.4), "999");
+        assert_eq!(group_thousands(1000.0), "1,000");
+        assert_eq!(group_thousands(1_368_321.0), "1,368,321");
+        assert_eq!(group_thousands(-12345.0), "-12,345");
+    }
+
+    #[test]
+    fn durations_pick_a_unit() {
+        assert_eq!(format_ns(850.0), "850 ns");
+        assert_eq!(format_ns(7_310.0), "7.31 µs");
+        assert_eq!(format_ns(1_200_000.0), "1.20 ms");
+        assert_eq!(format_ns(2.5e9), "2.50 s");
+    }
+}
