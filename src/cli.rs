@@ -41,6 +41,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run one case (transport × codec × complexity) and write its result file.
+    #[command(allow_negative_numbers = true)]
     Run(RunArgs),
 }
 

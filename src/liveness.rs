@@ -66,7 +66,7 @@ impl Liveness {
     #[inline]
     pub fn tick(&mut self) -> Result<(), PeerError> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % TICKS_PER_CLOCK_READ != 0 {
+        if !self.ticks.is_multiple_of(TICKS_PER_CLOCK_READ) {
             return Ok(());
         }
         self.check_if_due()

@@ -52,14 +52,14 @@ pub enum CodecError {
 }
 
 impl CodecError {
-    pub(crate) fn encode(codec: &'static str, err: impl std::fmt::Display) -> Self {
+    pub fn encode(codec: &'static str, err: impl std::fmt::Display) -> Self {
         CodecError::Encode {
             codec,
             message: err.to_string(),
         }
     }
 
-    pub(crate) fn decode(codec: &'static str, err: impl std::fmt::Display) -> Self {
+    pub fn decode(codec: &'static str, err: impl std::fmt::Display) -> Self {
         CodecError::Decode {
             codec,
             message: err.to_string(),
@@ -67,7 +67,7 @@ impl CodecError {
     }
 
     /// Checks that a decoder consumed all of its input.
-    pub(crate) fn expect_consumed(codec: &'static str, remaining: usize) -> Result<(), Self> {
+    pub fn expect_consumed(codec: &'static str, remaining: usize) -> Result<(), Self> {
         if remaining == 0 {
             Ok(())
         } else {

@@ -1,0 +1,559 @@
+//! The executables, driven as a user drives them: end-to-end runs, bad input,
+//! and children that misbehave during the handshake or die mid-run.
+
+use assert_cmd::Command;
+use ipc_bench::result::BenchResult;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const IPC_BENCH: &str = env!("CARGO_BIN_EXE_ipc-bench");
+const IPCC_PARENT: &str = env!("CARGO_BIN_EXE_ipcc-parent");
+const IPCC_CHILD: &str = env!("CARGO_BIN_EXE_ipcc-child");
+
+/// A command with none of the user's environment variables that would change a run.
+fn cmd(exe: &str) -> Command {
+    let mut c = Command::new(exe);
+    for var in [
+        "TRANSPORT",
+        "CODEC",
+        "RPC_MESSAGE_COMPLEXITY",
+        "PAYLOAD_BYTES",
+        "TEST_DURATION_SECONDS",
+        "WARMUP_SECONDS",
+        "PIN",
+        "RESULTS_DIR",
+        "HANDSHAKE_TIMEOUT_SECONDS",
+        "IPCC_CHILD_BIN_PATH",
+        "IPC_BENCH_CHILD_ROLE",
+    ] {
+        c.env_remove(var);
+    }
+    c.timeout(Duration::from_secs(60));
+    c
+}
+
+/// A short run; `ipc-bench` gets its `run` subcommand, parent binaries need none.
+fn short_run(exe: &str, dir: &Path) -> Command {
+    let mut c = cmd(exe);
+    if exe == IPC_BENCH {
+        c.arg("run");
+    }
+    c.args(["--duration", "0.4", "--warmup", "0.1", "--results-dir"])
+        .arg(dir);
+    c
+}
+
+fn only_file(dir: &Path) -> PathBuf {
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "expected one result file, found {files:?}");
+    files.into_iter().next().unwrap()
+}
+
+fn check_result(result: &BenchResult, codec: &str, complexity: &str) {
+    assert_eq!(result.transport, "ipcc");
+    assert_eq!(result.codec, codec);
+    assert_eq!(result.complexity.name(), complexity);
+    assert!(result.verified);
+    assert!(
+        result.round_trips > 0 && result.warmup_round_trips > 0,
+        "{result:?}"
+    );
+    assert!(result.duration_secs >= 0.4, "{result:?}");
+    assert!(result.round_trips_per_sec > 0.0 && result.ns_per_round_trip > 0.0);
+    let latency = result
+        .latency_ns
+        .as_ref()
+        .expect("latency recorded by default");
+    assert!(latency.min <= latency.p50 && latency.p50 <= latency.p99 && latency.p99 <= latency.max);
+    assert_eq!(
+        result.cpu.round_trips,
+        result.round_trips + result.warmup_round_trips
+    );
+    assert!(result.cpu.parent_secs.unwrap() > 0.0 && result.cpu.child_secs.unwrap() > 0.0);
+    assert!(!result.machine.rustc_version.is_empty());
+}
+
+#[test]
+fn every_codec_and_complexity_runs_end_to_end() {
+    let mut cases: Vec<(String, &str)> = codecs::compiled_names()
+        .into_iter()
+        .map(|c| (c.to_string(), "structured"))
+        .collect();
+    cases.push(("json".into(), "raw-string"));
+    for (codec, complexity) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        short_run(IPC_BENCH, dir.path())
+            .args([
+                "--transport",
+                "ipcc",
+                "--codec",
+                &codec,
+                "--complexity",
+                complexity,
+            ])
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("every one verified"));
+        let path = only_file(dir.path());
+        let expected_codec = if complexity == "raw-string" {
+            "none"
+        } else {
+            codec.as_str()
+        };
+        assert_eq!(
+            path.file_name().unwrap().to_str().unwrap(),
+            format!("ipcc-{expected_codec}-{complexity}.json")
+        );
+        check_result(
+            &BenchResult::read(&path).unwrap(),
+            expected_codec,
+            complexity,
+        );
+    }
+}
+
+#[test]
+fn json_flag_prints_the_result_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = short_run(IPC_BENCH, dir.path())
+        .args([
+            "--json",
+            "--no-latency",
+            "--payload-bytes",
+            "100",
+            "--pin",
+            "same",
+        ])
+        .env("RPC_MESSAGE_COMPLEXITY", "json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let printed: BenchResult = serde_json::from_slice(&out).unwrap();
+    assert!(printed.latency_ns.is_none() && !printed.latency_recorded);
+    assert_eq!(printed.payload_bytes, 100);
+    assert_eq!(printed.placement.parent_core, printed.placement.child_core);
+    let path = only_file(dir.path());
+    assert!(
+        path.ends_with("ipcc-json-structured-100B-pin-same.json"),
+        "{path:?}"
+    );
+    assert_eq!(BenchResult::read(&path).unwrap(), printed);
+}
+
+#[test]
+fn seed_style_parent_and_child_binaries_work() {
+    let dir = tempfile::tempdir().unwrap();
+    // Re-executing itself as the child...
+    short_run(IPCC_PARENT, dir.path()).assert().success();
+    // ...or running the child binary the seed's variable names.
+    short_run(IPCC_PARENT, dir.path())
+        .env("IPCC_CHILD_BIN_PATH", IPCC_CHILD)
+        .env("RPC_MESSAGE_COMPLEXITY", "raw-string")
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+/// One line on stderr, exit code 2, no panic; the line names the input.
+fn assert_usage_error(mut c: Command, names: &[&str]) {
+    let out = c.assert().code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
+    for name in names {
+        assert!(stderr.contains(name), "{name:?} missing from: {stderr}");
+    }
+}
+
+#[test]
+fn bad_input_is_a_one_line_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_exec = dir.path().join("not-executable");
+    std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
+    let dir_str = dir.path().to_str().unwrap().to_string();
+    let flag_cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["--duration", "abc"],
+            vec!["--duration", "abc", "TEST_DURATION_SECONDS"],
+        ),
+        (
+            vec!["--duration", "0"],
+            vec!["--duration", "greater than 0"],
+        ),
+        (vec!["--duration", "-1"], vec!["--duration", "-1"]),
+        (vec!["--duration", "inf"], vec!["--duration"]),
+        (vec!["--warmup", "-0.5"], vec!["--warmup", "WARMUP_SECONDS"]),
+        (
+            vec!["--complexity", "yaml"],
+            vec!["--complexity", "yaml", "raw-string", "structured"],
+        ),
+        (
+            vec!["--codec", "protobuf"],
+            vec!["--codec", "protobuf", "json", "postcard"],
+        ),
+        (
+            vec!["--transport", "carrier-pigeon"],
+            vec!["--transport", "carrier-pigeon", "ipcc"],
+        ),
+        (vec!["--pin", "left"], vec!["--pin", "left", "cross"]),
+        (
+            vec!["--payload-bytes", "-5"],
+            vec!["--payload-bytes", "PAYLOAD_BYTES"],
+        ),
+        (
+            vec!["--payload-bytes", "99999999999999"],
+            vec!["--payload-bytes"],
+        ),
+        (
+            vec!["--child-bin", "/no/such/child"],
+            vec!["--child-bin", "/no/such/child", "no such file"],
+        ),
+        (
+            vec!["--child-bin", &dir_str],
+            vec!["--child-bin", "directory"],
+        ),
+        (
+            vec!["--child-bin", not_exec.to_str().unwrap()],
+            vec!["--child-bin", "not executable"],
+        ),
+        (vec!["--frobnicate"], vec!["--frobnicate"]),
+    ];
+    for (args, names) in flag_cases {
+        let mut c = cmd(IPC_BENCH);
+        c.arg("run").args(&args);
+        assert_usage_error(c, &names);
+    }
+    let env_cases: Vec<(&str, &str, Vec<&str>)> = vec![
+        (
+            "TEST_DURATION_SECONDS",
+            "ten",
+            vec!["TEST_DURATION_SECONDS", "ten"],
+        ),
+        ("TEST_DURATION_SECONDS", "-3", vec!["TEST_DURATION_SECONDS"]),
+        (
+            "RPC_MESSAGE_COMPLEXITY",
+            "xml",
+            vec!["RPC_MESSAGE_COMPLEXITY", "xml"],
+        ),
+        ("CODEC", "cbor", vec!["CODEC", "cbor"]),
+        ("PIN", "both", vec!["PIN", "both"]),
+        ("PAYLOAD_BYTES", "lots", vec!["PAYLOAD_BYTES", "lots"]),
+        (
+            "IPCC_CHILD_BIN_PATH",
+            "/no/such/child",
+            vec!["IPCC_CHILD_BIN_PATH", "/no/such/child"],
+        ),
+    ];
+    for (var, value, names) in env_cases {
+        let mut c = cmd(IPC_BENCH);
+        c.arg("run").env(var, value);
+        assert_usage_error(c, &names);
+        let mut c = cmd(IPCC_PARENT);
+        c.env(var, value);
+        assert_usage_error(c, &names);
+    }
+}
+
+#[test]
+fn a_codec_missing_from_the_build_names_the_feature() {
+    let Some(missing) = codecs::CODECS.iter().find(|c| !c.compiled) else {
+        return; // built with every codec: nothing is missing
+    };
+    let mut c = cmd(IPC_BENCH);
+    c.args(["run", "--codec", missing.name]);
+    assert_usage_error(
+        c,
+        &[
+            "--codec",
+            missing.name,
+            "--features",
+            missing.feature.unwrap(),
+        ],
+    );
+}
+
+/// Writes an executable shell script standing in for a misbehaving child.
+fn fake_child(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+fn run_with_child(child: &Path, results: &Path) -> (std::process::Output, Duration) {
+    let started = Instant::now();
+    let out = short_run(IPC_BENCH, results)
+        .args(["--handshake-timeout", "1"])
+        .env("IPCC_CHILD_BIN_PATH", child)
+        .output()
+        .unwrap();
+    (out, started.elapsed())
+}
+
+#[test]
+fn a_child_that_dies_during_the_handshake_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    let child = fake_child(dir.path(), "dies", "read line; exit 3");
+    let (out, took) = run_with_child(&child, &results);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("exited with status 3"), "{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(!results.exists(), "a failed run wrote results");
+}
+
+#[test]
+fn a_child_that_never_answers_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    let child = fake_child(dir.path(), "silent", "exec sleep 30");
+    let (out, took) = run_with_child(&child, &results);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("did not answer within"), "{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn a_refusing_child_is_reported_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    let child = fake_child(
+        dir.path(),
+        "refuses",
+        r#"read line; echo '{"status":"refused","error":"codec postcard is not compiled in"}'; exit 2"#,
+    );
+    let (out, _) = run_with_child(&child, &results);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("refused the configuration: codec postcard is not compiled in"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_child_that_writes_nonsense_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = fake_child(
+        dir.path(),
+        "chatty",
+        "read line; echo hello parent; exec sleep 5",
+    );
+    let (out, took) = run_with_child(&child, &dir.path().join("results"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not a report"), "{stderr}");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}
+
+fn child_refusal(config: &str) -> (Option<i32>, String, String) {
+    let out = cmd(IPCC_CHILD).write_stdin(config).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn valid_config() -> serde_json::Value {
+    serde_json::json!({
+        "protocol_version": ipc_bench::handshake::PROTOCOL_VERSION,
+        "transport": "ipcc",
+        "codec": "json",
+        "complexity": "structured",
+        "payload_bytes": 32,
+        "transport_options": {"max_message_bytes": 200},
+        "transport_setup": {"server_name": "/nonexistent"},
+        "parent_pid": std::process::id(),
+        "child_core": null,
+    })
+}
+
+#[test]
+fn the_child_refuses_bad_configs_clearly() {
+    let (code, stdout, _) = child_refusal("this is not json\n");
+    assert_eq!(code, Some(2));
+    assert!(
+        stdout.contains(r#""status":"refused""#) && stdout.contains("not valid JSON"),
+        "{stdout}"
+    );
+
+    let mut config = valid_config();
+    config["protocol_version"] = serde_json::json!(999);
+    let (code, stdout, _) = child_refusal(&format!("{config}\n"));
+    assert_eq!(code, Some(2));
+    assert!(stdout.contains("protocol version mismatch"), "{stdout}");
+
+    let mut config = valid_config();
+    config["codec"] = serde_json::json!("yaml");
+    let (code, stdout, _) = child_refusal(&format!("{config}\n"));
+    assert_eq!(code, Some(2));
+    assert!(stdout.contains("unknown codec 'yaml'"), "{stdout}");
+
+    let mut config = valid_config();
+    config["transport"] = serde_json::json!("smoke-signals");
+    let (code, stdout, _) = child_refusal(&format!("{config}\n"));
+    assert_eq!(code, Some(2));
+    assert!(
+        stdout.contains("unknown transport 'smoke-signals'"),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = child_refusal("");
+    assert_eq!(code, Some(2));
+    assert!(stdout.contains("STDIN closed"), "{stdout}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[cfg(target_os = "linux")]
+mod faults {
+    //! Killing processes mid-run. Linux-only: finding the child uses /proc.
+    use super::*;
+    use std::process::Stdio;
+
+    fn children_of(pid: u32) -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
+    fn alive(pid: u32) -> bool {
+        // A zombie has exited; only a process still running counts.
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z'),
+            Err(_) => false,
+        }
+    }
+
+    // The child is returned to the caller, which waits for it.
+    #[allow(clippy::zombie_processes)]
+    fn start_long_run(results: &Path) -> (std::process::Child, u32) {
+        let mut parent = std::process::Command::new(IPC_BENCH)
+            .args([
+                "run",
+                "--duration",
+                "30",
+                "--warmup",
+                "0.1",
+                "--results-dir",
+            ])
+            .arg(results)
+            .env_remove("IPCC_CHILD_BIN_PATH")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(&child) = children_of(parent.id()).first() {
+                // Give the handshake time to finish so the ping-pong is under way.
+                std::thread::sleep(Duration::from_millis(500));
+                return (parent, child);
+            }
+            if Instant::now() > deadline {
+                let _ = parent.kill();
+                let _ = parent.wait();
+                panic!("the parent never started a child");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait_for_exit(
+        child: &mut std::process::Child,
+        within: Duration,
+    ) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("process did not exit within {within:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn kill(pid: u32, signal: i32) {
+        // SAFETY: kill(2) with a pid we started; no memory is involved.
+        unsafe {
+            libc::kill(pid as i32, signal);
+        }
+    }
+
+    #[test]
+    fn a_child_killed_mid_run_fails_the_parent_quickly() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut parent, child) = start_long_run(dir.path());
+        kill(child, libc::SIGKILL);
+        let status = wait_for_exit(&mut parent, Duration::from_secs(3));
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(parent.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("killed by signal 9"), "{stderr}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "a failed run wrote results"
+        );
+    }
+
+    #[test]
+    fn a_killed_parent_takes_the_child_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut parent, child) = start_long_run(dir.path());
+        kill(parent.id(), libc::SIGKILL);
+        let _ = parent.wait();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while alive(child) {
+            assert!(
+                Instant::now() < deadline,
+                "child {child} outlived its parent"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn ctrl_c_and_sigterm_stop_both_and_write_nothing() {
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut parent, child) = start_long_run(dir.path());
+            kill(parent.id(), signal);
+            let status = wait_for_exit(&mut parent, Duration::from_secs(3));
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(parent.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            assert_eq!(status.code(), Some(130), "signal {signal}: {stderr}");
+            assert!(stderr.contains("interrupted"), "{stderr}");
+            assert!(!alive(child), "child survived signal {signal}");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! One conformance suite, run against every codec compiled into this build
+//! (`cargo test --all-features` covers them all). A codec added to the
+//! registry is picked up here without anyone remembering to list it.
+
+use codecs::{Codec, CodecVisitor};
+use ipc_bench::message::{make_payload, PingMessage, PongMessage};
+use serde::{de::DeserializeOwned, Serialize};
+use std::fmt::Debug;
+
+/// Payload sizes the benchmark uses, and the edges around them.
+const PAYLOAD_SIZES: &[usize] = &[0, 1, 32, 127, 128, 1024, 65_536, 1 << 20];
+
+fn strings() -> Vec<String> {
+    vec![
+        String::new(),
+        "x".into(),
+        "grüße, 世界, 🚀 and \"quotes\" \\ | pipes \n newlines \u{0}".into(),
+        "long ".repeat(10_000),
+    ]
+}
+
+fn pings() -> Vec<PingMessage> {
+    let mut out = Vec::new();
+    for s in strings() {
+        out.push(PingMessage {
+            sender_id: s.clone(),
+            receiver_id: s.clone(),
+            seq: 0,
+            sent_at_ns: 0,
+            payload: s,
+        });
+    }
+    for (i, &size) in PAYLOAD_SIZES.iter().enumerate() {
+        out.push(PingMessage {
+            sender_id: "parent".into(),
+            receiver_id: "child".into(),
+            seq: if i % 2 == 0 { u64::MAX } else { i as u64 },
+            sent_at_ns: u64::MAX - i as u64,
+            payload: make_payload(size),
+        });
+    }
+    out
+}
+
+fn pongs() -> Vec<PongMessage> {
+    pings()
+        .into_iter()
+        .map(|p| PongMessage {
+            sender_id: p.receiver_id,
+            receiver_id: p.sender_id,
+            seq: p.seq,
+            ping_sent_at_ns: p.sent_at_ns,
+            payload: p.payload,
+        })
+        .collect()
+}
+
+fn round_trips<C: Codec, T: Serialize + DeserializeOwned + PartialEq + Debug>(
+    codec: &C,
+    values: &[T],
+) {
+    // One buffer for every value: encoding must replace, not append.
+    let mut buf = Vec::new();
+    for value in values {
+        codec
+            .encode(value, &mut buf)
+            .unwrap_or_else(|e| panic!("{}: encode: {e}", C::NAME));
+        let back: T = codec
+            .decode(&buf)
+            .unwrap_or_else(|e| panic!("{}: decode of {} bytes: {e}", C::NAME, buf.len()));
+        assert_eq!(&back, value, "{}: value changed in a round trip", C::NAME);
+    }
+}
+
+/// A small deterministic generator, so failures reproduce.
+struct XorShift(u64);
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn rejects_bad_input<C: Codec>(codec: &C) {
+    let mut buf = Vec::new();
+    let ping = &pings()[PAYLOAD_SIZES.len()];
+    codec.encode(ping, &mut buf).unwrap();
+    // Every strict prefix is truncated input: an error, never a panic or a value.
+    for len in 0..buf.len() {
+        assert!(
+            codec.decode::<PingMessage>(&buf[..len]).is_err(),
+            "{}: a {len}-byte prefix of a {}-byte message decoded",
+            C::NAME,
+            buf.len()
+        );
+    }
+    // Trailing garbage is not silently ignored.
+    let mut longer = buf.clone();
+    longer.push(0x2a);
+    assert!(
+        codec.decode::<PingMessage>(&longer).is_err(),
+        "{}: trailing byte accepted",
+        C::NAME
+    );
+    // Random bytes, including huge length prefixes, never panic.
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    for round in 0..20_000 {
+        let len = (rng.next() % 64) as usize;
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        if round % 3 == 0 && !bytes.is_empty() {
+            bytes[0] = 0xff;
+        }
+        let _ = codec.decode::<PingMessage>(&bytes);
+        let _ = codec.decode::<PongMessage>(&bytes);
+    }
+    // Flipping single bytes of a valid message must not panic either.
+    for i in 0..buf.len() {
+        let mut bytes = buf.clone();
+        bytes[i] ^= 0xff;
+        let _ = codec.decode::<PingMessage>(&bytes);
+    }
+}
+
+struct Conformance;
+
+impl CodecVisitor for Conformance {
+    type Output = ();
+    fn visit<C: Codec>(self, codec: C) {
+        round_trips(&codec, &pings());
+        round_trips(&codec, &pongs());
+        rejects_bad_input(&codec);
+    }
+}
+
+#[test]
+fn every_compiled_codec_conforms() {
+    let names = codecs::compiled_names();
+    assert!(names.contains(&"json"));
+    for name in names {
+        codecs::dispatch(name, Conformance).unwrap();
+    }
+}
+
+#[test]
+fn all_codecs_feature_compiles_every_codec() {
+    if cfg!(all(
+        feature = "postcard",
+        feature = "msgpack",
+        feature = "bincode"
+    )) {
+        assert_eq!(codecs::compiled_names().len(), codecs::CODECS.len());
+    }
+}

@@ -1,0 +1,169 @@
+//! One conformance suite, run against every registered transport, with both
+//! ends in this process (two threads). A transport added to the registry is
+//! picked up here without anyone remembering to list it.
+
+use ipc_bench::liveness::{Liveness, Peer};
+use ipc_bench::transport::{self, Transport, TransportError, TransportOptions, TransportVisitor};
+use std::thread;
+use std::time::Duration;
+
+/// The message size a transport is sized for in these tests, when it has a
+/// fixed capacity; unbounded transports are tested with it as well as larger.
+const MAX_MESSAGE: usize = 4096;
+
+fn pattern(len: usize, salt: u64) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u64).wrapping_mul(31).wrapping_add(salt) as u8)
+        .collect()
+}
+
+/// Starts the child end on a thread: it echoes every message until an empty one.
+fn start_echo<T: Transport>(options: TransportOptions) -> (T, thread::JoinHandle<u64>) {
+    let (listener, setup) = T::listen(&options).expect("listen");
+    let child = thread::spawn(move || {
+        let mut live = Liveness::new(Peer::InProcess);
+        let mut t = T::connect(&setup, &options, &mut live).expect("connect");
+        let mut echoed = 0;
+        loop {
+            let msg = t.recv(&mut live).expect("child recv").to_vec();
+            t.send(&msg).expect("child send");
+            if msg.is_empty() {
+                return echoed;
+            }
+            echoed += 1;
+        }
+    });
+    let mut live = Liveness::new(Peer::InProcess);
+    let parent = T::accept(listener, &options, &mut live, Duration::from_secs(10)).expect("accept");
+    (parent, child)
+}
+
+fn conformance<T: Transport>() {
+    let options = TransportOptions {
+        max_message_bytes: MAX_MESSAGE,
+    };
+    let capacity = T::capacity(&options);
+    if let Some(capacity) = capacity {
+        assert!(
+            capacity >= MAX_MESSAGE,
+            "{}: capacity below what was asked",
+            T::NAME
+        );
+    }
+    let (mut t, child) = start_echo::<T>(options);
+    let mut live = Liveness::new(Peer::InProcess);
+
+    let limit = capacity.unwrap_or(MAX_MESSAGE);
+    let mut sizes = vec![1, 2, limit - 1, limit];
+    if capacity.is_none() {
+        // No fixed limit: large messages must survive the transport's own fragmentation.
+        sizes.extend([limit + 1, 1 << 20]);
+    }
+    let mut sent = 0u64;
+    for (i, &len) in sizes.iter().enumerate() {
+        let msg = pattern(len, i as u64);
+        t.send(&msg)
+            .unwrap_or_else(|e| panic!("{}: send {len} bytes: {e}", T::NAME));
+        let back = t
+            .recv(&mut live)
+            .unwrap_or_else(|e| panic!("{}: recv {len} bytes: {e}", T::NAME));
+        assert_eq!(back, &msg[..], "{}: a {len}-byte message changed", T::NAME);
+        sent += 1;
+    }
+
+    // Thousands of small messages in strict alternation, varying sizes, so a
+    // bounded transport wraps its buffers many times; order and content kept.
+    for n in 0..5_000u64 {
+        let len = 1 + (n as usize * 7) % limit.min(300);
+        let msg = pattern(len, n);
+        t.send(&msg).unwrap();
+        assert_eq!(
+            t.recv(&mut live).unwrap(),
+            &msg[..],
+            "{}: message {n}",
+            T::NAME
+        );
+        sent += 1;
+    }
+
+    if let Some(capacity) = capacity {
+        match t.send(&pattern(capacity + 1, 0)) {
+            Err(TransportError::TooLarge { len, .. }) => assert_eq!(len, capacity + 1),
+            other => panic!("{}: oversize send gave {other:?}", T::NAME),
+        }
+    }
+
+    // The empty message is a valid message (the engine uses it to stop).
+    t.send(&[]).unwrap();
+    assert!(
+        t.recv(&mut live).unwrap().is_empty(),
+        "{}: empty message",
+        T::NAME
+    );
+    assert_eq!(
+        child.join().unwrap(),
+        sent,
+        "{}: child echoed a different count",
+        T::NAME
+    );
+}
+
+fn peer_disconnect_is_an_error<T: Transport>() {
+    let options = TransportOptions {
+        max_message_bytes: 64,
+    };
+    let (mut t, child) = start_echo::<T>(options);
+    t.send(&[]).unwrap();
+    let mut live = Liveness::new(Peer::InProcess);
+    assert!(t.recv(&mut live).unwrap().is_empty());
+    child.join().unwrap();
+    // The child end is gone now: waiting must end in an error, not block
+    // forever. A hang cannot be caught from this thread, so a watchdog ends
+    // the test binary instead.
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let name = T::NAME;
+    thread::spawn(move || {
+        if finished.recv_timeout(Duration::from_secs(5)).is_err() {
+            eprintln!("{name}: recv from a gone peer hangs");
+            std::process::exit(101);
+        }
+    });
+    let _ = t.send(b"anyone?");
+    let outcome = t.recv(&mut live).map(|m| m.to_vec());
+    let _ = done.send(());
+    assert!(
+        outcome.is_err(),
+        "{}: recv from a gone peer succeeded: {outcome:?}",
+        T::NAME
+    );
+}
+
+struct Suite;
+impl TransportVisitor for Suite {
+    type Output = ();
+    fn visit<T: Transport>(self) {
+        conformance::<T>();
+    }
+}
+
+struct Disconnect;
+impl TransportVisitor for Disconnect {
+    type Output = ();
+    fn visit<T: Transport>(self) {
+        peer_disconnect_is_an_error::<T>();
+    }
+}
+
+#[test]
+fn every_transport_conforms() {
+    for info in transport::TRANSPORTS {
+        transport::dispatch(info.name, Suite).unwrap();
+    }
+}
+
+#[test]
+fn every_transport_reports_a_gone_peer() {
+    for info in transport::TRANSPORTS {
+        transport::dispatch(info.name, Disconnect).unwrap();
+    }
+}
