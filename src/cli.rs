@@ -31,11 +31,16 @@ const MAX_SECONDS: f64 = 86_400.0;
     name = "ipc-bench",
     version,
     about = "Measure inter-process transports and serialization formats with a verified parent/child ping-pong",
-    allow_negative_numbers = true
+    long_about = "Measure inter-process transports and serialization formats with a verified parent/child ping-pong.\n\nWith no subcommand, `ipc-bench [OPTIONS]` is `ipc-bench run [OPTIONS]`.",
+    allow_negative_numbers = true,
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Options of `run`, for when no subcommand is given.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -279,7 +284,8 @@ pub fn main() -> ExitCode {
         Err(e) => return clap_exit(e),
     };
     match cli.command {
-        Command::Run(args) => run_and_report(&args.transport, &args.case),
+        Some(Command::Run(args)) => run_and_report(&args.transport, &args.case),
+        None => run_and_report(&cli.run.transport, &cli.run.case),
     }
 }
 

@@ -1,0 +1,49 @@
+# ipc-bench recipes. `just` alone lists them.
+#
+# BUILD_MODE=release (the default) or debug: a benchmark measured in debug
+# mode misleads, so release is what you get unless you ask.
+# FEATURES: Cargo features for the benchmark builds (default all-codecs, so
+# switching codec never triggers a rebuild).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+build_mode := env("BUILD_MODE", "release")
+features := env("FEATURES", "all-codecs")
+profile_flag := if build_mode == "release" { "--release" } else if build_mode == "debug" { "" } else { error("BUILD_MODE must be release or debug, got '" + build_mode + "'") }
+
+# List the recipes
+default:
+    @just --list --unsorted
+
+# Build every binary with every codec
+build:
+    cargo build {{ profile_flag }} --workspace --all-features --bins
+
+# Run the test suite (the README's test command)
+test:
+    cargo test --workspace --all-features
+
+# Format the code
+fmt:
+    cargo fmt --all
+
+# Check formatting and clippy, warnings as errors
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+# The ipc-channel benchmark: `just ipc-ipcc`, `just ipc-ipcc postcard`, `just ipc-ipcc codec=postcard`
+ipc-ipcc codec="json": (_parent "ipcc" codec)
+
+# Any ipc-bench command line: `just bench run --transport ipcc --codec msgpack --pin cross`
+bench *args:
+    cargo run {{ profile_flag }} --features {{ features }} --bin ipc-bench -- {{ args }}
+
+# Runs <transport>-parent with the codec given as `NAME` or `codec=NAME`.
+[private]
+_parent transport codec:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    codec='{{ codec }}'
+    codec="${codec#codec=}"
+    exec cargo run {{ profile_flag }} --features '{{ features }}' --bin '{{ transport }}-parent' -- --codec "$codec"
