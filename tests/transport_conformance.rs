@@ -97,11 +97,11 @@ fn conformance<T: Transport>() {
         }
     }
 
-    // The empty message is a valid message (the engine uses it to stop).
-    t.send(&[]).unwrap();
-    assert!(
-        t.recv(&mut live).unwrap().is_empty(),
-        "{}: empty message",
+    t.send(STOP).unwrap();
+    assert_eq!(
+        t.recv(&mut live).unwrap(),
+        STOP,
+        "{}: stop message",
         T::NAME
     );
     assert_eq!(
@@ -142,6 +142,31 @@ fn peer_disconnect_is_an_error<T: Transport>() {
     );
 }
 
+/// Ends the test binary if a test is still running after `limit`: a
+/// transport that blocks forever must fail the suite, not hang it.
+struct HangGuard(Option<std::sync::mpsc::Sender<()>>);
+
+impl HangGuard {
+    fn new(test: &'static str, limit: Duration) -> Self {
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+                eprintln!("{test}: still running after {limit:?}; a transport is blocked");
+                std::process::exit(101);
+            }
+        });
+        HangGuard(Some(done))
+    }
+}
+
+impl Drop for HangGuard {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            let _ = done.send(());
+        }
+    }
+}
+
 struct Suite;
 impl TransportVisitor for Suite {
     type Output = ();
@@ -160,6 +185,7 @@ impl TransportVisitor for Disconnect {
 
 #[test]
 fn every_transport_conforms() {
+    let _guard = HangGuard::new("every_transport_conforms", Duration::from_secs(60));
     for info in transport::TRANSPORTS {
         transport::dispatch(info.name, Suite).unwrap();
     }
@@ -167,6 +193,10 @@ fn every_transport_conforms() {
 
 #[test]
 fn every_transport_reports_a_gone_peer() {
+    let _guard = HangGuard::new(
+        "every_transport_reports_a_gone_peer",
+        Duration::from_secs(60),
+    );
     for info in transport::TRANSPORTS {
         transport::dispatch(info.name, Disconnect).unwrap();
     }
