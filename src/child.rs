@@ -95,6 +95,12 @@ impl CaseVisitor for ChildRun<'_> {
                 ExitCode::SUCCESS
             }
             Err(e) => {
+                if !liveness::parent_alive(self.config.parent_pid) {
+                    // Nobody else is left to remove what the parent created.
+                    transport.orphaned();
+                    eprintln!("ipc-bench child: the parent is gone; cleaned up and stopping ({e})");
+                    return ExitCode::FAILURE;
+                }
                 eprintln!("ipc-bench child: {e}");
                 report(&ChildReport::Failed {
                     error: e.to_string(),

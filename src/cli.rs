@@ -8,6 +8,7 @@ use crate::message::Complexity;
 use crate::placement::{self, PinMode};
 use crate::result::DEFAULT_PAYLOAD_BYTES;
 use crate::runner::{run_case, CaseSpec, Interrupted};
+use crate::transport::{WaitStrategy, DEFAULT_QUEUE_REGION_BYTES};
 use crate::{child, summary, transport};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -48,6 +49,15 @@ pub enum Command {
     /// Run one case (transport × codec × complexity) and write its result file.
     #[command(allow_negative_numbers = true)]
     Run(RunArgs),
+    /// Remove shared-memory regions left by ipc-bench processes that no longer exist.
+    Clean(CleanArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CleanArgs {
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -105,6 +115,15 @@ pub struct CaseArgs {
     #[arg(long, value_name = "PATH")]
     pub child_bin: Option<PathBuf>,
 
+    /// How raw-sync waits: spin (busy-poll, the seed's choice) or block (mutex and condition variable).
+    #[arg(long, env = "WAIT_STRATEGY", default_value = "spin", value_parser = parse_wait)]
+    pub wait: WaitStrategy,
+
+    /// Bytes of shared memory for shared-mem-queue; each direction gets half.
+    #[arg(long, env = "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES", default_value_t = DEFAULT_QUEUE_REGION_BYTES,
+          value_name = "BYTES", value_parser = parse_region)]
+    pub queue_region_bytes: usize,
+
     /// Seconds each handshake step may take before the parent gives up.
     #[arg(long, env = "HANDSHAKE_TIMEOUT_SECONDS", default_value = "10", value_name = "SECONDS",
           value_parser = seconds_parser("HANDSHAKE_TIMEOUT_SECONDS", false))]
@@ -150,6 +169,28 @@ fn parse_complexity(value: &str) -> Result<Complexity, String> {
 fn parse_pin(value: &str) -> Result<PinMode, String> {
     PinMode::parse(value)
         .ok_or_else(|| format!("unknown placement (PIN); accepted: {}", PinMode::ACCEPTED))
+}
+
+fn parse_wait(value: &str) -> Result<WaitStrategy, String> {
+    WaitStrategy::parse(value).ok_or_else(|| {
+        format!(
+            "unknown wait strategy (WAIT_STRATEGY); accepted: {}",
+            WaitStrategy::ACCEPTED
+        )
+    })
+}
+
+/// ByteQueue keeps u32 positions, so each half must stay below 4 GiB.
+const MAX_QUEUE_REGION_BYTES: usize = 4 * 1024 * 1024 * 1024 - 16;
+const MIN_QUEUE_REGION_BYTES: usize = 64;
+
+fn parse_region(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (MIN_QUEUE_REGION_BYTES..=MAX_QUEUE_REGION_BYTES).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "accepted: a whole number of bytes from {MIN_QUEUE_REGION_BYTES} to {MAX_QUEUE_REGION_BYTES} (SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES)"
+        )),
+    }
 }
 
 fn parse_payload(value: &str) -> Result<usize, String> {
@@ -222,6 +263,8 @@ impl CaseArgs {
             },
             child_bin,
             handshake_timeout: Duration::from_secs_f64(self.handshake_timeout),
+            wait: self.wait,
+            queue_region_bytes: self.queue_region_bytes,
         })
     }
 }
@@ -285,6 +328,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Run(args)) => run_and_report(&args.transport, &args.case),
+        Some(Command::Clean(args)) => clean(args.dry_run),
         None => run_and_report(&cli.run.transport, &cli.run.case),
     }
 }
@@ -317,6 +361,29 @@ pub fn transport_parent_main(transport: &'static str) -> ExitCode {
 /// `main` of a per-transport child binary such as `ipcc-child`.
 pub fn transport_child_main() -> ExitCode {
     child::main()
+}
+
+fn clean(dry_run: bool) -> ExitCode {
+    match transport::sweep_stale(dry_run) {
+        Ok(stale) if stale.is_empty() => {
+            println!("no stale ipc-bench shared-memory regions");
+            ExitCode::SUCCESS
+        }
+        Ok(stale) => {
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for region in stale {
+                println!(
+                    "{verb} {} (its process {} no longer exists)",
+                    region.name, region.pid
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot sweep stale shared-memory regions: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
 }
 
 fn run_and_report(transport: &str, args: &CaseArgs) -> ExitCode {

@@ -103,9 +103,7 @@ mod tests {
             codec: "json".into(),
             complexity: Complexity::Structured,
             payload_bytes: 32,
-            transport_options: TransportOptions {
-                max_message_bytes: 200,
-            },
+            transport_options: TransportOptions::for_messages(200),
             transport_setup: serde_json::json!({"server_name": "x"}),
             parent_pid: 1,
             child_core: None,

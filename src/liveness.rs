@@ -10,6 +10,11 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// Polls a spinning wait makes before it starts yielding the CPU between
+/// polls: enough to cover any fast round trip, bounded so that an
+/// oversubscribed machine (tests in parallel on two cores) still makes progress.
+pub const SPINS_BEFORE_YIELD: u32 = 1 << 14;
+
 /// How often the peer is actually checked while waiting.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
 /// Empty polls between two clock reads.
@@ -70,6 +75,27 @@ impl Liveness {
             return Ok(());
         }
         self.check_if_due()
+    }
+
+    /// Busy-waits until `poll` returns a value: spin-loop hints at first,
+    /// then a yield between polls, checking the peer as it goes. No system
+    /// call is made while the peer answers within [`SPINS_BEFORE_YIELD`] polls.
+    #[inline]
+    pub fn spin_until<T>(&mut self, mut poll: impl FnMut() -> Option<T>) -> Result<T, PeerError> {
+        let mut spins = 0u32;
+        loop {
+            if let Some(value) = poll() {
+                return Ok(value);
+            }
+            if spins < SPINS_BEFORE_YIELD {
+                spins += 1;
+                std::hint::spin_loop();
+                self.tick()?;
+            } else {
+                std::thread::yield_now();
+                self.check_if_due()?;
+            }
+        }
     }
 
     /// Checks the peer if the last check is older than [`CHECK_INTERVAL`].
@@ -192,27 +218,30 @@ fn child_exit(_pid: u32) -> Option<String> {
     None
 }
 
+/// Whether the process that spawned us (pid `pid`) is still our parent.
 #[cfg(unix)]
-fn parent_alive(pid: u32) -> bool {
+pub fn parent_alive(pid: u32) -> bool {
     // SAFETY: getppid cannot fail. When our parent dies we are re-parented, so
     // a different parent pid means the original one is gone.
     unsafe { libc::getppid() as u32 == pid }
 }
 
 #[cfg(not(unix))]
-fn parent_alive(_pid: u32) -> bool {
+pub fn parent_alive(_pid: u32) -> bool {
     true
 }
 
-/// Asks the kernel to kill this process when its parent dies (Linux), so that
-/// even a child stuck in a blocking call cannot outlive the parent.
-/// Elsewhere the periodic [`Liveness`] check and the transport's own disconnect
-/// detection have to do.
+/// Asks the kernel to send this process SIGTERM when its parent dies (Linux).
+/// SIGTERM rather than SIGKILL: the handler turns it into the interrupt flag,
+/// so a child waiting on shared memory stops within a check interval and can
+/// still remove the region the dead parent left. Blocking transports wake up
+/// anyway, because the parent's death closes their connection. Elsewhere the
+/// periodic [`Liveness`] check of the parent pid does the same job.
 pub fn die_with_parent() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_PDEATHSIG takes a signal number and has no memory effects.
     unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
     }
 }
 

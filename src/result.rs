@@ -23,6 +23,9 @@ pub struct BenchResult {
     /// When the run finished, RFC 3339 UTC.
     pub timestamp: String,
     pub transport: String,
+    /// The transport's variant, where it has several (raw-sync: `spin` or `block`).
+    #[serde(default)]
+    pub variant: Option<String>,
     /// `none` for raw-string messages, which use no codec.
     pub codec: String,
     pub complexity: Complexity,
@@ -58,15 +61,15 @@ pub struct CpuUsage {
 }
 
 impl BenchResult {
-    /// The default file name: `<transport>-<codec>-<complexity>`, plus the
+    /// The default file name: `<transport>[-<variant>]-<codec>-<complexity>`, plus the
     /// payload size and placement when they are not the defaults.
     pub fn file_name(&self) -> String {
-        let mut name = format!(
-            "{}-{}-{}",
-            self.transport,
-            self.codec,
-            self.complexity.name()
-        );
+        let mut name = self.transport.clone();
+        if let Some(variant) = &self.variant {
+            name.push('-');
+            name.push_str(variant);
+        }
+        name.push_str(&format!("-{}-{}", self.codec, self.complexity.name()));
         if self.payload_bytes != DEFAULT_PAYLOAD_BYTES {
             name.push_str(&format!("-{}B", self.payload_bytes));
         }

@@ -10,7 +10,7 @@ use crate::machine::MachineInfo;
 use crate::message::{Complexity, MessageFormat};
 use crate::placement::{self, PinMode};
 use crate::result::{now_rfc3339, BenchResult, CpuUsage};
-use crate::transport::{Transport, TransportError, TransportOptions};
+use crate::transport::{self, Transport, TransportError, TransportOptions, WaitStrategy};
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -31,6 +31,10 @@ pub struct CaseSpec {
     pub child_bin: Option<PathBuf>,
     /// How long each handshake step may take.
     pub handshake_timeout: Duration,
+    /// raw-sync's wait strategy.
+    pub wait: WaitStrategy,
+    /// shared-mem-queue's region length.
+    pub queue_region_bytes: usize,
 }
 
 /// The run stopped because the user pressed Ctrl-C or sent SIGTERM.
@@ -63,16 +67,23 @@ impl CaseVisitor for ParentRun<'_> {
     fn visit<T: Transport, F: MessageFormat>(self, mut format: F) -> Self::Output {
         let spec = self.spec;
         let max_message_bytes = format.max_message_bytes()?;
-        let options = TransportOptions { max_message_bytes };
+        let options = TransportOptions {
+            max_message_bytes,
+            wait: spec.wait,
+            queue_region_bytes: spec.queue_region_bytes,
+        };
         if let Some(capacity) = T::capacity(&options) {
             if max_message_bytes > capacity {
+                let hint = T::too_large_hint(max_message_bytes)
+                    .map_or(String::new(), |h| format!("; {h}"));
                 bail!(
-                    "a {max_message_bytes}-byte message (payload {} B) does not fit the {} transport's {capacity}-byte capacity",
+                    "a {max_message_bytes}-byte message (payload {} B) does not fit the {} transport's {capacity}-byte capacity{hint}",
                     spec.payload_bytes,
                     T::NAME
                 );
             }
         }
+        report_stale_regions();
         let placement = placement::plan(spec.pin).map_err(|e| anyhow!(e))?;
         if let Some(core) = placement.parent_core {
             placement::pin_to(core).map_err(|e| anyhow!("parent: {e}"))?;
@@ -138,6 +149,7 @@ impl CaseVisitor for ParentRun<'_> {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             timestamp: now_rfc3339(),
             transport: T::NAME.to_string(),
+            variant: T::variant(&options).map(String::from),
             codec: format.codec_name().to_string(),
             complexity: format.complexity(),
             payload_bytes: spec.payload_bytes,
@@ -160,6 +172,22 @@ impl CaseVisitor for ParentRun<'_> {
             placement,
             machine: MachineInfo::current(),
         })
+    }
+}
+
+/// Removes shared-memory regions left by processes that no longer exist,
+/// saying so, before this run creates its own.
+fn report_stale_regions() {
+    match transport::sweep_stale(false) {
+        Ok(stale) => {
+            for region in stale {
+                eprintln!(
+                    "note: removed stale shared-memory region {} left by process {}, which no longer exists",
+                    region.name, region.pid
+                );
+            }
+        }
+        Err(e) => eprintln!("note: could not check for stale shared-memory regions: {e}"),
     }
 }
 

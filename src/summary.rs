@@ -43,10 +43,14 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>) -> String {
         ),
         _ => "unpinned".to_string(),
     };
+    let transport = match &result.variant {
+        Some(variant) => format!("{} ({variant})", result.transport),
+        None => result.transport.clone(),
+    };
     let _ = writeln!(
         out,
-        "{} · {} · {} · {} B payload · {placement}",
-        result.transport, result.codec, result.complexity, result.payload_bytes
+        "{transport} · {} · {} · {} B payload · {placement}",
+        result.codec, result.complexity, result.payload_bytes
     );
     let _ = writeln!(
         out,

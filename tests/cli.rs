@@ -380,7 +380,7 @@ fn valid_config() -> serde_json::Value {
         "codec": "json",
         "complexity": "structured",
         "payload_bytes": 32,
-        "transport_options": {"max_message_bytes": 200},
+        "transport_options": ipc_bench::transport::TransportOptions::for_messages(200),
         "transport_setup": {"server_name": "/nonexistent"},
         "parent_pid": std::process::id(),
         "child_core": null,

@@ -3,7 +3,9 @@
 //! picked up here without anyone remembering to list it.
 
 use ipc_bench::liveness::{Liveness, Peer};
-use ipc_bench::transport::{self, Transport, TransportError, TransportOptions, TransportVisitor};
+use ipc_bench::transport::{
+    self, Transport, TransportError, TransportOptions, TransportVisitor, WaitStrategy,
+};
 use std::thread;
 use std::time::Duration;
 
@@ -42,10 +44,18 @@ fn start_echo<T: Transport>(options: TransportOptions) -> (T, thread::JoinHandle
     (parent, child)
 }
 
-fn conformance<T: Transport>() {
-    let options = TransportOptions {
-        max_message_bytes: MAX_MESSAGE,
-    };
+/// Options for the suite: messages up to MAX_MESSAGE, and a shared-memory
+/// queue barely larger, so that thousands of messages wrap it many times.
+fn options(max_message_bytes: usize, wait: WaitStrategy) -> TransportOptions {
+    TransportOptions {
+        max_message_bytes,
+        wait,
+        queue_region_bytes: 2 * (max_message_bytes + 64),
+    }
+}
+
+fn conformance<T: Transport>(wait: WaitStrategy) {
+    let options = options(MAX_MESSAGE, wait);
     let capacity = T::capacity(&options);
     if let Some(capacity) = capacity {
         assert!(
@@ -112,10 +122,8 @@ fn conformance<T: Transport>() {
     );
 }
 
-fn peer_disconnect_is_an_error<T: Transport>() {
-    let options = TransportOptions {
-        max_message_bytes: 64,
-    };
+fn peer_disconnect_is_an_error<T: Transport>(wait: WaitStrategy) {
+    let options = options(64, wait);
     let (mut t, child) = start_echo::<T>(options);
     t.send(STOP).unwrap();
     let mut live = Liveness::new(Peer::InProcess);
@@ -171,7 +179,9 @@ struct Suite;
 impl TransportVisitor for Suite {
     type Output = ();
     fn visit<T: Transport>(self) {
-        conformance::<T>();
+        for wait in WaitStrategy::ALL {
+            conformance::<T>(wait);
+        }
     }
 }
 
@@ -179,7 +189,9 @@ struct Disconnect;
 impl TransportVisitor for Disconnect {
     type Output = ();
     fn visit<T: Transport>(self) {
-        peer_disconnect_is_an_error::<T>();
+        for wait in WaitStrategy::ALL {
+            peer_disconnect_is_an_error::<T>(wait);
+        }
     }
 }
 

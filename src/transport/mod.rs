@@ -13,6 +13,50 @@ use std::time::Duration;
 pub struct TransportOptions {
     /// The longest message either side will send.
     pub max_message_bytes: usize,
+    /// How a transport with a choice waits for a message (`raw-sync`).
+    pub wait: WaitStrategy,
+    /// Size of the whole shared region of `shared-mem-queue`; each direction gets half.
+    pub queue_region_bytes: usize,
+}
+
+/// The seed's default region for shared-mem-queue (4 MiB).
+pub const DEFAULT_QUEUE_REGION_BYTES: usize = 4 * 1024 * 1024;
+
+impl TransportOptions {
+    /// Options with the defaults for everything but the message size.
+    pub fn for_messages(max_message_bytes: usize) -> Self {
+        TransportOptions {
+            max_message_bytes,
+            wait: WaitStrategy::Spin,
+            queue_region_bytes: DEFAULT_QUEUE_REGION_BYTES,
+        }
+    }
+}
+
+/// Busy-poll or sleep until signalled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaitStrategy {
+    /// Spin on shared memory (raw_sync's BusyEvent): lowest latency, a core each.
+    Spin,
+    /// Sleep on a process-shared mutex and condition variable (raw_sync's Event).
+    Block,
+}
+
+impl WaitStrategy {
+    pub const ALL: [WaitStrategy; 2] = [WaitStrategy::Spin, WaitStrategy::Block];
+    pub const ACCEPTED: &'static str = "spin, block";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WaitStrategy::Spin => "spin",
+            WaitStrategy::Block => "block",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        WaitStrategy::ALL.into_iter().find(|w| w.name() == value)
+    }
 }
 
 /// Why a transport operation failed.
@@ -24,6 +68,8 @@ pub enum TransportError {
     Disconnected,
     #[error("a {len}-byte message does not fit the transport's {capacity}-byte capacity")]
     TooLarge { len: usize, capacity: usize },
+    #[error("the peer wrote an impossible message header: {0}")]
+    Corrupt(String),
     #[error("timed out after {0:?} waiting for the child to connect")]
     Timeout(Duration),
     #[error("bad transport setup from the parent: {0}")]
@@ -66,6 +112,18 @@ pub trait Transport: Sized {
     /// `None` when it has no fixed limit. Checked before the child is spawned.
     fn capacity(options: &TransportOptions) -> Option<usize>;
 
+    /// What to change when a `max_message_bytes` message does not fit, for the
+    /// start-up error (say, which setting to raise and to what).
+    fn too_large_hint(_max_message_bytes: usize) -> Option<String> {
+        None
+    }
+
+    /// The variant these options select, for transports that have several
+    /// (raw-sync's wait strategy); recorded in results and file names.
+    fn variant(_options: &TransportOptions) -> Option<&'static str> {
+        None
+    }
+
     /// Parent: creates what the child will connect to; returns it and the
     /// setup document the child needs (sent in the handshake config).
     fn listen(
@@ -92,8 +150,13 @@ pub trait Transport: Sized {
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError>;
 
     /// Waits for the next message. The slice stays valid until the next call.
-    /// Implementations that wait by polling call `liveness.tick()` on each empty poll.
+    /// Implementations that wait by polling use `liveness.spin_until` (or call
+    /// `liveness.tick()` on each empty poll), so a gone peer ends the wait.
     fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError>;
+
+    /// Child only: the parent died without cleaning up. Take over removing
+    /// whatever system resources it created (shared-memory regions).
+    fn orphaned(&mut self) {}
 }
 
 /// Runs generic code with a transport chosen by name at run time.
@@ -131,8 +194,13 @@ macro_rules! registry {
     };
 }
 
+mod shm_region;
+pub use shm_region::{sweep_stale, StaleRegion};
+
 registry! {
     ipcc::Ipcc,
+    raw_sync::RawSync,
+    shared_mem_queue::SharedMemQueue,
 }
 
 /// Looks a transport up by name.

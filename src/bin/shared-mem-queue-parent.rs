@@ -1,0 +1,4 @@
+//! Parent side of the shared-mem-queue benchmark.
+fn main() -> std::process::ExitCode {
+    ipc_bench::cli::transport_parent_main("shared-mem-queue")
+}

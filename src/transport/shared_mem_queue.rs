@@ -1,0 +1,199 @@
+//! shared_memory + shared-mem-queue: one region split in two halves, one
+//! single-producer/single-consumer `ByteQueue` per direction, each message
+//! framed as a little-endian `u32` length and the bytes.
+//!
+//! The seed ran out of space because its two sides disagreed on the queue
+//! geometry (the parent attached with the whole region's length at the
+//! half-way offset). Here both sides derive it from the one region length in
+//! the handshake, so the queues wrap at the same point and run indefinitely.
+//!
+//! shared-mem-queue is licensed OLFL-1.3 (Open Logistics Foundation License),
+//! which is not an OSI-approved licence.
+
+use super::shm_region::Region;
+use super::{Transport, TransportError, TransportOptions};
+use crate::liveness::Liveness;
+use serde::{Deserialize, Serialize};
+use shared_mem_queue::byte_queue::ByteQueue;
+use std::time::Duration;
+
+/// The length prefix of every frame.
+const HEADER: usize = 4;
+/// ByteQueue keeps its read and write positions in the first 8 bytes of its
+/// memory, and holds at most its capacity minus one byte.
+const QUEUE_OVERHEAD: usize = 8 + 1;
+
+/// The geometry both sides derive from the region length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Geometry {
+    region_len: usize,
+}
+
+impl Geometry {
+    /// Bytes per direction, a multiple of 8 so both halves stay aligned for
+    /// ByteQueue's u32 positions.
+    fn half(&self) -> usize {
+        self.region_len / 2 / 8 * 8
+    }
+
+    /// The largest message one direction's queue can hold.
+    fn max_message(&self) -> usize {
+        self.half().saturating_sub(QUEUE_OVERHEAD + HEADER)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Setup {
+    os_id: String,
+    geometry: Geometry,
+}
+
+pub struct SharedMemQueue {
+    outgoing: ByteQueue,
+    incoming: ByteQueue,
+    /// The frame being sent: header and message in one buffer, so the queue
+    /// publishes it with a single write-position update.
+    frame: Vec<u8>,
+    /// The frame last received.
+    received: Vec<u8>,
+    max_message: usize,
+    /// Last field: dropped after the queues that point into it.
+    region: Region,
+}
+
+pub struct Listener {
+    region: Region,
+    geometry: Geometry,
+}
+
+impl SharedMemQueue {
+    fn build(region: Region, geometry: Geometry, parent: bool) -> Self {
+        let half = geometry.half();
+        let base = region.as_ptr();
+        // SAFETY: the region is at least 2 * half bytes (created so, or checked
+        // on open), 8-aligned (page-aligned mapping, half a multiple of 8), and
+        // both queues were initialized by `listen` before the child learned
+        // the region's name. Each side only writes to its outgoing queue and
+        // only reads from its incoming one, the crate's SPSC contract.
+        let (to_child, to_parent) = unsafe { (ByteQueue::attach(base, half), ByteQueue::attach(base.add(half), half)) };
+        let (outgoing, incoming) = if parent { (to_child, to_parent) } else { (to_parent, to_child) };
+        SharedMemQueue {
+            outgoing,
+            incoming,
+            frame: Vec::with_capacity(HEADER + geometry.max_message()),
+            received: Vec::with_capacity(HEADER + geometry.max_message()),
+            max_message: geometry.max_message(),
+            region,
+        }
+    }
+}
+
+impl Transport for SharedMemQueue {
+    const NAME: &'static str = "shared-mem-queue";
+    const CHILD_BIN_ENV: &'static str = "SHARED_MEM_QUEUE_CHILD_BIN_PATH";
+
+    type Listener = Listener;
+
+    fn capacity(options: &TransportOptions) -> Option<usize> {
+        Some(
+            Geometry {
+                region_len: options.queue_region_bytes,
+            }
+            .max_message(),
+        )
+    }
+
+    fn too_large_hint(max_message_bytes: usize) -> Option<String> {
+        let needed = 2 * (max_message_bytes + HEADER + QUEUE_OVERHEAD).div_ceil(8) * 8;
+        Some(format!(
+            "raise SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES (--queue-region-bytes) to at least {needed}"
+        ))
+    }
+
+    fn listen(options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
+        let geometry = Geometry {
+            region_len: options.queue_region_bytes,
+        };
+        if geometry.max_message() < options.max_message_bytes {
+            return Err(TransportError::TooLarge {
+                len: options.max_message_bytes,
+                capacity: geometry.max_message(),
+            });
+        }
+        let region = Region::create("smq", 2 * geometry.half())?;
+        let half = geometry.half();
+        // SAFETY: the region is 2 * half bytes, page-aligned, and nobody else
+        // knows its name yet, so initializing both queues' positions is race-free.
+        unsafe {
+            ByteQueue::create(region.as_ptr(), half);
+            ByteQueue::create(region.as_ptr().add(half), half);
+        }
+        let setup = Setup {
+            os_id: region.os_id().to_string(),
+            geometry,
+        };
+        let setup = serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
+        Ok((Listener { region, geometry }, setup))
+    }
+
+    fn accept(listener: Listener, _options: &TransportOptions, _liveness: &mut Liveness, _timeout: Duration) -> Result<Self, TransportError> {
+        Ok(SharedMemQueue::build(listener.region, listener.geometry, true))
+    }
+
+    fn connect(setup: &serde_json::Value, _options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {
+        let setup: Setup = serde_json::from_value(setup.clone()).map_err(|e| TransportError::Setup(e.to_string()))?;
+        let region = Region::open(&setup.os_id, 2 * setup.geometry.half())?;
+        Ok(SharedMemQueue::build(region, setup.geometry, false))
+    }
+
+    fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        if message.len() > self.max_message {
+            // ByteQueue::write_blocking would spin forever on a frame larger than the queue.
+            return Err(TransportError::TooLarge {
+                len: message.len(),
+                capacity: self.max_message,
+            });
+        }
+        self.frame.clear();
+        self.frame.extend_from_slice(&(message.len() as u32).to_le_bytes());
+        self.frame.extend_from_slice(message);
+        // In a strict ping-pong the queue is empty by now: the peer consumed
+        // our previous frame before answering it. Anything else is a protocol
+        // error, reported rather than waited out.
+        self.outgoing.write_or_fail(&self.frame).map_err(|_| {
+            TransportError::Other(format!(
+                "shared-mem-queue: no room for a {}-byte frame ({} free): the peer has not consumed the previous message",
+                self.frame.len(),
+                self.outgoing.space()
+            ))
+        })
+    }
+
+    fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError> {
+        let incoming = &mut self.incoming;
+        // The writer publishes a whole frame with one position update, so once
+        // the header is visible the message is too.
+        liveness.spin_until(|| (incoming.size() >= HEADER).then_some(()))?;
+        let mut header = [0u8; HEADER];
+        incoming
+            .peek_or_fail(&mut header)
+            .map_err(|_| TransportError::Corrupt("frame header vanished".into()))?;
+        let len = u32::from_le_bytes(header) as usize;
+        if len > self.max_message || incoming.size() < HEADER + len {
+            return Err(TransportError::Corrupt(format!(
+                "frame of {len} bytes, {} available, at most {} allowed",
+                incoming.size().saturating_sub(HEADER),
+                self.max_message
+            )));
+        }
+        self.received.resize(HEADER + len, 0);
+        incoming
+            .consume_or_fail(&mut self.received)
+            .map_err(|_| TransportError::Corrupt("frame shrank while reading".into()))?;
+        Ok(&self.received[HEADER..])
+    }
+
+    fn orphaned(&mut self) {
+        self.region.take_ownership();
+    }
+}

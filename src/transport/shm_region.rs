@@ -1,0 +1,182 @@
+//! Shared-memory regions for the shared-memory transports: named so that a
+//! later run can recognise, report and remove the ones a dead process left.
+
+use super::TransportError;
+use shared_memory::{Shmem, ShmemConf, ShmemError};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Every region this tool creates is named `/ipc-bench-<pid>-<tag>-<n>`.
+/// Short on purpose: macOS limits shared-memory names to 31 bytes.
+pub const NAME_PREFIX: &str = "ipc-bench-";
+
+static NEXT_REGION: AtomicU32 = AtomicU32::new(0);
+
+/// A mapped shared-memory region. The creator owns it and removes it from the
+/// system when dropped; an opener only unmaps it, unless it takes ownership
+/// because the creator is gone.
+pub struct Region {
+    shmem: Shmem,
+}
+
+// SAFETY: a Shmem is a mapping of process-wide memory plus its name; nothing in
+// it is tied to the thread that created it, so moving it to another thread is
+// sound. Concurrent access to the mapped bytes is governed by each transport's
+// own protocol, not by this handle.
+unsafe impl Send for Region {}
+
+fn shm_error(context: &'static str) -> impl FnOnce(ShmemError) -> TransportError {
+    move |e| TransportError::Other(format!("{context}: {e}"))
+}
+
+impl Region {
+    /// Creates a new, zero-filled region of `len` bytes for transport `tag`.
+    pub fn create(tag: &str, len: usize) -> Result<Self, TransportError> {
+        let n = NEXT_REGION.fetch_add(1, Ordering::Relaxed);
+        let os_id = format!("/{NAME_PREFIX}{}-{tag}-{n}", std::process::id());
+        let shmem = ShmemConf::new()
+            .os_id(&os_id)
+            .size(len)
+            .create()
+            .map_err(shm_error("creating the shared-memory region"))?;
+        Ok(Region { shmem })
+    }
+
+    /// Opens the region the parent created, checking it is at least `min_len` long.
+    pub fn open(os_id: &str, min_len: usize) -> Result<Self, TransportError> {
+        if !os_id.trim_start_matches('/').starts_with(NAME_PREFIX) {
+            return Err(TransportError::Setup(format!(
+                "'{os_id}' is not an ipc-bench region"
+            )));
+        }
+        let shmem = ShmemConf::new()
+            .os_id(os_id)
+            .open()
+            .map_err(shm_error("opening the parent's shared-memory region"))?;
+        if shmem.len() < min_len {
+            return Err(TransportError::Setup(format!(
+                "region {os_id} is {} bytes, the layout needs {min_len}",
+                shmem.len()
+            )));
+        }
+        Ok(Region { shmem })
+    }
+
+    pub fn os_id(&self) -> &str {
+        self.shmem.get_os_id()
+    }
+
+    /// The start of the mapping; valid for the length it was created or
+    /// checked with, while `self` lives.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.shmem.as_ptr()
+    }
+
+    /// Makes this handle remove the region when dropped: the child calls it
+    /// when the parent, the region's creator, died without removing it.
+    pub fn take_ownership(&mut self) {
+        self.shmem.set_owner(true);
+    }
+}
+
+/// A region left behind by a process that no longer exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleRegion {
+    pub name: String,
+    pub pid: u32,
+}
+
+/// Finds regions of ours whose creating process is gone, and removes them
+/// unless `dry_run`. Regions of live processes are never touched.
+#[cfg(target_os = "linux")]
+pub fn sweep_stale(dry_run: bool) -> std::io::Result<Vec<StaleRegion>> {
+    let mut stale = Vec::new();
+    let entries = match std::fs::read_dir("/dev/shm") {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(stale),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = creator_pid(&name) else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if !dry_run {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {}
+                // Removed by someone else meanwhile: just as good.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        stale.push(StaleRegion { name, pid });
+    }
+    Ok(stale)
+}
+
+/// Without /dev/shm and /proc there is no portable way to list regions.
+#[cfg(not(target_os = "linux"))]
+pub fn sweep_stale(_dry_run: bool) -> std::io::Result<Vec<StaleRegion>> {
+    Ok(Vec::new())
+}
+
+/// The pid in `ipc-bench-<pid>-...`, if `name` is one of ours.
+pub fn creator_pid(name: &str) -> Option<u32> {
+    name.trim_start_matches('/')
+        .strip_prefix(NAME_PREFIX)?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_the_creator_pid() {
+        assert_eq!(creator_pid("ipc-bench-1234-rs-0"), Some(1234));
+        assert_eq!(creator_pid("/ipc-bench-77-smq-3"), Some(77));
+        assert_eq!(creator_pid("shmem_ABC"), None);
+        assert_eq!(creator_pid("ipc-bench-x-rs-0"), None);
+    }
+
+    #[test]
+    fn regions_are_removed_by_their_owner_only() {
+        let created = Region::create("test", 4096).unwrap();
+        let id = created.os_id().to_string();
+        assert!(creator_pid(&id).is_some(), "{id}");
+        let opened = Region::open(&id, 4096).unwrap();
+        drop(opened);
+        // The opener did not remove it: it can be opened again.
+        let mut again = Region::open(&id, 4096).unwrap();
+        assert!(
+            Region::open(&id, 1 << 30).is_err(),
+            "a too-small region is refused"
+        );
+        again.take_ownership();
+        drop(again);
+        assert!(Region::open(&id, 1).is_err(), "the new owner removed it");
+        drop(created); // removing an already-removed region is harmless
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn stale_regions_of_dead_processes_are_swept_and_live_ones_kept() {
+        // A pid far above pid_max cannot belong to a live process.
+        let dead = "ipc-bench-999999999-test-0";
+        std::fs::write(format!("/dev/shm/{dead}"), b"").unwrap();
+        let live = Region::create("test", 64).unwrap();
+        let found = sweep_stale(false).unwrap();
+        assert!(found.iter().any(|s| s.name == dead), "{found:?}");
+        assert!(!std::path::Path::new(&format!("/dev/shm/{dead}")).exists());
+        assert!(
+            Region::open(live.os_id(), 64).is_ok(),
+            "a live region was swept"
+        );
+    }
+}
