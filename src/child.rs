@@ -7,7 +7,7 @@
 use crate::dispatch::{dispatch_case, CaseVisitor};
 use crate::engine::serve;
 use crate::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV};
-use crate::liveness::{self, Liveness, Peer};
+use crate::liveness::{self, Liveness, Peer, Watchdog};
 use crate::message::MessageFormat;
 use crate::placement;
 use crate::transport::Transport;
@@ -47,6 +47,10 @@ pub fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return refuse(e.to_string()),
     };
+    let _watchdog = Watchdog::start(
+        Peer::Parent(config.parent_pid),
+        crate::transport::remove_all_regions,
+    );
     if let Some(core) = config.child_core {
         if let Err(e) = placement::pin_to(core) {
             return refuse(e);

@@ -75,6 +75,8 @@ pub enum EngineError {
         "the child answered the stop message with {0} bytes instead of an empty acknowledgement"
     )]
     BadStopAck(usize),
+    #[error("interrupted by a signal (Ctrl-C or SIGTERM)")]
+    Interrupted,
 }
 
 impl EngineError {
@@ -83,6 +85,17 @@ impl EngineError {
             EngineError::Transport { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// Stops the loop after Ctrl-C even when the transport never waits long
+/// enough to notice (a loaded atomic flag: nothing next to a round trip).
+#[inline]
+fn check_interrupt() -> Result<(), EngineError> {
+    if crate::liveness::interrupted() {
+        Err(EngineError::Interrupted)
+    } else {
+        Ok(())
     }
 }
 
@@ -138,6 +151,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         while now < warmup_end {
             self.round_trip(now)?;
             now = Instant::now();
+            check_interrupt()?;
         }
         let warmup_round_trips = self.seq;
 
@@ -152,6 +166,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
                 let end = Instant::now();
                 recorder.record(end - last);
                 last = end;
+                check_interrupt()?;
                 if end >= deadline {
                     break;
                 }
@@ -161,6 +176,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
                     self.round_trip(last)?;
                 }
                 last = Instant::now();
+                check_interrupt()?;
                 if last >= deadline {
                     break;
                 }

@@ -21,7 +21,7 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
 const TICKS_PER_CLOCK_READ: u32 = 1024;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// The child's pid, for the parent's signal handler; 0 when there is none.
+/// The child's pid, for the watchdog; 0 when there is none.
 static CHILD_PID: AtomicU32 = AtomicU32::new(0);
 
 /// Why a wait ended without a message.
@@ -140,20 +140,16 @@ pub fn interrupt() {
     INTERRUPTED.store(true, Ordering::Release);
 }
 
-/// Installs the Ctrl-C / SIGTERM handler for this process.
-///
-/// In the parent it also kills the child at once: a child blocked in a
-/// transport's receive then drops its end, which wakes the parent's own blocking
-/// receive, so both stop within a moment whatever the transport.
+/// Installs the Ctrl-C / SIGTERM handler for this process. It only raises the
+/// interrupt flag: every wait checks it, the engine checks it between round
+/// trips, and the [`Watchdog`] deals with anything stuck beyond that.
 pub fn install_signal_handler() -> anyhow::Result<()> {
-    ctrlc::set_handler(|| {
-        interrupt();
-        kill_registered_child();
-    })
-    .map_err(|e| anyhow::anyhow!("cannot install the Ctrl-C handler: {e}"))
+    ctrlc::set_handler(interrupt)
+        .map_err(|e| anyhow::anyhow!("cannot install the Ctrl-C handler: {e}"))
 }
 
-/// Records the child's pid for the signal handler (0 clears it).
+/// Records the child's pid (0 clears it), so the watchdog and a forced exit
+/// never leave it running.
 pub fn register_child(pid: u32) {
     CHILD_PID.store(pid, Ordering::Release);
 }
@@ -162,6 +158,71 @@ fn kill_registered_child() {
     let pid = CHILD_PID.load(Ordering::Acquire);
     if pid != 0 {
         kill_process(pid);
+    }
+}
+
+/// After an interrupt, how long a blocking transport may keep the parent
+/// waiting before the watchdog kills the child to wake it.
+const KILL_CHILD_AFTER: Duration = Duration::from_millis(300);
+/// After an interrupt or the peer's death, how long the run may take to stop
+/// by itself before the watchdog cleans up and exits the process.
+pub const FORCED_EXIT_AFTER: Duration = Duration::from_millis(1500);
+
+/// A thread that makes sure a run ends soon after the user interrupts it or
+/// the peer dies, even if the main thread is stuck somewhere no check reaches
+/// (say, a process-shared mutex whose holder was killed). Disarmed on drop.
+pub struct Watchdog {
+    _disarm: std::sync::mpsc::Sender<()>,
+}
+
+impl Watchdog {
+    /// Starts watching `peer`; `cleanup` runs before a forced exit (it
+    /// removes shared-memory regions, since destructors will not run).
+    pub fn start(peer: Peer, cleanup: fn()) -> Self {
+        let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
+        let watch = move || {
+            let mut trouble_since: Option<Instant> = None;
+            let mut child_killed = false;
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                disarmed.recv_timeout(CHECK_INTERVAL)
+            {
+                let trouble = if interrupted() {
+                    Some(PeerError::Interrupted)
+                } else {
+                    Liveness::new(peer).check_now().err()
+                };
+                let Some(trouble) = trouble else {
+                    trouble_since = None;
+                    continue;
+                };
+                let waited = trouble_since.get_or_insert_with(Instant::now).elapsed();
+                if trouble == PeerError::Interrupted && waited >= KILL_CHILD_AFTER && !child_killed
+                {
+                    // Wakes a parent blocked in a receive that only a closed
+                    // connection can end.
+                    kill_registered_child();
+                    child_killed = true;
+                }
+                if waited >= FORCED_EXIT_AFTER {
+                    eprintln!("error: {trouble}, and the run did not stop within {FORCED_EXIT_AFTER:?}; cleaning up and exiting");
+                    cleanup();
+                    kill_registered_child();
+                    let code = if trouble == PeerError::Interrupted {
+                        130
+                    } else {
+                        1
+                    };
+                    std::process::exit(code);
+                }
+            }
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(watch)
+        {
+            eprintln!("warning: cannot start the watchdog thread ({e}); a stuck run will not be forced to end");
+        }
+        Watchdog { _disarm: disarm }
     }
 }
 

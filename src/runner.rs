@@ -5,7 +5,7 @@
 use crate::dispatch::{dispatch_case, CaseVisitor};
 use crate::engine::{EngineConfig, EngineError, PingPong};
 use crate::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV, PROTOCOL_VERSION};
-use crate::liveness::{self, Liveness, Peer, PeerError};
+use crate::liveness::{self, Liveness, Peer, PeerError, Watchdog};
 use crate::machine::MachineInfo;
 use crate::message::{Complexity, MessageFormat};
 use crate::placement::{self, PinMode};
@@ -103,6 +103,7 @@ impl CaseVisitor for ParentRun<'_> {
             child_core: placement.child_core,
         };
         let mut child = ChildProcess::spawn(spec.child_bin.as_ref(), &config)?;
+        let _watchdog = Watchdog::start(Peer::Child(child.pid()), transport::remove_all_regions);
         let mut liveness = Liveness::new(Peer::Child(child.pid()));
 
         match child.next_report(spec.handshake_timeout, &mut liveness)? {

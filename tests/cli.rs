@@ -52,8 +52,8 @@ fn only_file(dir: &Path) -> PathBuf {
     files.into_iter().next().unwrap()
 }
 
-fn check_result(result: &BenchResult, codec: &str, complexity: &str) {
-    assert_eq!(result.transport, "ipcc");
+fn check_result(result: &BenchResult, transport: &str, codec: &str, complexity: &str) {
+    assert_eq!(result.transport, transport);
     assert_eq!(result.codec, codec);
     assert_eq!(result.complexity.name(), complexity);
     assert!(result.verified);
@@ -76,25 +76,46 @@ fn check_result(result: &BenchResult, codec: &str, complexity: &str) {
     assert!(!result.machine.rustc_version.is_empty());
 }
 
+/// The regions a parent with pid `pid` created and did not remove.
+fn leftover_regions(pid: u32) -> Vec<String> {
+    let prefix = format!("ipc-bench-{pid}-");
+    std::fs::read_dir("/dev/shm")
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every transport (and variant), every compiled codec and both complexities.
 #[test]
-fn every_codec_and_complexity_runs_end_to_end() {
-    let mut cases: Vec<(String, &str)> = codecs::compiled_names()
-        .into_iter()
-        .map(|c| (c.to_string(), "structured"))
-        .collect();
-    cases.push(("json".into(), "raw-string"));
-    for (codec, complexity) in cases {
+fn every_transport_codec_and_complexity_runs_end_to_end() {
+    let mut cases: Vec<(&str, Option<&str>, String, &str)> = Vec::new();
+    for info in ipc_bench::transport::TRANSPORTS {
+        for codec in codecs::compiled_names() {
+            cases.push((info.name, None, codec.to_string(), "structured"));
+        }
+        cases.push((info.name, None, "json".into(), "raw-string"));
+    }
+    cases.push(("raw-sync", Some("block"), "json".into(), "structured"));
+    for (transport, wait, codec, complexity) in cases {
         let dir = tempfile::tempdir().unwrap();
-        short_run(IPC_BENCH, dir.path())
-            .args([
-                "--transport",
-                "ipcc",
-                "--codec",
-                &codec,
-                "--complexity",
-                complexity,
-            ])
-            .assert()
+        let mut run = short_run(IPC_BENCH, dir.path());
+        run.args([
+            "--transport",
+            transport,
+            "--codec",
+            &codec,
+            "--complexity",
+            complexity,
+        ]);
+        if let Some(wait) = wait {
+            run.args(["--wait", wait]);
+        }
+        run.assert()
             .success()
             .stdout(predicates::str::contains("every one verified"));
         let path = only_file(dir.path());
@@ -103,15 +124,19 @@ fn every_codec_and_complexity_runs_end_to_end() {
         } else {
             codec.as_str()
         };
+        let result = BenchResult::read(&path).unwrap();
+        let variant = result
+            .variant
+            .as_ref()
+            .map_or(String::new(), |v| format!("-{v}"));
         assert_eq!(
             path.file_name().unwrap().to_str().unwrap(),
-            format!("ipcc-{expected_codec}-{complexity}.json")
+            format!("{transport}{variant}-{expected_codec}-{complexity}.json")
         );
-        check_result(
-            &BenchResult::read(&path).unwrap(),
-            expected_codec,
-            complexity,
-        );
+        if let Some(wait) = wait {
+            assert_eq!(result.variant.as_deref(), Some(wait));
+        }
+        check_result(&result, transport, expected_codec, complexity);
     }
 }
 
@@ -450,9 +475,19 @@ mod faults {
         }
     }
 
+    /// The transports and variants every fault is tried on.
+    fn fault_cases() -> Vec<Vec<&'static str>> {
+        let mut cases: Vec<Vec<&str>> = ipc_bench::transport::TRANSPORTS
+            .iter()
+            .map(|t| vec!["--transport", t.name])
+            .collect();
+        cases.push(vec!["--transport", "raw-sync", "--wait", "block"]);
+        cases
+    }
+
     // The child is returned to the caller, which waits for it.
     #[allow(clippy::zombie_processes)]
-    fn start_long_run(results: &Path) -> (std::process::Child, u32) {
+    fn start_long_run(results: &Path, case: &[&str]) -> (std::process::Child, u32) {
         let mut parent = std::process::Command::new(IPC_BENCH)
             .args([
                 "run",
@@ -463,7 +498,10 @@ mod faults {
                 "--results-dir",
             ])
             .arg(results)
+            .args(case)
             .env_remove("IPCC_CHILD_BIN_PATH")
+            .env_remove("RAW_SYNC_CHILD_BIN_PATH")
+            .env_remove("SHARED_MEM_QUEUE_CHILD_BIN_PATH")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -495,10 +533,28 @@ mod faults {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("process did not exit within {within:?}");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    fn wait_until_gone(pid: u32, within: Duration, what: &str) {
+        let deadline = Instant::now() + within;
+        while alive(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: process {pid} still running after {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stderr_of(process: &mut std::process::Child) -> String {
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(process.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        stderr
     }
 
     fn kill(pid: u32, signal: i32) {
@@ -510,50 +566,74 @@ mod faults {
 
     #[test]
     fn a_child_killed_mid_run_fails_the_parent_quickly() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut parent, child) = start_long_run(dir.path());
-        kill(child, libc::SIGKILL);
-        let status = wait_for_exit(&mut parent, Duration::from_secs(3));
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(parent.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-        assert_eq!(status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("killed by signal 9"), "{stderr}");
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "a failed run wrote results"
-        );
+        for case in fault_cases() {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut parent, child) = start_long_run(dir.path(), &case);
+            kill(child, libc::SIGKILL);
+            let status = wait_for_exit(&mut parent, Duration::from_secs(3));
+            let stderr = stderr_of(&mut parent);
+            assert_eq!(status.code(), Some(1), "{case:?}: {stderr}");
+            assert!(stderr.contains("killed by signal 9"), "{case:?}: {stderr}");
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                0,
+                "{case:?}: a failed run wrote results"
+            );
+            assert_eq!(
+                leftover_regions(parent.id()),
+                Vec::<String>::new(),
+                "{case:?}"
+            );
+        }
     }
 
     #[test]
     fn a_killed_parent_takes_the_child_with_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut parent, child) = start_long_run(dir.path());
-        kill(parent.id(), libc::SIGKILL);
-        let _ = parent.wait();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while alive(child) {
-            assert!(
-                Instant::now() < deadline,
-                "child {child} outlived its parent"
+        for case in fault_cases() {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut parent, child) = start_long_run(dir.path(), &case);
+            kill(parent.id(), libc::SIGKILL);
+            let _ = parent.wait();
+            wait_until_gone(
+                child,
+                Duration::from_secs(3),
+                &format!("{case:?}: orphaned child"),
             );
-            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!(
+                leftover_regions(parent.id()),
+                Vec::<String>::new(),
+                "{case:?}: the child left the region"
+            );
         }
     }
 
     #[test]
     fn ctrl_c_and_sigterm_stop_both_and_write_nothing() {
-        for signal in [libc::SIGINT, libc::SIGTERM] {
-            let dir = tempfile::tempdir().unwrap();
-            let (mut parent, child) = start_long_run(dir.path());
-            kill(parent.id(), signal);
-            let status = wait_for_exit(&mut parent, Duration::from_secs(3));
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(parent.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-            assert_eq!(status.code(), Some(130), "signal {signal}: {stderr}");
-            assert!(stderr.contains("interrupted"), "{stderr}");
-            assert!(!alive(child), "child survived signal {signal}");
-            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        for case in fault_cases() {
+            for signal in [libc::SIGINT, libc::SIGTERM] {
+                let dir = tempfile::tempdir().unwrap();
+                let (mut parent, child) = start_long_run(dir.path(), &case);
+                kill(parent.id(), signal);
+                let status = wait_for_exit(&mut parent, Duration::from_secs(3));
+                let stderr = stderr_of(&mut parent);
+                assert_eq!(
+                    status.code(),
+                    Some(130),
+                    "{case:?} signal {signal}: {stderr}"
+                );
+                assert!(stderr.contains("interrupted"), "{stderr}");
+                wait_until_gone(
+                    child,
+                    Duration::from_secs(1),
+                    &format!("{case:?}: child after signal {signal}"),
+                );
+                assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+                assert_eq!(
+                    leftover_regions(parent.id()),
+                    Vec::<String>::new(),
+                    "{case:?}"
+                );
+            }
         }
     }
 }

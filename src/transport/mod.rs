@@ -195,7 +195,7 @@ macro_rules! registry {
 }
 
 mod shm_region;
-pub use shm_region::{sweep_stale, StaleRegion};
+pub use shm_region::{remove_all_regions, sweep_stale, StaleRegion};
 
 registry! {
     ipcc::Ipcc,

@@ -4,12 +4,40 @@
 use super::TransportError;
 use shared_memory::{Shmem, ShmemConf, ShmemError};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 
 /// Every region this tool creates is named `/ipc-bench-<pid>-<tag>-<n>`.
 /// Short on purpose: macOS limits shared-memory names to 31 bytes.
 pub const NAME_PREFIX: &str = "ipc-bench-";
 
 static NEXT_REGION: AtomicU32 = AtomicU32::new(0);
+
+/// Names of the regions this process has mapped, for [`remove_all_regions`].
+static MAPPED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn mapped() -> std::sync::MutexGuard<'static, Vec<String>> {
+    // A panic elsewhere cannot leave the list inconsistent: use it anyway.
+    MAPPED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Removes every region this process has mapped from the system, for a forced
+/// exit in which destructors do not run. Mappings stay valid until exit; a
+/// peer that still uses one is unaffected, and a later removal of the same
+/// name is a harmless no-op.
+pub fn remove_all_regions() {
+    for name in mapped().iter() {
+        #[cfg(unix)]
+        if let Ok(name) = std::ffi::CString::new(name.as_str()) {
+            // SAFETY: `name` is a valid NUL-terminated string; shm_unlink only
+            // removes the name and touches no memory of ours.
+            unsafe {
+                libc::shm_unlink(name.as_ptr());
+            }
+        }
+    }
+}
 
 /// A mapped shared-memory region. The creator owns it and removes it from the
 /// system when dropped; an opener only unmaps it, unless it takes ownership
@@ -38,6 +66,7 @@ impl Region {
             .size(len)
             .create()
             .map_err(shm_error("creating the shared-memory region"))?;
+        mapped().push(shmem.get_os_id().to_string());
         Ok(Region { shmem })
     }
 
@@ -52,6 +81,7 @@ impl Region {
             .os_id(os_id)
             .open()
             .map_err(shm_error("opening the parent's shared-memory region"))?;
+        mapped().push(shmem.get_os_id().to_string());
         if shmem.len() < min_len {
             return Err(TransportError::Setup(format!(
                 "region {os_id} is {} bytes, the layout needs {min_len}",
@@ -75,6 +105,15 @@ impl Region {
     /// when the parent, the region's creator, died without removing it.
     pub fn take_ownership(&mut self) {
         self.shmem.set_owner(true);
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        let mut names = mapped();
+        if let Some(i) = names.iter().position(|n| n == self.shmem.get_os_id()) {
+            names.swap_remove(i);
+        }
     }
 }
 
