@@ -35,6 +35,22 @@ lint:
 # The ipc-channel benchmark: `just ipc-ipcc`, `just ipc-ipcc postcard`, `just ipc-ipcc codec=postcard`
 ipc-ipcc codec="json": (_parent "ipcc" codec)
 
+# shared_memory + raw_sync (WAIT_STRATEGY=spin|block): `just ipc-raw-sync`, `just ipc-raw-sync postcard`, `just ipc-raw-sync codec=json`
+ipc-raw-sync codec="json": (_parent "raw-sync" codec)
+
+# The seed's name for ipc-raw-sync
+ipc-shmem-raw-sync codec="json": (_parent "raw-sync" codec)
+
+# shared_memory + shared-mem-queue: `just ipc-shared-mem-queue`, `... postcard`, `... codec=json`
+ipc-shared-mem-queue codec="json": (_parent "shared-mem-queue" codec)
+
+# The seed's name for ipc-shared-mem-queue
+ipc-shmem-shared-mem-queue codec="json": (_parent "shared-mem-queue" codec)
+
+# Remove shared-memory regions left by ipc-bench processes that no longer exist
+clean:
+    cargo run {{ profile_flag }} --features {{ features }} --bin ipc-bench -- clean
+
 # Any ipc-bench command line: `just bench run --transport ipcc --codec msgpack --pin cross`
 bench *args:
     cargo run {{ profile_flag }} --features {{ features }} --bin ipc-bench -- {{ args }}

@@ -7,7 +7,7 @@ use crate::liveness;
 use crate::message::Complexity;
 use crate::placement::{self, PinMode};
 use crate::result::DEFAULT_PAYLOAD_BYTES;
-use crate::runner::{run_case, CaseSpec, Interrupted};
+use crate::runner::{run_case, BadSetup, CaseSpec, Interrupted};
 use crate::transport::{WaitStrategy, DEFAULT_QUEUE_REGION_BYTES};
 use crate::{child, summary, transport};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -397,6 +397,10 @@ fn run_and_report(transport: &str, args: &CaseArgs) -> ExitCode {
     }
     let result = match run_case(&spec) {
         Ok(result) => result,
+        Err(e) if e.is::<BadSetup>() => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
         Err(e) if e.is::<Interrupted>() || liveness::interrupted() => {
             eprintln!("error: {}", Interrupted);
             return ExitCode::from(EXIT_INTERRUPTED);

@@ -53,24 +53,12 @@ pub struct Served {
 /// Why a ping-pong run failed; `seq` is the round trip it failed in.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("round trip {seq}: {source}")]
-    Transport {
-        seq: u64,
-        #[source]
-        source: TransportError,
-    },
-    #[error("round trip {seq}: the reply failed verification: {source}")]
-    Verify {
-        seq: u64,
-        #[source]
-        source: VerifyError,
-    },
-    #[error("round trip {seq}: {source}")]
-    Encode {
-        seq: u64,
-        #[source]
-        source: CodecError,
-    },
+    #[error("round trip {seq}: {error}")]
+    Transport { seq: u64, error: TransportError },
+    #[error("round trip {seq}: the reply failed verification: {error}")]
+    Verify { seq: u64, error: VerifyError },
+    #[error("round trip {seq}: {error}")]
+    Encode { seq: u64, error: CodecError },
     #[error(
         "the child answered the stop message with {0} bytes instead of an empty acknowledgement"
     )]
@@ -82,7 +70,7 @@ pub enum EngineError {
 impl EngineError {
     pub fn transport(&self) -> Option<&TransportError> {
         match self {
-            EngineError::Transport { source, .. } => Some(source),
+            EngineError::Transport { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -129,8 +117,8 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         let sent_at_ns = sent_at.saturating_duration_since(self.run_start).as_nanos() as u64;
         self.format
             .encode_ping(seq, sent_at_ns, &mut self.buf)
-            .map_err(|source| EngineError::Encode { seq, source })?;
-        let transport_error = |source| EngineError::Transport { seq, source };
+            .map_err(|error| EngineError::Encode { seq, error })?;
+        let transport_error = |error| EngineError::Transport { seq, error };
         self.transport.send(&self.buf).map_err(transport_error)?;
         let reply = self
             .transport
@@ -138,7 +126,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             .map_err(transport_error)?;
         self.format
             .check_pong(reply, seq, sent_at_ns)
-            .map_err(|source| EngineError::Verify { seq, source })
+            .map_err(|error| EngineError::Verify { seq, error })
     }
 
     /// Warms up, measures, then stops the child.
@@ -200,7 +188,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
 
     fn stop(&mut self) -> Result<(), EngineError> {
         let seq = self.seq + 1;
-        let transport_error = |source| EngineError::Transport { seq, source };
+        let transport_error = |error| EngineError::Transport { seq, error };
         self.transport.send(&[]).map_err(transport_error)?;
         let ack = self
             .transport
@@ -224,7 +212,7 @@ pub fn serve<T: Transport, F: MessageFormat>(
     let mut cpu_start = None;
     loop {
         let seq = served + 1;
-        let transport_error = |source| EngineError::Transport { seq, source };
+        let transport_error = |error| EngineError::Transport { seq, error };
         let request = transport.recv(liveness).map_err(transport_error)?;
         if request.is_empty() {
             transport.send(&[]).map_err(transport_error)?;
@@ -235,7 +223,7 @@ pub fn serve<T: Transport, F: MessageFormat>(
         }
         format
             .answer_ping(request, &mut buf)
-            .map_err(|source| EngineError::Verify { seq, source })?;
+            .map_err(|error| EngineError::Verify { seq, error })?;
         transport.send(&buf).map_err(transport_error)?;
         served += 1;
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// Polls a spinning wait makes before it starts yielding the CPU between
 /// polls: enough to cover any fast round trip, bounded so that an
 /// oversubscribed machine (tests in parallel on two cores) still makes progress.
-pub const SPINS_BEFORE_YIELD: u32 = 1 << 14;
+pub const SPINS_BEFORE_YIELD: u32 = 1 << 10;
 
 /// How often the peer is actually checked while waiting.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
@@ -87,13 +87,19 @@ impl Liveness {
             if let Some(value) = poll() {
                 return Ok(value);
             }
-            if spins < SPINS_BEFORE_YIELD {
+            let checked = if spins < SPINS_BEFORE_YIELD {
                 spins += 1;
                 std::hint::spin_loop();
-                self.tick()?;
+                self.tick()
             } else {
                 std::thread::yield_now();
-                self.check_if_due()?;
+                self.check_if_due()
+            };
+            if let Err(gone) = checked {
+                // A peer may send its last message and exit between our poll
+                // and the check (the child does, after acknowledging the stop):
+                // look once more before calling the message lost.
+                return poll().ok_or(gone);
             }
         }
     }

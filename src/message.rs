@@ -88,7 +88,7 @@ pub fn make_payload(len: usize) -> String {
 /// A reply that does not answer the ping that was sent.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("could not decode the reply: {0}")]
+    #[error(transparent)]
     Codec(#[from] CodecError),
     #[error("malformed reply: {0}")]
     Malformed(String),

@@ -37,6 +37,12 @@ pub struct CaseSpec {
     pub queue_region_bytes: usize,
 }
 
+/// The case cannot run as configured; found before anything was spawned,
+/// and reported like any other bad input (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadSetup(pub String);
+
 /// The run stopped because the user pressed Ctrl-C or sent SIGTERM.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted by a signal; the child was stopped and no result was written")]
@@ -76,11 +82,12 @@ impl CaseVisitor for ParentRun<'_> {
             if max_message_bytes > capacity {
                 let hint = T::too_large_hint(max_message_bytes)
                     .map_or(String::new(), |h| format!("; {h}"));
-                bail!(
-                    "a {max_message_bytes}-byte message (payload {} B) does not fit the {} transport's {capacity}-byte capacity{hint}",
+                return Err(BadSetup(format!(
+                    "invalid value '{}' for --payload-bytes/PAYLOAD_BYTES: its {max_message_bytes}-byte messages do not fit the {} transport's {capacity}-byte capacity{hint}",
                     spec.payload_bytes,
                     T::NAME
-                );
+                ))
+                .into());
             }
         }
         report_stale_regions();
@@ -111,7 +118,7 @@ impl CaseVisitor for ParentRun<'_> {
             other => bail!("unexpected report from the child during the handshake: {other:?}"),
         }
         let mut transport = T::accept(listener, &options, &mut liveness, spec.handshake_timeout)
-            .map_err(|e| child.explain(anyhow!(e).context("connecting to the child")))?;
+            .map_err(|e| child.explain(anyhow!("connecting to the child: {e}"), false))?;
 
         let measurement = PingPong::new(&mut transport, &mut format, &mut liveness)
             .run(&spec.engine)
@@ -265,7 +272,8 @@ impl ChildProcess {
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if let Err(e) = liveness.check_now() {
-                        return Err(self.explain(anyhow!(e)));
+                        let status_known = matches!(e, PeerError::ChildExited(_));
+                        return Err(self.explain(anyhow!(e), status_known));
                     }
                     if Instant::now() >= deadline {
                         bail!("the child did not answer within {timeout:?}");
@@ -288,7 +296,8 @@ impl ChildProcess {
 
     /// Adds what the child said or how it ended to a parent-side error: after
     /// a failure the child's own account is usually the useful part.
-    fn explain(&mut self, error: anyhow::Error) -> anyhow::Error {
+    /// `status_known`: the error already says how the child ended.
+    fn explain(&mut self, error: anyhow::Error, status_known: bool) -> anyhow::Error {
         if liveness::interrupted() {
             return Interrupted.into();
         }
@@ -303,16 +312,19 @@ impl ChildProcess {
             }
         }
         match self.wait(Duration::from_secs(1)) {
-            Ok(status) => error.context(format!("the child {}", describe_status(status))),
-            Err(_) => error,
+            Ok(status) if !status_known => {
+                anyhow!("{error} (the child {})", describe_status(status))
+            }
+            _ => error,
         }
     }
 
     fn explain_engine_error(&mut self, error: EngineError) -> anyhow::Error {
         match error.transport() {
-            Some(
-                TransportError::Disconnected | TransportError::Peer(PeerError::ChildExited(_)),
-            ) => self.explain(anyhow!(error)),
+            Some(TransportError::Disconnected) => self.explain(anyhow!(error), false),
+            Some(TransportError::Peer(PeerError::ChildExited(_))) => {
+                self.explain(anyhow!(error), true)
+            }
             _ => anyhow!(error),
         }
     }

@@ -24,6 +24,10 @@ fn cmd(exe: &str) -> Command {
         "RESULTS_DIR",
         "HANDSHAKE_TIMEOUT_SECONDS",
         "IPCC_CHILD_BIN_PATH",
+        "RAW_SYNC_CHILD_BIN_PATH",
+        "SHARED_MEM_QUEUE_CHILD_BIN_PATH",
+        "WAIT_STRATEGY",
+        "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
         "IPC_BENCH_CHILD_ROLE",
     ] {
         c.env_remove(var);
@@ -254,6 +258,33 @@ fn bad_input_is_a_one_line_usage_error() {
             vec!["--child-bin", "not executable"],
         ),
         (vec!["--frobnicate"], vec!["--frobnicate"]),
+        (
+            vec!["--wait", "nap"],
+            vec!["--wait", "nap", "spin, block", "WAIT_STRATEGY"],
+        ),
+        (
+            vec!["--queue-region-bytes", "12"],
+            vec![
+                "--queue-region-bytes",
+                "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
+            ],
+        ),
+        (
+            vec![
+                "--transport",
+                "shared-mem-queue",
+                "--queue-region-bytes",
+                "1024",
+                "--payload-bytes",
+                "4000",
+            ],
+            vec![
+                "--payload-bytes",
+                "4000",
+                "shared-mem-queue",
+                "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
+            ],
+        ),
     ];
     for (args, names) in flag_cases {
         let mut c = cmd(IPC_BENCH);
@@ -275,10 +306,11 @@ fn bad_input_is_a_one_line_usage_error() {
         ("CODEC", "cbor", vec!["CODEC", "cbor"]),
         ("PIN", "both", vec!["PIN", "both"]),
         ("PAYLOAD_BYTES", "lots", vec!["PAYLOAD_BYTES", "lots"]),
+        ("WAIT_STRATEGY", "doze", vec!["WAIT_STRATEGY", "doze"]),
         (
-            "IPCC_CHILD_BIN_PATH",
-            "/no/such/child",
-            vec!["IPCC_CHILD_BIN_PATH", "/no/such/child"],
+            "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
+            "huge",
+            vec!["SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES", "huge"],
         ),
     ];
     for (var, value, names) in env_cases {
@@ -288,6 +320,36 @@ fn bad_input_is_a_one_line_usage_error() {
         let mut c = cmd(IPCC_PARENT);
         c.env(var, value);
         assert_usage_error(c, &names);
+    }
+}
+
+#[test]
+fn each_transport_names_its_own_child_variable() {
+    let parents = [
+        (IPCC_PARENT, "IPCC_CHILD_BIN_PATH"),
+        (
+            env!("CARGO_BIN_EXE_raw-sync-parent"),
+            "RAW_SYNC_CHILD_BIN_PATH",
+        ),
+        (
+            env!("CARGO_BIN_EXE_shared-mem-queue-parent"),
+            "SHARED_MEM_QUEUE_CHILD_BIN_PATH",
+        ),
+    ];
+    for (parent, var) in parents {
+        let mut c = cmd(parent);
+        c.env(var, "/no/such/child");
+        assert_usage_error(c, &[var, "/no/such/child"]);
+        // ipc-bench run reads the variable of the transport it runs.
+        let transport = parent
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .trim_end_matches("-parent");
+        let mut c = cmd(IPC_BENCH);
+        c.args(["run", "--transport", transport])
+            .env(var, "/no/such/child");
+        assert_usage_error(c, &[var, "/no/such/child"]);
     }
 }
 

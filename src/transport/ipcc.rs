@@ -110,7 +110,7 @@ impl Transport for Ipcc {
             std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset => TransportError::Disconnected,
             _ => TransportError::Io {
                 context: "sending over ipc-channel",
-                source: e,
+                error: e,
             },
         })
     }
@@ -127,9 +127,9 @@ impl Transport for Ipcc {
 fn map_ipc_error(error: IpcError) -> TransportError {
     match error {
         IpcError::Disconnected => TransportError::Disconnected,
-        IpcError::Io(source) => TransportError::Io {
+        IpcError::Io(error) => TransportError::Io {
             context: "ipc-channel",
-            source,
+            error,
         },
         other => TransportError::Other(other.to_string()),
     }

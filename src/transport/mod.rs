@@ -62,7 +62,7 @@ impl WaitStrategy {
 /// Why a transport operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("{0}")]
+    #[error(transparent)]
     Peer(#[from] PeerError),
     #[error("the peer closed the connection")]
     Disconnected,
@@ -74,11 +74,11 @@ pub enum TransportError {
     Timeout(Duration),
     #[error("bad transport setup from the parent: {0}")]
     Setup(String),
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         context: &'static str,
-        #[source]
-        source: std::io::Error,
+
+        error: std::io::Error,
     },
     #[error("{0}")]
     Other(String),
@@ -86,12 +86,15 @@ pub enum TransportError {
 
 impl TransportError {
     pub fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> Self {
-        move |source| TransportError::Io { context, source }
+        move |error| TransportError::Io { context, error }
     }
 }
 
 /// A bidirectional, message-preserving, in-order byte channel between the
-/// parent and the child.
+/// parent and the child, used in strict alternation: a side sends its next
+/// message only after it has received the peer's answer to the previous one,
+/// so at most one message is in flight per direction (what lets a
+/// shared-memory transport get by with one slot per direction).
 ///
 /// Lifecycle: the parent calls [`listen`](Transport::listen) before spawning
 /// the child and sends the returned setup in the handshake; the child calls

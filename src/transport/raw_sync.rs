@@ -25,7 +25,7 @@ const EVENT_BYTES: usize = 256;
 const ALIGN: usize = 128;
 /// How long one spinning wait inside raw_sync lasts before we yield the CPU
 /// and check the peer. Only reached when the peer is slow.
-const SPIN_SLICE: Duration = Duration::from_micros(200);
+const SPIN_SLICE: Duration = Duration::from_micros(20);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Layout {
@@ -224,18 +224,24 @@ impl Transport for RawSync {
 
     fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError> {
         let event = &self.incoming.event;
-        match self.wait {
-            // Spin inside raw_sync for a slice; between slices yield and check the peer.
-            WaitStrategy::Spin => {
-                while event.wait(Timeout::Val(SPIN_SLICE)).is_err() {
-                    std::thread::yield_now();
-                    liveness.check_if_due()?;
-                }
+        // Spin inside raw_sync for a slice, then yield and check the peer; or
+        // block on the condition variable for a check interval at a time.
+        let slice = match self.wait {
+            WaitStrategy::Spin => SPIN_SLICE,
+            WaitStrategy::Block => crate::liveness::CHECK_INTERVAL,
+        };
+        while event.wait(Timeout::Val(slice)).is_err() {
+            if self.wait == WaitStrategy::Spin {
+                std::thread::yield_now();
             }
-            WaitStrategy::Block => {
-                while event.wait(Timeout::Val(crate::liveness::CHECK_INTERVAL)).is_err() {
-                    liveness.check_now()?;
+            if let Err(gone) = liveness.check_if_due() {
+                // The peer may have signalled and exited since the wait gave
+                // up (the child does, after acknowledging the stop): one more
+                // look before calling the message lost.
+                if event.wait(Timeout::Val(Duration::ZERO)).is_err() {
+                    return Err(gone.into());
                 }
+                break;
             }
         }
         // Pairs with the Release fence in `send`: everything the writer stored

@@ -172,24 +172,26 @@ impl Transport for SharedMemQueue {
     fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError> {
         let incoming = &mut self.incoming;
         // The writer publishes a whole frame with one position update, so once
-        // the header is visible the message is too.
-        liveness.spin_until(|| (incoming.size() >= HEADER).then_some(()))?;
-        let mut header = [0u8; HEADER];
-        incoming
-            .peek_or_fail(&mut header)
-            .map_err(|_| TransportError::Corrupt("frame header vanished".into()))?;
-        let len = u32::from_le_bytes(header) as usize;
-        if len > self.max_message || incoming.size() < HEADER + len {
+        // anything is visible the whole frame is. With at most one message in
+        // flight (the Transport contract) that is all there is, and one pass
+        // through the crate's byte-by-byte copy reads it: peeking the header
+        // first would walk the queue twice.
+        let available = liveness.spin_until(|| Some(incoming.size()).filter(|&n| n >= HEADER))?;
+        if available > self.received.capacity() {
             return Err(TransportError::Corrupt(format!(
-                "frame of {len} bytes, {} available, at most {} allowed",
-                incoming.size().saturating_sub(HEADER),
-                self.max_message
+                "{available} bytes queued, more than one frame of at most {} bytes",
+                HEADER + self.max_message
             )));
         }
-        self.received.resize(HEADER + len, 0);
-        incoming
-            .consume_or_fail(&mut self.received)
-            .map_err(|_| TransportError::Corrupt("frame shrank while reading".into()))?;
+        self.received.resize(available, 0);
+        let read = incoming.consume_at_most(&mut self.received);
+        let len = u32::from_le_bytes(self.received[..HEADER].try_into().expect("HEADER bytes")) as usize;
+        if read != available || HEADER + len != read {
+            return Err(TransportError::Corrupt(format!(
+                "frame header says {len} bytes, {} arrived",
+                read.saturating_sub(HEADER)
+            )));
+        }
         Ok(&self.received[HEADER..])
     }
 
