@@ -4,12 +4,14 @@
 
 use crate::engine::EngineConfig;
 use crate::liveness;
+use crate::matrix::{self, MatrixSpec};
 use crate::message::Complexity;
 use crate::placement::{self, PinMode};
 use crate::result::DEFAULT_PAYLOAD_BYTES;
 use crate::runner::{run_case, BadSetup, CaseSpec, Interrupted};
+use crate::table::Format;
 use crate::transport::{WaitStrategy, DEFAULT_QUEUE_REGION_BYTES};
-use crate::{child, summary, transport};
+use crate::{child, compare, plot, summary, transport};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,16 +34,16 @@ const MAX_SECONDS: f64 = 86_400.0;
     name = "ipc-bench",
     version,
     about = "Measure inter-process transports and serialization formats with a verified parent/child ping-pong",
-    long_about = "Measure inter-process transports and serialization formats with a verified parent/child ping-pong.\n\nWith no subcommand, `ipc-bench [OPTIONS]` is `ipc-bench run [OPTIONS]`.",
+    long_about = "Measure inter-process transports and serialization formats with a verified parent/child ping-pong.\n\nWith no subcommand, `ipc-bench [OPTIONS]` is `ipc-bench matrix [OPTIONS]`: a short run of every compiled transport, codec and complexity, printed as one table.",
     allow_negative_numbers = true,
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Options of `run`, for when no subcommand is given.
+    /// Options of `matrix`, for when no subcommand is given.
     #[command(flatten)]
-    pub run: RunArgs,
+    pub matrix: MatrixArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -49,6 +51,14 @@ pub enum Command {
     /// Run one case (transport × codec × complexity) and write its result file.
     #[command(allow_negative_numbers = true)]
     Run(RunArgs),
+    /// Run every combination of transports, codecs, complexities, payloads and placements.
+    #[command(allow_negative_numbers = true)]
+    Matrix(MatrixArgs),
+    /// Show result files as a table, or compare two sets of them.
+    #[command(allow_negative_numbers = true)]
+    Compare(CompareArgs),
+    /// Draw SVG charts of result files.
+    Plot(PlotArgs),
     /// Remove shared-memory regions left by ipc-bench processes that no longer exist.
     Clean(CleanArgs),
 }
@@ -58,6 +68,90 @@ pub struct CleanArgs {
     /// Only list what would be removed.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MatrixArgs {
+    /// Transports, comma-separated [default: all of them].
+    #[arg(long, value_delimiter = ',', value_parser = parse_transport)]
+    pub transports: Vec<String>,
+    /// raw-sync wait strategies to include, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "spin", value_parser = parse_wait)]
+    pub waits: Vec<WaitStrategy>,
+    /// Codecs for structured messages, comma-separated [default: every compiled codec].
+    #[arg(long, value_delimiter = ',', value_parser = parse_codec)]
+    pub codecs: Vec<String>,
+    /// Complexities, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "raw-string,structured", value_parser = parse_complexity)]
+    pub complexities: Vec<Complexity>,
+    /// Payload sizes in bytes, comma-separated.
+    #[arg(long = "payload-bytes", value_delimiter = ',', default_value = "32", value_parser = parse_payload)]
+    pub payloads: Vec<usize>,
+    /// Placements, comma-separated: none, cross, same.
+    #[arg(long, value_delimiter = ',', default_value = "none", value_parser = parse_pin)]
+    pub pin: Vec<PinMode>,
+    /// Measured seconds per case.
+    #[arg(long, short, env = "TEST_DURATION_SECONDS", default_value = "2", value_name = "SECONDS",
+          value_parser = seconds_parser("TEST_DURATION_SECONDS", false))]
+    pub duration: f64,
+    /// Warm-up seconds per case.
+    #[arg(long, short, env = "WARMUP_SECONDS", default_value = "0.5", value_name = "SECONDS",
+          value_parser = seconds_parser("WARMUP_SECONDS", true))]
+    pub warmup: f64,
+    /// Do not time each round trip (throughput only).
+    #[arg(long)]
+    pub no_latency: bool,
+    /// Directory for result files and the matrix summary.
+    #[arg(long, env = "RESULTS_DIR", default_value = "results/local")]
+    pub results_dir: PathBuf,
+    /// Add a column with each row's throughput relative to this transport
+    /// (e.g. raw-sync-spin) for the same codec, complexity, payload and placement.
+    #[arg(long, value_name = "TRANSPORT")]
+    pub reference: Option<String>,
+    /// Bytes of shared memory for shared-mem-queue; each direction gets half.
+    #[arg(long, env = "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES", default_value_t = DEFAULT_QUEUE_REGION_BYTES,
+          value_name = "BYTES", value_parser = parse_region)]
+    pub queue_region_bytes: usize,
+    /// Seconds each handshake step may take before the parent gives up.
+    #[arg(long, env = "HANDSHAKE_TIMEOUT_SECONDS", default_value = "10", value_name = "SECONDS",
+          value_parser = seconds_parser("HANDSHAKE_TIMEOUT_SECONDS", false))]
+    pub handshake_timeout: f64,
+    /// How to print the final table: table, markdown, csv or json.
+    #[arg(long, default_value = "table", value_parser = parse_format)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// A result file or directory (set A).
+    pub a: PathBuf,
+    /// A second result file or directory (set B), to compare with A.
+    pub b: Option<PathBuf>,
+    /// Pivot codecs into columns (one set only).
+    #[arg(long, value_parser = ["codec"])]
+    pub by: Option<String>,
+    /// Output format: table, markdown, csv or json.
+    #[arg(long, default_value = "table", value_parser = parse_format)]
+    pub format: Format,
+    /// Also write the table as Markdown to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+    /// Changes within ± this many percent count as "no change".
+    #[arg(long, default_value = "5", value_name = "PERCENT", value_parser = parse_threshold)]
+    pub threshold: f64,
+    /// Add a column relative to this transport (e.g. raw-sync-spin), one set only.
+    #[arg(long, value_name = "TRANSPORT")]
+    pub reference: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// Result files or directories.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Directory for the SVG files [default: the first input directory].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -193,6 +287,17 @@ fn parse_region(value: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_format(value: &str) -> Result<Format, String> {
+    Format::parse(value).ok_or_else(|| format!("unknown format; accepted: {}", Format::ACCEPTED))
+}
+
+fn parse_threshold(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(p) if p.is_finite() && (0.0..100.0).contains(&p) => Ok(p / 100.0),
+        _ => Err("accepted: a percentage from 0 to less than 100, like 5 or 2.5".into()),
+    }
+}
+
 fn parse_payload(value: &str) -> Result<usize, String> {
     let accepted =
         format!("accepted: a whole number of bytes from 0 to {MAX_PAYLOAD_BYTES} (PAYLOAD_BYTES)");
@@ -302,11 +407,20 @@ fn clap_exit(error: clap::Error) -> ExitCode {
         }
         _ => {
             let text = error.to_string();
-            let first = text
+            // The first paragraph (say, "required arguments were not provided:"
+            // and the list of them), folded into one line.
+            let first: Vec<&str> = text
                 .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            eprintln!("{first}");
+                .map(str::trim)
+                .skip_while(|l| l.is_empty())
+                .take_while(|l| !l.is_empty())
+                .collect();
+            let first = if first.is_empty() { "error: invalid arguments".to_string() } else { first.join(" ") };
+            // clap lists accepted values on a line of their own; keep them on ours.
+            match text.lines().map(str::trim).find(|l| l.starts_with("[possible values:")) {
+                Some(accepted) => eprintln!("{first} {accepted}"),
+                None => eprintln!("{first}"),
+            }
             ExitCode::from(EXIT_USAGE)
         }
     }
@@ -328,8 +442,11 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Run(args)) => run_and_report(&args.transport, &args.case),
+        Some(Command::Matrix(args)) => matrix(&args),
+        Some(Command::Compare(args)) => compare(&args),
+        Some(Command::Plot(args)) => plot(&args),
         Some(Command::Clean(args)) => clean(args.dry_run),
-        None => run_and_report(&cli.run.transport, &cli.run.case),
+        None => matrix(&cli.matrix),
     }
 }
 
@@ -361,6 +478,197 @@ pub fn transport_parent_main(transport: &'static str) -> ExitCode {
 /// `main` of a per-transport child binary such as `ipcc-child`.
 pub fn transport_child_main() -> ExitCode {
     child::main()
+}
+
+/// The transport labels (`raw-sync-spin`, `ipcc`, ...) users can name as a reference.
+fn transport_labels() -> Vec<String> {
+    let mut labels = Vec::new();
+    for info in transport::TRANSPORTS {
+        for wait in WaitStrategy::ALL {
+            let label = match transport::variant(info.name, wait) {
+                Some(v) => format!("{}-{v}", info.name),
+                None => info.name.to_string(),
+            };
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+    }
+    labels
+}
+
+fn check_reference(reference: &Option<String>) -> Result<(), UsageError> {
+    match reference {
+        Some(r) if !transport_labels().contains(r) => Err(UsageError(format!(
+            "invalid value '{r}' for --reference; accepted: {}",
+            transport_labels().join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl MatrixArgs {
+    fn to_spec(&self) -> Result<MatrixSpec, UsageError> {
+        check_reference(&self.reference)?;
+        let codecs = if self.codecs.is_empty() {
+            codecs::compiled_names()
+                .into_iter()
+                .map(String::from)
+                .collect()
+        } else {
+            for codec in &self.codecs {
+                codecs::lookup(codec).map_err(|e| {
+                    UsageError(format!("invalid value '{codec}' for --codecs: {e}"))
+                })?;
+            }
+            self.codecs.clone()
+        };
+        for &pin in &self.pin {
+            placement::plan(pin).map_err(|e| {
+                UsageError(format!("invalid value '{}' for --pin: {e}", pin.name()))
+            })?;
+        }
+        let transports = if self.transports.is_empty() {
+            transport::TRANSPORTS
+                .iter()
+                .map(|t| t.name.to_string())
+                .collect()
+        } else {
+            self.transports.clone()
+        };
+        Ok(MatrixSpec {
+            transports,
+            waits: self.waits.clone(),
+            codecs,
+            complexities: self.complexities.clone(),
+            payloads: self.payloads.clone(),
+            pins: self.pin.clone(),
+            template: CaseSpec {
+                transport: String::new(),
+                codec: String::new(),
+                complexity: Complexity::Structured,
+                payload_bytes: DEFAULT_PAYLOAD_BYTES,
+                pin: PinMode::None,
+                engine: EngineConfig {
+                    warmup: Duration::from_secs_f64(self.warmup),
+                    duration: Duration::from_secs_f64(self.duration),
+                    record_latency: !self.no_latency,
+                },
+                child_bin: None,
+                handshake_timeout: Duration::from_secs_f64(self.handshake_timeout),
+                wait: WaitStrategy::Spin,
+                queue_region_bytes: self.queue_region_bytes,
+            },
+        })
+    }
+}
+
+fn matrix(args: &MatrixArgs) -> ExitCode {
+    let spec = match args.to_spec() {
+        Ok(spec) => spec,
+        Err(e) => return usage_exit(e),
+    };
+    if let Err(e) = liveness::install_signal_handler() {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_FAILURE);
+    }
+    let cases = matrix::plan(&spec);
+    let mut bar = matrix::Bar::new(cases.len());
+    let outcome = match matrix::run(&cases, &args.results_dir, &mut bar) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    if !outcome.results.is_empty() {
+        print!(
+            "{}",
+            compare::single(&outcome.results, args.reference.as_deref()).render(args.format)
+        );
+    }
+    let failures: Vec<_> = outcome.failures().collect();
+    for failure in &failures {
+        eprintln!(
+            "failed: {}: {}",
+            failure.case,
+            failure.error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    eprintln!(
+        "{} of {} cases measured; results and {} in {}",
+        outcome.results.len(),
+        cases.len(),
+        compare::MATRIX_SUMMARY_FILE,
+        args.results_dir.display()
+    );
+    if outcome.interrupted {
+        eprintln!("error: {Interrupted}");
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILURE)
+    }
+}
+
+fn compare(args: &CompareArgs) -> ExitCode {
+    if let Err(e) = check_reference(&args.reference) {
+        return usage_exit(e);
+    }
+    let load = |path: &PathBuf| compare::load(std::slice::from_ref(path));
+    let table = match (load(&args.a), args.b.as_ref().map(load)) {
+        (Err(e), _) | (_, Some(Err(e))) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+        (Ok(a), None) if args.by.is_some() => compare::by_codec(&a),
+        (Ok(a), None) => compare::single(&a, args.reference.as_deref()),
+        (Ok(a), Some(Ok(b))) => compare::pair(&a, &b, args.threshold),
+    };
+    print!("{}", table.render(args.format));
+    if let Some(path) = &args.export_markdown {
+        let markdown = table.render(Format::Markdown);
+        if path.as_os_str() == "-" {
+            print!("{markdown}");
+        } else if let Err(e) = std::fs::write(path, markdown) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn plot(args: &PlotArgs) -> ExitCode {
+    let results = match compare::load(&args.inputs) {
+        Ok(results) => results,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let out = args.out.clone().unwrap_or_else(|| {
+        let first = &args.inputs[0];
+        if first.is_dir() {
+            first.clone()
+        } else {
+            first
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        }
+    });
+    match plot::write_all(&results, &out) {
+        Ok(files) => {
+            for file in files {
+                println!("wrote {}", file.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
 }
 
 fn clean(dry_run: bool) -> ExitCode {

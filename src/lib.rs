@@ -8,17 +8,21 @@
 
 pub mod child;
 pub mod cli;
+pub mod compare;
 pub mod dispatch;
 pub mod engine;
 pub mod handshake;
 pub mod liveness;
 pub mod machine;
+pub mod matrix;
 pub mod message;
 pub mod placement;
+pub mod plot;
 pub mod result;
 pub mod runner;
 pub mod stats;
 pub mod summary;
+pub mod table;
 pub mod transport;
 
 pub use codecs;

@@ -20,7 +20,7 @@ impl MachineInfo {
     pub fn current() -> Self {
         MachineInfo {
             cpu_model: cpu_model().unwrap_or_else(|| "unknown".into()),
-            logical_cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            logical_cores: logical_cores(),
             os: std::env::consts::OS.into(),
             arch: std::env::consts::ARCH.into(),
             kernel: kernel().unwrap_or_else(|| "unknown".into()),
@@ -30,6 +30,24 @@ impl MachineInfo {
             enabled_features: enabled_features(),
         }
     }
+}
+
+/// The machine's online logical cores. Not `available_parallelism`, which
+/// counts only the cores this process may use: one, once it is pinned.
+#[cfg(unix)]
+fn logical_cores() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n > 0 {
+        n as usize
+    } else {
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    }
+}
+
+#[cfg(not(unix))]
+fn logical_cores() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
 }
 
 /// `release` or `debug`, as the binary was actually compiled.

@@ -64,35 +64,22 @@ impl BenchResult {
     /// The default file name: `<transport>[-<variant>]-<codec>-<complexity>`, plus the
     /// payload size and placement when they are not the defaults.
     pub fn file_name(&self) -> String {
-        let mut name = self.transport.clone();
-        if let Some(variant) = &self.variant {
-            name.push('-');
-            name.push_str(variant);
-        }
-        name.push_str(&format!("-{}-{}", self.codec, self.complexity.name()));
-        if self.payload_bytes != DEFAULT_PAYLOAD_BYTES {
-            name.push_str(&format!("-{}B", self.payload_bytes));
-        }
-        if self.placement.mode != crate::placement::PinMode::None {
-            name.push_str(&format!("-pin-{}", self.placement.mode.name()));
-        }
-        name.push_str(".json");
-        name
+        let stem = case_stem(
+            &self.transport,
+            self.variant.as_deref(),
+            &self.codec,
+            self.complexity,
+            self.payload_bytes,
+            self.placement.mode,
+        );
+        format!("{stem}.json")
     }
 
     /// Writes the result into `dir` under [`file_name`](Self::file_name),
     /// atomically: readers see the old file or the new one, never half of one.
     pub fn write_to_dir(&self, dir: &Path) -> anyhow::Result<PathBuf> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the results directory {}", dir.display()))?;
         let path = dir.join(self.file_name());
-        let mut file = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-        serde_json::to_writer_pretty(&mut file, self)?;
-        file.write_all(b"\n")?;
-        file.as_file().sync_all()?;
-        file.persist(&path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_json_atomically(&path, self)?;
         Ok(path)
     }
 
@@ -121,6 +108,51 @@ impl BenchResult {
         serde_json::from_value(value)
             .with_context(|| format!("{} is not a valid result file", path.display()))
     }
+}
+
+/// `<transport>[-<variant>]-<codec>-<complexity>`, plus the payload size and
+/// placement when they are not the defaults: how result files and matrix
+/// cases are named.
+pub fn case_stem(
+    transport: &str,
+    variant: Option<&str>,
+    codec: &str,
+    complexity: Complexity,
+    payload_bytes: usize,
+    pin: crate::placement::PinMode,
+) -> String {
+    let mut name = transport.to_string();
+    if let Some(variant) = variant {
+        name.push('-');
+        name.push_str(variant);
+    }
+    name.push_str(&format!("-{codec}-{}", complexity.name()));
+    if payload_bytes != DEFAULT_PAYLOAD_BYTES {
+        name.push_str(&format!("-{payload_bytes}B"));
+    }
+    if pin != crate::placement::PinMode::None {
+        name.push_str(&format!("-pin-{}", pin.name()));
+    }
+    name
+}
+
+/// Writes `value` as pretty JSON to `path` through a temporary file in the
+/// same directory and a rename, creating the directory if needed.
+pub fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the results directory {}", dir.display()))?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    serde_json::to_writer_pretty(&mut file, value)?;
+    file.write_all(b"\n")?;
+    file.as_file().sync_all()?;
+    file.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 /// The current time as RFC 3339 UTC, to the second.

@@ -206,6 +206,21 @@ registry! {
     shared_mem_queue::SharedMemQueue,
 }
 
+/// The variant transport `name` runs with wait strategy `wait` (`None` for
+/// transports without variants, or unknown names).
+pub fn variant(name: &str, wait: WaitStrategy) -> Option<&'static str> {
+    struct Variant(WaitStrategy);
+    impl TransportVisitor for Variant {
+        type Output = Option<&'static str>;
+        fn visit<T: Transport>(self) -> Self::Output {
+            let mut options = TransportOptions::for_messages(0);
+            options.wait = self.0;
+            T::variant(&options)
+        }
+    }
+    dispatch(name, Variant(wait)).flatten()
+}
+
 /// Looks a transport up by name.
 pub fn lookup(name: &str) -> Option<&'static TransportInfo> {
     TRANSPORTS.iter().find(|t| t.name == name)

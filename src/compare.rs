@@ -1,0 +1,288 @@
+//! Reading result files back and laying them side by side.
+
+use crate::result::BenchResult;
+use crate::summary::{format_ns, group_thousands};
+use crate::table::{Entry, Table};
+use anyhow::Context;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// The file a matrix rewrites after every case; not a result.
+pub const MATRIX_SUMMARY_FILE: &str = "matrix-summary.json";
+
+/// One result and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub result: BenchResult,
+}
+
+/// Reads result files: each path a file, or a directory whose `*.json` files
+/// (not the matrix summary) are all results. Any unreadable, truncated,
+/// corrupt or newer-schema file is an error naming it.
+pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot list {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .filter(|p| p.file_name().is_some_and(|n| n != MATRIX_SUMMARY_FILE))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                anyhow::bail!("{} holds no result files (*.json)", path.display());
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files
+        .into_iter()
+        .map(|path| BenchResult::read(&path).map(|result| Loaded { path, result }))
+        .collect()
+}
+
+/// What identifies a case across result sets.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CaseKey {
+    pub transport: String,
+    pub variant: Option<String>,
+    pub complexity: String,
+    pub codec: String,
+    pub payload_bytes: usize,
+    pub placement: String,
+}
+
+impl CaseKey {
+    pub fn of(r: &BenchResult) -> Self {
+        CaseKey {
+            transport: r.transport.clone(),
+            variant: r.variant.clone(),
+            complexity: r.complexity.name().to_string(),
+            codec: r.codec.clone(),
+            payload_bytes: r.payload_bytes,
+            placement: r.placement.mode.name().to_string(),
+        }
+    }
+
+    /// `raw-sync-spin`, `ipcc`: the transport with its variant.
+    pub fn transport_label(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{}-{v}", self.transport),
+            None => self.transport.clone(),
+        }
+    }
+
+    /// The same case on another transport: how rows find their reference.
+    fn with_transport_label(&self, label: &str) -> Self {
+        let (transport, variant) = match label.rsplit_once('-') {
+            Some((t, v)) if v == "spin" || v == "block" => (t.to_string(), Some(v.to_string())),
+            _ => (label.to_string(), None),
+        };
+        CaseKey {
+            transport,
+            variant,
+            ..self.clone()
+        }
+    }
+}
+
+fn ratio_text(ratio: f64) -> String {
+    if ratio >= 100.0 {
+        format!("{ratio:.0}×")
+    } else if ratio >= 10.0 {
+        format!("{ratio:.1}×")
+    } else {
+        format!("{ratio:.2}×")
+    }
+}
+
+fn case_entries(key: &CaseKey) -> Vec<Entry> {
+    vec![
+        Entry::text(key.transport_label()),
+        Entry::text(&key.codec),
+        Entry::text(&key.complexity),
+        Entry::number(format!("{} B", key.payload_bytes), key.payload_bytes as f64),
+        Entry::text(&key.placement),
+    ]
+}
+
+const CASE_HEADERS: [&str; 5] = ["Transport", "Codec", "Complexity", "Payload", "Placement"];
+
+/// Throughput of a verified result; an unverified one has no figure to show.
+fn verified_rate(r: &BenchResult) -> Option<f64> {
+    r.verified.then_some(r.round_trips_per_sec)
+}
+
+/// The one-set table, fastest first, with each row's throughput as a
+/// fraction of the fastest and, given a reference transport (`raw-sync-spin`,
+/// `ipcc`, ...), of that transport's figure for the same case.
+pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
+    let mut headers: Vec<String> = CASE_HEADERS.iter().map(|s| s.to_string()).collect();
+    headers.extend(
+        [
+            "Round trips/s",
+            "ns/round trip",
+            "p50",
+            "p99",
+            "CPU/round trip",
+            "vs fastest",
+        ]
+        .map(String::from),
+    );
+    if let Some(reference) = reference {
+        headers.push(format!("vs {reference}"));
+    }
+    let mut table = Table::new(headers);
+    let mut rows: Vec<&BenchResult> = results.iter().map(|l| &l.result).collect();
+    rows.sort_by(|a, b| {
+        verified_rate(b)
+            .unwrap_or(-1.0)
+            .total_cmp(&verified_rate(a).unwrap_or(-1.0))
+            .then_with(|| CaseKey::of(a).cmp(&CaseKey::of(b)))
+    });
+    let fastest = rows
+        .iter()
+        .filter_map(|r| verified_rate(r))
+        .fold(0.0, f64::max);
+    let by_key: BTreeMap<CaseKey, &BenchResult> =
+        rows.iter().map(|r| (CaseKey::of(r), *r)).collect();
+    for r in &rows {
+        let key = CaseKey::of(r);
+        let mut row = case_entries(&key);
+        match verified_rate(r) {
+            Some(rate) => {
+                row.push(Entry::number(group_thousands(rate), rate));
+                row.push(Entry::number(
+                    format!("{:.0}", r.ns_per_round_trip),
+                    r.ns_per_round_trip,
+                ));
+                match &r.latency_ns {
+                    Some(l) => {
+                        row.push(Entry::number(format_ns(l.p50 as f64), l.p50 as f64));
+                        row.push(Entry::number(format_ns(l.p99 as f64), l.p99 as f64));
+                    }
+                    None => row.extend([Entry::missing(), Entry::missing()]),
+                }
+                row.push(match r.cpu.ns_per_round_trip {
+                    Some(cpu) => Entry::number(format_ns(cpu), cpu),
+                    None => Entry::missing(),
+                });
+                row.push(Entry::number(ratio_text(rate / fastest), rate / fastest));
+                if let Some(reference) = reference {
+                    let target = by_key
+                        .get(&key.with_transport_label(reference))
+                        .and_then(|t| verified_rate(t));
+                    row.push(match target {
+                        Some(t) => Entry::number(ratio_text(rate / t), rate / t),
+                        None => Entry::missing(),
+                    });
+                }
+            }
+            None => {
+                // Never shown as a figure: the run did not check out.
+                row.push(Entry::text("not verified"));
+                let blanks = table.headers.len() - row.len();
+                row.extend((0..blanks).map(|_| Entry::missing()));
+            }
+        }
+        table.push(row);
+    }
+    table
+}
+
+/// How a change between two runs reads, given the noise threshold.
+pub fn verdict(ratio: f64, threshold: f64) -> &'static str {
+    if ratio > 1.0 + threshold {
+        "faster"
+    } else if ratio < 1.0 - threshold {
+        "slower"
+    } else {
+        "no change"
+    }
+}
+
+/// Two sets matched case by case: B's throughput against A's.
+pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Table {
+    let mut headers: Vec<String> = CASE_HEADERS.iter().map(|s| s.to_string()).collect();
+    headers.extend(["A round trips/s", "B round trips/s", "B/A", "Verdict"].map(String::from));
+    let mut table = Table::new(headers);
+    let index = |set: &[Loaded]| -> BTreeMap<CaseKey, BenchResult> {
+        set.iter()
+            .map(|l| (CaseKey::of(&l.result), l.result.clone()))
+            .collect()
+    };
+    let (a, b) = (index(a), index(b));
+    let keys: BTreeSet<&CaseKey> = a.keys().chain(b.keys()).collect();
+    let rate_entry = |r: Option<&BenchResult>| match r.map(verified_rate) {
+        Some(Some(rate)) => Entry::number(group_thousands(rate), rate),
+        Some(None) => Entry::text("not verified"),
+        None => Entry::missing(),
+    };
+    for key in keys {
+        let (ra, rb) = (a.get(key), b.get(key));
+        let mut row = case_entries(key);
+        row.push(rate_entry(ra));
+        row.push(rate_entry(rb));
+        match (ra.and_then(verified_rate), rb.and_then(verified_rate)) {
+            (Some(x), Some(y)) => {
+                row.push(Entry::number(ratio_text(y / x), y / x));
+                row.push(Entry::text(verdict(y / x, threshold)));
+            }
+            (None, Some(_)) if ra.is_none() => {
+                row.extend([Entry::missing(), Entry::text("only in B")])
+            }
+            (Some(_), None) if rb.is_none() => {
+                row.extend([Entry::missing(), Entry::text("only in A")])
+            }
+            _ => row.extend([Entry::missing(), Entry::text("not comparable")]),
+        }
+        table.push(row);
+    }
+    table
+}
+
+/// One set with codecs as columns: how codecs compare on each transport.
+pub fn by_codec(results: &[Loaded]) -> Table {
+    let codecs: BTreeSet<String> = results.iter().map(|l| l.result.codec.clone()).collect();
+    let mut headers: Vec<String> = ["Transport", "Complexity", "Payload", "Placement"]
+        .map(String::from)
+        .to_vec();
+    headers.extend(codecs.iter().map(|c| format!("{c} round trips/s")));
+    let mut table = Table::new(headers);
+    let mut grid: BTreeMap<(String, String, usize, String), BTreeMap<String, &BenchResult>> =
+        BTreeMap::new();
+    for l in results {
+        let k = CaseKey::of(&l.result);
+        grid.entry((
+            k.transport_label(),
+            k.complexity.clone(),
+            k.payload_bytes,
+            k.placement.clone(),
+        ))
+        .or_default()
+        .insert(k.codec.clone(), &l.result);
+    }
+    for ((transport, complexity, payload, placement), cells) in grid {
+        let mut row = vec![
+            Entry::text(transport),
+            Entry::text(complexity),
+            Entry::number(format!("{payload} B"), payload as f64),
+            Entry::text(placement),
+        ];
+        for codec in &codecs {
+            row.push(match cells.get(codec).map(|r| verified_rate(r)) {
+                Some(Some(rate)) => Entry::number(group_thousands(rate), rate),
+                Some(None) => Entry::text("not verified"),
+                None => Entry::missing(),
+            });
+        }
+        table.push(row);
+    }
+    table
+}
