@@ -181,6 +181,9 @@ pub fn throughput_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Picks one percentile out of a latency summary.
+type Percentile = fn(&crate::stats::LatencySummary) -> u64;
+
 /// Latency percentiles p50, p99 and p99.9 of every case, fastest first, on a
 /// log scale.
 pub fn latency_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
@@ -204,7 +207,7 @@ pub fn latency_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .map(|(r, _)| *r)
         .ok_or_else(|| anyhow!("no verified results with latency to plot"))?;
     rows.sort_by_key(|(r, _)| r.latency_ns.as_ref().map_or(0, |l| l.p50));
-    let percentiles: [(&str, fn(&crate::stats::LatencySummary) -> u64); 3] = [
+    let percentiles: [(&str, Percentile); 3] = [
         ("p50", |l| l.p50),
         ("p99", |l| l.p99),
         ("p99.9", |l| l.p999),
