@@ -47,6 +47,34 @@ ipc-shared-mem-queue codec="json": (_parent "shared-mem-queue" codec)
 # The seed's name for ipc-shared-mem-queue
 ipc-shmem-shared-mem-queue codec="json": (_parent "shared-mem-queue" codec)
 
+# The reference results: every transport, wait strategy, codec and complexity, pinned across
+# cores and on one core, into results/reference/, with tables, charts and the README section
+results duration="5":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release --features all-codecs --bin ipc-bench
+    bench=target/release/ipc-bench
+    out=results/reference
+    rm -rf "$out"
+    "$bench" matrix --waits spin,block --pin cross,same --duration '{{ duration }}' --warmup 1 \
+        --reference raw-sync-spin --results-dir "$out" --format markdown > "$out.table.tmp"
+    mv "$out.table.tmp" "$out/table.md"
+    "$bench" compare "$out" --by codec --format markdown > "$out/by-codec.md"
+    "$bench" plot "$out"
+    just readme-results
+
+# Regenerate the README's results section from results/reference/
+readme-results:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    table=$(cat results/reference/table.md)
+    awk -v table="$table" '
+        /<!-- results:start -->/ { print; print ""; print table; print ""; skip = 1; next }
+        /<!-- results:end -->/ { skip = 0 }
+        !skip { print }
+    ' README.md > README.md.tmp
+    mv README.md.tmp README.md
+
 # Remove shared-memory regions left by ipc-bench processes that no longer exist
 clean:
     cargo run {{ profile_flag }} --features {{ features }} --bin ipc-bench -- clean

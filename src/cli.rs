@@ -415,9 +415,17 @@ fn clap_exit(error: clap::Error) -> ExitCode {
                 .skip_while(|l| l.is_empty())
                 .take_while(|l| !l.is_empty())
                 .collect();
-            let first = if first.is_empty() { "error: invalid arguments".to_string() } else { first.join(" ") };
+            let first = if first.is_empty() {
+                "error: invalid arguments".to_string()
+            } else {
+                first.join(" ")
+            };
             // clap lists accepted values on a line of their own; keep them on ours.
-            match text.lines().map(str::trim).find(|l| l.starts_with("[possible values:")) {
+            match text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("[possible values:"))
+            {
                 Some(accepted) => eprintln!("{first} {accepted}"),
                 None => eprintln!("{first}"),
             }

@@ -92,9 +92,10 @@ impl CaseVisitor for ParentRun<'_> {
         }
         report_stale_regions();
         let placement = placement::plan(spec.pin).map_err(|e| anyhow!(e))?;
-        if let Some(core) = placement.parent_core {
-            placement::pin_to(core).map_err(|e| anyhow!("parent: {e}"))?;
-        }
+        let _pinned = match placement.parent_core {
+            Some(core) => Some(placement::pin_for_case(core).map_err(|e| anyhow!("parent: {e}"))?),
+            None => None,
+        };
 
         let (listener, transport_setup) =
             T::listen(&options).context("setting up the transport")?;

@@ -340,3 +340,33 @@ fn bad_matrix_and_compare_input_is_a_usage_error() {
         }
     }
 }
+
+#[test]
+fn a_matrix_can_pin_across_and_on_one_core_in_turn() {
+    // Pinning the parent for a `same` case must not leave it unable to run
+    // the next `cross` case.
+    let dir = tempfile::tempdir().unwrap();
+    stdout_of(
+        cmd()
+            .args([
+                "matrix",
+                "--transports",
+                "ipcc",
+                "--codecs",
+                "json,json",
+                "--complexities",
+                "structured",
+            ])
+            .args(["--pin", "same,cross,same,cross", "--payload-bytes", "32,64"])
+            .args(["--duration", "0.1", "--warmup", "0.02", "--results-dir"])
+            .arg(dir.path()),
+    );
+    for name in [
+        "ipcc-json-structured-pin-same.json",
+        "ipcc-json-structured-pin-cross.json",
+        "ipcc-json-structured-64B-pin-same.json",
+        "ipcc-json-structured-64B-pin-cross.json",
+    ] {
+        assert!(dir.path().join(name).exists(), "{name} missing");
+    }
+}
