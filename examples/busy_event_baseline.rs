@@ -79,7 +79,7 @@ fn main() {
         .spawn()
         .unwrap();
 
-    let codec = Json;
+    let mut codec = Json;
     let payload = make_payload(32);
     let mut buf = Vec::new();
     let mut round_trip = |seq: u64, start: Instant| {
@@ -136,7 +136,7 @@ fn child(os_id: &str, core: usize) {
             BusyEvent::from_existing(slot(base, 1).0).unwrap().0,
         )
     };
-    let codec = Json;
+    let mut codec = Json;
     let mut buf = Vec::new();
     loop {
         // SAFETY: strict alternation, as in the parent.

@@ -128,6 +128,7 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
         [
             "Round trips/s",
             "ns/round trip",
+            "Payload MB/s",
             "p50",
             "p99",
             "CPU/round trip",
@@ -161,6 +162,10 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
                 row.push(Entry::number(
                     format!("{:.0}", r.ns_per_round_trip),
                     r.ns_per_round_trip,
+                ));
+                row.push(Entry::number(
+                    format!("{:.1}", r.payload_mb_per_sec),
+                    r.payload_mb_per_sec,
                 ));
                 match &r.latency_ns {
                     Some(l) => {

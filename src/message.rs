@@ -17,6 +17,7 @@ pub const CHILD_ID: &str = "child";
 
 /// The parent's request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "bitcode", derive(bitcode::Encode, bitcode::Decode))]
 pub struct PingMessage {
     pub sender_id: String,
     pub receiver_id: String,
@@ -29,6 +30,7 @@ pub struct PingMessage {
 
 /// The child's answer to one [`PingMessage`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "bitcode", derive(bitcode::Encode, bitcode::Decode))]
 pub struct PongMessage {
     pub sender_id: String,
     pub receiver_id: String,

@@ -274,13 +274,124 @@ pub fn latency_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes every chart into `dir`; returns the files written.
+/// Payload throughput (MB/s, both directions) against payload size, log–log,
+/// a line per transport and codec, with the machine's single-core memcpy
+/// bandwidth drawn as the physical limit when the results carry it.
+pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
+    let rows: Vec<&BenchResult> = verified(results)
+        .into_iter()
+        .filter(|r| r.payload_bytes > 0)
+        .collect();
+    let first = *rows
+        .first()
+        .ok_or_else(|| anyhow!("no verified results with a payload to plot"))?;
+    let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in &rows {
+        let k = CaseKey::of(r);
+        let name = format!(
+            "{} {} {}",
+            k.transport_label(),
+            series_label(&k),
+            k.placement
+        );
+        lines
+            .entry(name)
+            .or_default()
+            .push((r.payload_bytes as f64, r.payload_mb_per_sec));
+    }
+    let memcpy = rows
+        .iter()
+        .filter_map(|r| r.memcpy_mb_per_sec)
+        .reduce(f64::max);
+    let x = log_range(rows.iter().map(|r| r.payload_bytes as f64))?;
+    let y = log_range(rows.iter().map(|r| r.payload_mb_per_sec).chain(memcpy))?;
+    let root = SVGBackend::new(path, (1000, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(drawing_error)?;
+    let root = root
+        .titled(
+            "Payload throughput against payload size (log–log, higher is better)",
+            ("sans-serif", 20),
+        )
+        .map_err(drawing_error)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(machine_line(first), ("sans-serif", 14))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(x.clone().log_scale(), y.log_scale())
+        .map_err(drawing_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("payload bytes per message")
+        .y_desc("payload MB/s (both directions)")
+        .x_label_formatter(&|v| crate::summary::group_thousands(*v))
+        .y_label_formatter(&|v| crate::summary::group_thousands(*v))
+        .draw()
+        .map_err(drawing_error)?;
+    for (i, (name, mut points)) in lines.into_iter().enumerate() {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let style = color(i);
+        chart
+            .draw_series(LineSeries::new(points.clone(), style.stroke_width(2)))
+            .map_err(drawing_error)?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 14, y)], style.stroke_width(2))
+            });
+        chart
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, style.filled())),
+            )
+            .map_err(drawing_error)?;
+    }
+    if let Some(limit) = memcpy {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(x.start, limit), (x.end, limit)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(drawing_error)?
+            .label(format!(
+                "single-core memcpy, {} MB/s",
+                crate::summary::group_thousands(limit)
+            ))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLACK.stroke_width(1)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(drawing_error)?;
+    root.present().map_err(drawing_error)?;
+    Ok(())
+}
+
+/// Writes every chart into `dir` (the payload chart only when the results
+/// hold more than one payload size); returns the files written.
 pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = Vec::new();
     let throughput = dir.join("throughput.svg");
     throughput_chart(results, &throughput)
         .with_context(|| format!("writing {}", throughput.display()))?;
+    written.push(throughput);
     let latency = dir.join("latency.svg");
     latency_chart(results, &latency).with_context(|| format!("writing {}", latency.display()))?;
-    Ok(vec![throughput, latency])
+    written.push(latency);
+    let sizes: BTreeSet<usize> = results
+        .iter()
+        .map(|l| l.result.payload_bytes)
+        .filter(|&p| p > 0)
+        .collect();
+    if sizes.len() > 1 {
+        let payload = dir.join("payload.svg");
+        payload_chart(results, &payload)
+            .with_context(|| format!("writing {}", payload.display()))?;
+        written.push(payload);
+    }
+    Ok(written)
 }

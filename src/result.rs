@@ -38,6 +38,13 @@ pub struct BenchResult {
     pub round_trips: u64,
     pub round_trips_per_sec: f64,
     pub ns_per_round_trip: f64,
+    /// Payload moved per second, both directions counted: 2 × payload × round trips/s.
+    #[serde(default)]
+    pub payload_mb_per_sec: f64,
+    /// Single-core memcpy bandwidth measured by the same run, for payloads
+    /// large enough that copying is the limit (64 KiB and up).
+    #[serde(default)]
+    pub memcpy_mb_per_sec: Option<f64>,
     /// Whether every round trip was timed; when false `latency_ns` is null.
     pub latency_recorded: bool,
     pub latency_ns: Option<LatencySummary>,
@@ -147,6 +154,13 @@ pub fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> anyhow::Re
         .with_context(|| format!("cannot create the results directory {}", dir.display()))?;
     let mut file = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    // Temporary files are private; results are meant to be read and shared.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     serde_json::to_writer_pretty(&mut file, value)?;
     file.write_all(b"\n")?;
     file.as_file().sync_all()?;

@@ -10,6 +10,7 @@ use crate::machine::MachineInfo;
 use crate::message::{Complexity, MessageFormat};
 use crate::placement::{self, PinMode};
 use crate::result::{now_rfc3339, BenchResult, CpuUsage};
+use crate::stats;
 use crate::transport::{self, Transport, TransportError, TransportOptions, WaitStrategy};
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, BufReader, Write};
@@ -17,6 +18,9 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// Payload size from which results carry the machine's memcpy bandwidth.
+const MEMCPY_FROM_PAYLOAD: usize = 64 * 1024;
 
 /// Everything that defines one benchmark case.
 #[derive(Debug, Clone)]
@@ -91,6 +95,10 @@ impl CaseVisitor for ParentRun<'_> {
             }
         }
         report_stale_regions();
+        // Large payloads are bounded by copying; measure that limit now, on
+        // this machine, before anything else runs.
+        let memcpy = (spec.payload_bytes >= MEMCPY_FROM_PAYLOAD)
+            .then(|| stats::memcpy_mb_per_sec(spec.payload_bytes, Duration::from_millis(200)));
         let placement = placement::plan(spec.pin).map_err(|e| anyhow!(e))?;
         let _pinned = match placement.parent_core {
             Some(core) => Some(placement::pin_for_case(core).map_err(|e| anyhow!("parent: {e}"))?),
@@ -169,6 +177,10 @@ impl CaseVisitor for ParentRun<'_> {
             round_trips: measurement.round_trips,
             round_trips_per_sec: measurement.round_trips as f64 / secs,
             ns_per_round_trip: secs * 1e9 / measurement.round_trips as f64,
+            payload_mb_per_sec: 2.0 * spec.payload_bytes as f64 * measurement.round_trips as f64
+                / secs
+                / 1e6,
+            memcpy_mb_per_sec: memcpy,
             latency_recorded: spec.engine.record_latency,
             latency_ns: measurement.latency.clone(),
             cpu: CpuUsage {

@@ -57,6 +57,25 @@ pub struct LatencySummary {
     pub max: u64,
 }
 
+/// Single-core memory bandwidth: how many MB per second one thread copies
+/// between two `bytes`-sized buffers (a copy reads and writes each byte once),
+/// over about `time`. The physical limit under any transport that copies.
+pub fn memcpy_mb_per_sec(bytes: usize, time: Duration) -> f64 {
+    let bytes = bytes.max(4096);
+    let source = vec![0x5au8; bytes];
+    let mut target = vec![0u8; bytes];
+    let start = std::time::Instant::now();
+    let mut copies = 0u64;
+    while start.elapsed() < time {
+        for _ in 0..8 {
+            target.copy_from_slice(std::hint::black_box(&source));
+            std::hint::black_box(&mut target);
+        }
+        copies += 8;
+    }
+    copies as f64 * bytes as f64 / start.elapsed().as_secs_f64() / 1e6
+}
+
 /// User plus system CPU time consumed by this process so far, if the platform
 /// reports it.
 #[cfg(unix)]

@@ -370,3 +370,49 @@ fn a_matrix_can_pin_across_and_on_one_core_in_turn() {
         assert!(dir.path().join(name).exists(), "{name} missing");
     }
 }
+
+#[test]
+fn every_transport_carries_payloads_from_0_to_1_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stdout_of(
+        cmd()
+            .args(["matrix", "--codecs", "json", "--complexities", "structured"])
+            .args(["--payload-bytes", "0,1024,65536,1048576", "--format", "csv"])
+            .args(["--duration", "0.1", "--warmup", "0.02", "--results-dir"])
+            .arg(dir.path()),
+    );
+    let results = ipc_bench::compare::load(&[dir.path().to_path_buf()]).unwrap();
+    assert_eq!(
+        results.len(),
+        4 * ipc_bench::transport::TRANSPORTS.len(),
+        "{out}"
+    );
+    for l in &results {
+        let r = &l.result;
+        assert!(r.verified && r.round_trips > 0, "{}", l.path.display());
+        let expected_mb = 2.0 * r.payload_bytes as f64 * r.round_trips_per_sec / 1e6;
+        assert!(
+            (r.payload_mb_per_sec - expected_mb).abs() <= 1e-6 * expected_mb.max(1.0),
+            "{r:?}"
+        );
+        // Copy-bound sizes carry the machine's memcpy bandwidth for comparison.
+        assert_eq!(
+            r.memcpy_mb_per_sec.is_some(),
+            r.payload_bytes >= 65536,
+            "{}",
+            l.path.display()
+        );
+    }
+    let charts = tempfile::tempdir().unwrap();
+    stdout_of(
+        cmd()
+            .arg("plot")
+            .arg(dir.path())
+            .arg("--out")
+            .arg(charts.path()),
+    );
+    let payload = std::fs::read_to_string(charts.path().join("payload.svg")).unwrap();
+    assert!(
+        payload.contains("single-core memcpy") && payload.contains("payload bytes per message")
+    );
+}

@@ -26,9 +26,13 @@ const STOP: &[u8] = b"conformance: stop";
 /// Starts the child end on a thread: it echoes every message until [`STOP`].
 fn start_echo<T: Transport>(options: TransportOptions) -> (T, thread::JoinHandle<u64>) {
     let (listener, setup) = T::listen(&options).expect("listen");
+    // As in the real handshake, the parent accepts only once the child has
+    // connected and said so.
+    let (ready, connected) = std::sync::mpsc::channel();
     let child = thread::spawn(move || {
         let mut live = Liveness::new(Peer::InProcess);
         let mut t = T::connect(&setup, &options, &mut live).expect("connect");
+        ready.send(()).expect("the parent waits for ready");
         let mut echoed = 0;
         loop {
             let msg = t.recv(&mut live).expect("child recv").to_vec();
@@ -39,6 +43,7 @@ fn start_echo<T: Transport>(options: TransportOptions) -> (T, thread::JoinHandle
             echoed += 1;
         }
     });
+    connected.recv_timeout(Duration::from_secs(10)).expect("the child connects");
     let mut live = Liveness::new(Peer::InProcess);
     let parent = T::accept(listener, &options, &mut live, Duration::from_secs(10)).expect("accept");
     (parent, child)

@@ -1,7 +1,6 @@
 //! bincode 2 through its serde bridge, with the standard (varint) configuration.
 
-use crate::{Codec, CodecError};
-use serde::{de::DeserializeOwned, Serialize};
+use crate::{Codec, CodecError, Message};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Bincode;
@@ -17,14 +16,15 @@ fn config() -> impl bincode::config::Config {
 impl Codec for Bincode {
     const NAME: &'static str = "bincode";
 
-    fn encode<T: Serialize + ?Sized>(&self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+    fn encode<T: Message>(
+        &mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
         buf.clear();
         bincode::serde::encode_into_std_write(value, buf, config())
             .map(|_| ())
             .map_err(|e| CodecError::encode(Self::NAME, e))
     }
 
-    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+    fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         let (value, consumed) = bincode::serde::borrow_decode_from_slice(bytes, config())
             .map_err(|e| CodecError::decode(Self::NAME, e))?;
         CodecError::expect_consumed(Self::NAME, bytes.len() - consumed)?;

@@ -1,7 +1,6 @@
 //! MessagePack via rmp-serde, structs written as compact arrays (no field names).
 
-use crate::{Codec, CodecError};
-use serde::{de::DeserializeOwned, Serialize};
+use crate::{Codec, CodecError, Message};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct MsgPack;
@@ -9,13 +8,14 @@ pub struct MsgPack;
 impl Codec for MsgPack {
     const NAME: &'static str = "msgpack";
 
-    fn encode<T: Serialize + ?Sized>(&self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+    fn encode<T: Message>(
+        &mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
         buf.clear();
         // `write` (not `write_named`) encodes structs as arrays: the compact form.
         rmp_serde::encode::write(buf, value).map_err(|e| CodecError::encode(Self::NAME, e))
     }
 
-    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+    fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         let mut deserializer = rmp_serde::Deserializer::new(std::io::Cursor::new(bytes));
         let value =
             T::deserialize(&mut deserializer).map_err(|e| CodecError::decode(Self::NAME, e))?;

@@ -1,7 +1,6 @@
 //! postcard: a compact, varint-based binary format from the embedded world.
 
-use crate::{Codec, CodecError};
-use serde::{de::DeserializeOwned, Serialize};
+use crate::{Codec, CodecError, Message};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Postcard;
@@ -9,7 +8,8 @@ pub struct Postcard;
 impl Codec for Postcard {
     const NAME: &'static str = "postcard";
 
-    fn encode<T: Serialize + ?Sized>(&self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+    fn encode<T: Message>(
+        &mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
         buf.clear();
         // to_extend appends to any Extend<u8>, so the caller's buffer is reused.
         let out = std::mem::take(buf);
@@ -17,7 +17,7 @@ impl Codec for Postcard {
         Ok(())
     }
 
-    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+    fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         let (value, rest) =
             postcard::take_from_bytes(bytes).map_err(|e| CodecError::decode(Self::NAME, e))?;
         CodecError::expect_consumed(Self::NAME, rest.len())?;

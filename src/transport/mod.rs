@@ -133,8 +133,9 @@ pub trait Transport: Sized {
         options: &TransportOptions,
     ) -> Result<(Self::Listener, serde_json::Value), TransportError>;
 
-    /// Parent: completes the connection once the child reported ready, giving
-    /// up after `timeout` or as soon as `liveness` reports the child gone.
+    /// Parent: completes the connection. Called only after the child's
+    /// `connect` has returned (the child reported ready); gives up after
+    /// `timeout` or as soon as `liveness` reports the child gone.
     fn accept(
         listener: Self::Listener,
         options: &TransportOptions,
@@ -176,12 +177,12 @@ pub struct TransportInfo {
 }
 
 macro_rules! registry {
-    ($( $module:ident :: $ty:ident ),* $(,)?) => {
-        $( pub mod $module; )*
+    ($( $(#[$attr:meta])* $module:ident :: $ty:ident ),* $(,)?) => {
+        $( $(#[$attr])* pub mod $module; )*
 
         /// Every transport compiled into this build, in display order.
         pub const TRANSPORTS: &[TransportInfo] = &[
-            $( TransportInfo {
+            $( $(#[$attr])* TransportInfo {
                 name: <$module::$ty as Transport>::NAME,
                 child_bin_env: <$module::$ty as Transport>::CHILD_BIN_ENV,
             }, )*
@@ -189,21 +190,28 @@ macro_rules! registry {
 
         /// Calls `visitor` with the transport called `name`.
         pub fn dispatch<V: TransportVisitor>(name: &str, visitor: V) -> Option<V::Output> {
-            $( if name == <$module::$ty as Transport>::NAME {
-                return Some(visitor.visit::<$module::$ty>());
-            } )*
-            None
+            match name {
+                $( $(#[$attr])* n if n == <$module::$ty as Transport>::NAME => Some(visitor.visit::<$module::$ty>()), )*
+                _ => None,
+            }
         }
     };
 }
 
 mod shm_region;
+mod stream;
 pub use shm_region::{remove_all_regions, sweep_stale, StaleRegion};
 
 registry! {
     ipcc::Ipcc,
     raw_sync::RawSync,
     shared_mem_queue::SharedMemQueue,
+    spin::Spin,
+    #[cfg(unix)]
+    pipe::Pipe,
+    #[cfg(unix)]
+    unix_socket::UnixSocket,
+    tcp::Tcp,
 }
 
 /// The variant transport `name` runs with wait strategy `wait` (`None` for

@@ -1,0 +1,96 @@
+//! Length-prefixed messages over a byte stream (pipes, Unix sockets, TCP):
+//! the framing the kernel-baseline transports share.
+
+use super::TransportError;
+use std::io::{ErrorKind, Read, Write};
+
+/// Every message goes out as a little-endian `u32` length and the bytes.
+const HEADER: usize = 4;
+/// Messages up to this size are sent with one write (header and body copied
+/// into one buffer); larger ones with two, to avoid copying megabytes.
+const COALESCE_LIMIT: usize = 64 * 1024;
+
+/// The largest message stream framing carries for these options: the size
+/// agreed in the handshake, and never more than the `u32` prefix can say.
+pub fn capacity(options: &super::TransportOptions) -> Option<usize> {
+    Some(options.max_message_bytes.min(u32::MAX as usize))
+}
+
+/// One direction to write, one to read, and the buffers they reuse.
+pub struct Framed<R, W> {
+    reader: R,
+    writer: W,
+    out: Vec<u8>,
+    received: Vec<u8>,
+    max_message: usize,
+}
+
+impl<R: Read, W: Write> Framed<R, W> {
+    /// `max_message` must fit the `u32` length prefix; see [`capacity`].
+    pub fn new(reader: R, writer: W, max_message: usize) -> Self {
+        Framed {
+            reader,
+            writer,
+            out: Vec::new(),
+            received: Vec::new(),
+            max_message,
+        }
+    }
+
+    pub fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        // The receiver refuses frames above the size agreed in the handshake
+        // (a corrupt header must not make it allocate gigabytes), so the
+        // sender keeps to it too.
+        if message.len() > self.max_message {
+            return Err(TransportError::TooLarge {
+                len: message.len(),
+                capacity: self.max_message,
+            });
+        }
+        let header = (message.len() as u32).to_le_bytes();
+        let result = if message.len() <= COALESCE_LIMIT {
+            self.out.clear();
+            self.out.extend_from_slice(&header);
+            self.out.extend_from_slice(message);
+            self.writer.write_all(&self.out)
+        } else {
+            self.writer
+                .write_all(&header)
+                .and_then(|_| self.writer.write_all(message))
+        };
+        result
+            .and_then(|_| self.writer.flush())
+            .map_err(stream_error("sending"))
+    }
+
+    /// Reads exactly one message. Blocks: a dead peer closes its end, which
+    /// ends the read with an error.
+    pub fn recv(&mut self) -> Result<&[u8], TransportError> {
+        let mut header = [0u8; HEADER];
+        self.reader
+            .read_exact(&mut header)
+            .map_err(stream_error("receiving"))?;
+        let len = u32::from_le_bytes(header) as usize;
+        if len > self.max_message {
+            return Err(TransportError::Corrupt(format!(
+                "a {len}-byte frame, more than the {} bytes agreed",
+                self.max_message
+            )));
+        }
+        self.received.resize(len, 0);
+        self.reader
+            .read_exact(&mut self.received)
+            .map_err(stream_error("receiving"))?;
+        Ok(&self.received)
+    }
+}
+
+fn stream_error(context: &'static str) -> impl Fn(std::io::Error) -> TransportError {
+    move |error| match error.kind() {
+        ErrorKind::UnexpectedEof
+        | ErrorKind::BrokenPipe
+        | ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted => TransportError::Disconnected,
+        _ => TransportError::Io { context, error },
+    }
+}

@@ -1,0 +1,79 @@
+//! A kernel baseline: TCP over loopback, `TCP_NODELAY` on both ends, messages
+//! framed with a length prefix.
+
+use super::stream::Framed;
+use super::{Transport, TransportError, TransportOptions};
+use crate::liveness::Liveness;
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Setup {
+    port: u16,
+}
+
+pub struct Tcp {
+    framed: Framed<TcpStream, TcpStream>,
+}
+
+fn setup_stream(stream: TcpStream, options: &TransportOptions) -> Result<Tcp, TransportError> {
+    stream.set_nodelay(true).map_err(TransportError::io("setting TCP_NODELAY"))?;
+    let reader = stream.try_clone().map_err(TransportError::io("cloning the TCP stream"))?;
+    Ok(Tcp {
+        framed: Framed::new(reader, stream, options.max_message_bytes),
+    })
+}
+
+impl Transport for Tcp {
+    const NAME: &'static str = "tcp";
+    const CHILD_BIN_ENV: &'static str = "TCP_CHILD_BIN_PATH";
+
+    type Listener = TcpListener;
+
+    fn capacity(options: &TransportOptions) -> Option<usize> {
+        super::stream::capacity(options)
+    }
+
+    fn listen(_options: &TransportOptions) -> Result<(TcpListener, serde_json::Value), TransportError> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(TransportError::io("binding a loopback TCP port"))?;
+        let port = listener.local_addr().map_err(TransportError::io("reading the TCP port"))?.port();
+        Ok((listener, serde_json::json!(Setup { port })))
+    }
+
+    fn accept(listener: TcpListener, options: &TransportOptions, liveness: &mut Liveness, timeout: Duration) -> Result<Self, TransportError> {
+        // Non-blocking accept, so the wait can watch the child and the clock.
+        listener.set_nonblocking(true).map_err(TransportError::io("configuring the TCP listener"))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(false).map_err(TransportError::io("configuring the TCP stream"))?;
+                    return setup_stream(stream, options);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    liveness.check_now()?;
+                    if Instant::now() >= deadline {
+                        return Err(TransportError::Timeout(timeout));
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(error) => return Err(TransportError::Io { context: "accepting the child's TCP connection", error }),
+            }
+        }
+    }
+
+    fn connect(setup: &serde_json::Value, options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {
+        let setup: Setup = serde_json::from_value(setup.clone()).map_err(|e| TransportError::Setup(e.to_string()))?;
+        let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, setup.port)).map_err(TransportError::io("connecting to the parent over TCP"))?;
+        setup_stream(stream, options)
+    }
+
+    fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        self.framed.send(message)
+    }
+
+    fn recv(&mut self, _liveness: &mut Liveness) -> Result<&[u8], TransportError> {
+        self.framed.recv()
+    }
+}

@@ -1,0 +1,91 @@
+//! A kernel baseline: a Unix-domain stream socket, messages framed with a
+//! length prefix. The socket file lives in a private temporary directory,
+//! removed as soon as the child has connected (or the run ends).
+
+use super::stream::Framed;
+use super::{Transport, TransportError, TransportOptions};
+use crate::liveness::Liveness;
+use serde::{Deserialize, Serialize};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Setup {
+    path: PathBuf,
+}
+
+pub struct UnixSocket {
+    framed: Framed<UnixStream, UnixStream>,
+}
+
+pub struct Listener {
+    listener: UnixListener,
+    /// Holds the socket file; dropping it removes both.
+    _dir: tempfile::TempDir,
+}
+
+fn framed(stream: UnixStream, options: &TransportOptions) -> Result<UnixSocket, TransportError> {
+    let reader = stream.try_clone().map_err(TransportError::io("cloning the Unix socket"))?;
+    Ok(UnixSocket {
+        framed: Framed::new(reader, stream, options.max_message_bytes),
+    })
+}
+
+impl Transport for UnixSocket {
+    const NAME: &'static str = "unix-socket";
+    const CHILD_BIN_ENV: &'static str = "UNIX_SOCKET_CHILD_BIN_PATH";
+
+    type Listener = Listener;
+
+    fn capacity(options: &TransportOptions) -> Option<usize> {
+        super::stream::capacity(options)
+    }
+
+    fn listen(_options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
+        let dir = tempfile::Builder::new()
+            .prefix("ipc-bench-")
+            .tempdir()
+            .map_err(TransportError::io("creating a directory for the Unix socket"))?;
+        let path = dir.path().join("socket");
+        let listener = UnixListener::bind(&path).map_err(TransportError::io("binding the Unix socket"))?;
+        Ok((Listener { listener, _dir: dir }, serde_json::json!(Setup { path })))
+    }
+
+    fn accept(listener: Listener, options: &TransportOptions, liveness: &mut Liveness, timeout: Duration) -> Result<Self, TransportError> {
+        let socket = &listener.listener;
+        socket.set_nonblocking(true).map_err(TransportError::io("configuring the Unix socket"))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            match socket.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(false).map_err(TransportError::io("configuring the Unix socket"))?;
+                    // `listener` drops here: the socket file and its directory go.
+                    return framed(stream, options);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    liveness.check_now()?;
+                    if Instant::now() >= deadline {
+                        return Err(TransportError::Timeout(timeout));
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(error) => return Err(TransportError::Io { context: "accepting the child's connection", error }),
+            }
+        }
+    }
+
+    fn connect(setup: &serde_json::Value, options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {
+        let setup: Setup = serde_json::from_value(setup.clone()).map_err(|e| TransportError::Setup(e.to_string()))?;
+        let stream = UnixStream::connect(&setup.path).map_err(TransportError::io("connecting to the parent's Unix socket"))?;
+        framed(stream, options)
+    }
+
+    fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        self.framed.send(message)
+    }
+
+    fn recv(&mut self, _liveness: &mut Liveness) -> Result<&[u8], TransportError> {
+        self.framed.recv()
+    }
+}
