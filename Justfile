@@ -49,7 +49,7 @@ ipc-shmem-shared-mem-queue codec="json": (_parent "shared-mem-queue" codec)
 
 # The reference results: every transport, wait strategy, codec and complexity, pinned across
 # cores and on one core, into results/reference/, with tables, charts and the README section
-results duration="5":
+results duration="3":
     #!/usr/bin/env bash
     set -euo pipefail
     cargo build --release --features all-codecs --bin ipc-bench
@@ -57,23 +57,33 @@ results duration="5":
     out=results/reference
     rm -rf "$out"
     "$bench" matrix --waits spin,block --pin cross,same --duration '{{ duration }}' --warmup 1 \
-        --reference raw-sync-spin --results-dir "$out" --format markdown > "$out.table.tmp"
+        --reference spin --results-dir "$out" --format markdown > "$out.table.tmp"
     mv "$out.table.tmp" "$out/table.md"
     "$bench" compare "$out" --by codec --format markdown > "$out/by-codec.md"
     "$bench" plot "$out"
+    # The payload sweep: json and bitcode from nothing to 1 MiB, across cores.
+    "$bench" matrix --codecs json,bitcode --complexities structured --pin cross \
+        --payload-bytes 0,1024,16384,65536,1048576 --duration 1 --warmup 0.3 \
+        --reference spin --results-dir "$out/payload" --format markdown > "$out.payload.tmp"
+    mv "$out.payload.tmp" "$out/payload/table.md"
+    "$bench" plot "$out/payload"
     just readme-results
 
-# Regenerate the README's results section from results/reference/
+# Regenerate the README's results tables from results/reference/
 readme-results:
     #!/usr/bin/env bash
     set -euo pipefail
-    table=$(cat results/reference/table.md)
-    awk -v table="$table" '
-        /<!-- results:start -->/ { print; print ""; print table; print ""; skip = 1; next }
-        /<!-- results:end -->/ { skip = 0 }
-        !skip { print }
-    ' README.md > README.md.tmp
-    mv README.md.tmp README.md
+    # Replaces what stands between <!-- NAME:start --> and <!-- NAME:end --> with FILE.
+    splice() {
+        awk -v table="$(cat "$2")" -v start="<!-- $1:start -->" -v end="<!-- $1:end -->" '
+            $0 == start { print; print ""; print table; print ""; skip = 1; next }
+            $0 == end { skip = 0 }
+            !skip { print }
+        ' README.md > README.md.tmp
+        mv README.md.tmp README.md
+    }
+    splice results results/reference/table.md
+    splice payload results/reference/payload/table.md
 
 # Remove shared-memory regions left by ipc-bench processes that no longer exist
 clean:

@@ -4,9 +4,13 @@
 //! can be much cheaper, so every other figure can be divided by this one.
 //!
 //! ```text
-//! | slot 0: parent -> child                         | slot 1: child -> parent |
-//! | seq: AtomicU64 (own cache line) | len: u64 | data | ...                    |
+//! | slot 0: parent -> child          | slot 1: child -> parent |
+//! | seq: AtomicU64 | len: u64 | data | ...                     |
 //! ```
+//!
+//! The sequence number, the length and the first 112 bytes of data share the
+//! slot's first cache line, so a small message crosses between cores as one
+//! line, as in the bare atomic ping-pong.
 
 use super::shm_region::Region;
 use super::{Transport, TransportError, TransportOptions};
@@ -15,9 +19,11 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// The sequence number sits alone on its cache line(s), so the line the
-/// reader spins on is written once per message.
-const HEADER: usize = 128;
+/// Slots start on this boundary (two cache lines: adjacent-line prefetch
+/// pairs them), so the two directions never share a line.
+const ALIGN: usize = 128;
+/// Sequence number and length.
+const HEADER: usize = 16;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Layout {
@@ -26,7 +32,7 @@ struct Layout {
 
 impl Layout {
     fn stride(&self) -> usize {
-        (HEADER + 8 + self.slot_capacity).div_ceil(HEADER) * HEADER
+        (HEADER + self.slot_capacity).div_ceil(ALIGN) * ALIGN
     }
 
     fn region_len(&self) -> usize {
@@ -51,13 +57,13 @@ impl Slot {
     /// `region` must be at least `layout.region_len()` bytes and page-aligned.
     unsafe fn at(region: &Region, layout: &Layout, index: usize) -> Self {
         // SAFETY: within the region by the caller's guarantee; the offset is a
-        // multiple of HEADER (128), so `seq` is 8-aligned.
+        // multiple of ALIGN, so `seq` and `len` are 8-aligned.
         unsafe {
             let base = region.as_ptr().add(index * layout.stride());
             Slot {
                 seq: base as *const AtomicU64,
-                len: base.add(HEADER) as *mut u64,
-                data: base.add(HEADER + 8),
+                len: base.add(8) as *mut u64,
+                data: base.add(HEADER),
             }
         }
     }
