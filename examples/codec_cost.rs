@@ -44,12 +44,18 @@ impl CodecVisitor for Cost {
 }
 
 fn main() {
-    println!("{:>9} {:>9} {:>11} {:>11} {:>11}", "payload", "codec", "encode", "decode", "bytes");
+    println!(
+        "{:>9} {:>9} {:>11} {:>11} {:>11}",
+        "payload", "codec", "encode", "decode", "bytes"
+    );
     for size in SIZES {
         let source = vec![7u8; size];
         let mut target = vec![0u8; size];
         let copy = time(|| target.copy_from_slice(black_box(&source)));
-        println!("{size:>9} {:>9} {:>11.2?} {:>11} {:>11}", "memcpy", copy, "", size);
+        println!(
+            "{size:>9} {:>9} {:>11.2?} {:>11} {:>11}",
+            "memcpy", copy, "", size
+        );
         for name in codecs::compiled_names() {
             let (encode, decode, bytes) = codecs::dispatch(name, Cost(size)).unwrap();
             println!("{size:>9} {name:>9} {encode:>11.2?} {decode:>11.2?} {bytes:>11}");

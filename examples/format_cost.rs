@@ -30,7 +30,10 @@ struct Structure(usize);
 impl CodecVisitor for Structure {
     type Output = f64;
     fn visit<C: Codec>(self, codec: C) -> f64 {
-        cost(&mut Structured::new(codec, self.0), &mut Structured::new(C::default(), self.0))
+        cost(
+            &mut Structured::new(codec, self.0),
+            &mut Structured::new(C::default(), self.0),
+        )
     }
 }
 

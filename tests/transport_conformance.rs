@@ -43,7 +43,9 @@ fn start_echo<T: Transport>(options: TransportOptions) -> (T, thread::JoinHandle
             echoed += 1;
         }
     });
-    connected.recv_timeout(Duration::from_secs(10)).expect("the child connects");
+    connected
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the child connects");
     let mut live = Liveness::new(Peer::InProcess);
     let parent = T::accept(listener, &options, &mut live, Duration::from_secs(10)).expect("accept");
     (parent, child)

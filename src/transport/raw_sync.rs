@@ -9,7 +9,7 @@
 //! | event (EVENT_BYTES) | len: u64 | data ...   | event | len | data ...   |
 //! ```
 
-use super::shm_region::Region;
+use super::shm_region::{Region, SlotData};
 use super::{Transport, TransportError, TransportOptions, WaitStrategy};
 use crate::liveness::Liveness;
 use raw_sync::events::{BusyEvent, Event, EventImpl, EventInit, EventState};
@@ -56,9 +56,7 @@ struct Setup {
 /// One direction: the event that announces a message, and where it lies.
 struct Slot {
     event: Box<dyn EventImpl>,
-    len: *mut u64,
-    data: *mut u8,
-    capacity: usize,
+    message: SlotData,
 }
 
 impl Slot {
@@ -94,9 +92,11 @@ impl Slot {
         }
         Ok(Slot {
             event,
-            len,
-            data,
-            capacity: layout.slot_capacity,
+            message: SlotData {
+                len,
+                data,
+                capacity: layout.slot_capacity,
+            },
         })
     }
 }
@@ -197,20 +197,10 @@ impl Transport for RawSync {
 
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
         let slot = &self.outgoing;
-        if message.len() > slot.capacity {
-            return Err(TransportError::TooLarge {
-                len: message.len(),
-                capacity: slot.capacity,
-            });
-        }
-        // SAFETY: `data` has `capacity` bytes and message.len() <= capacity.
-        // The peer does not read this slot until the event below is set, and
-        // has finished reading the previous message (it answered it) before
-        // we send again, so nobody else accesses these bytes now.
-        unsafe {
-            std::ptr::copy_nonoverlapping(message.as_ptr(), slot.data, message.len());
-            slot.len.write_volatile(message.len() as u64);
-        }
+        // SAFETY: the slot lies in our live region; the peer does not read it
+        // until the event below is set, and has finished reading our previous
+        // message (it answered it) before we send again.
+        unsafe { slot.message.write(message)? };
         // Publish: BusyEvent signals with a Relaxed store, which does not order
         // the bytes above before it. This Release fence does; it pairs with
         // the Acquire fence in `recv`, so a reader that sees the signal also
@@ -247,22 +237,10 @@ impl Transport for RawSync {
         // Pairs with the Release fence in `send`: everything the writer stored
         // before signalling is visible from here on.
         fence(Ordering::Acquire);
-        let slot = &self.incoming;
-        // SAFETY: the writer published len and data before signalling, and will
-        // not touch this slot again until we answer.
-        let len = unsafe { slot.len.read_volatile() } as usize;
-        if len > slot.capacity {
-            return Err(TransportError::Corrupt(format!("length {len} > slot capacity {}", slot.capacity)));
-        }
-        self.buf.clear();
-        // SAFETY: `data` holds `len <= capacity` initialized bytes (see above);
-        // `buf` has room for them after `reserve`.
-        unsafe {
-            self.buf.reserve(len);
-            std::ptr::copy_nonoverlapping(slot.data, self.buf.as_mut_ptr(), len);
-            self.buf.set_len(len);
-        }
-        Ok(&self.buf)
+        // SAFETY: the slot lies in our live region; the Acquire fence above
+        // completes the writer's publication, and it will not touch this slot
+        // again until we answer.
+        unsafe { self.incoming.message.read_into(&mut self.buf) }
     }
 
     fn orphaned(&mut self) {

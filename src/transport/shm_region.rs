@@ -117,6 +117,65 @@ impl Drop for Region {
     }
 }
 
+/// The message part of a one-message slot in a region: a length and
+/// `capacity` bytes of data. Shared by the slot-based transports; each
+/// publishes and observes messages its own way (an event, a sequence number)
+/// and calls these between.
+pub struct SlotData {
+    pub len: *mut u64,
+    pub data: *mut u8,
+    pub capacity: usize,
+}
+
+impl SlotData {
+    /// Copies `message` into the slot.
+    ///
+    /// # Safety
+    /// `len` must be 8-aligned and `data` valid for `capacity` bytes, inside a
+    /// live mapping, and the peer must not be reading the slot (it reads only
+    /// after the caller publishes, and has answered the previous message).
+    pub unsafe fn write(&self, message: &[u8]) -> Result<(), TransportError> {
+        if message.len() > self.capacity {
+            return Err(TransportError::TooLarge {
+                len: message.len(),
+                capacity: self.capacity,
+            });
+        }
+        // SAFETY: message.len() <= capacity; exclusive access per the caller.
+        unsafe {
+            std::ptr::copy_nonoverlapping(message.as_ptr(), self.data, message.len());
+            self.len.write_volatile(message.len() as u64);
+        }
+        Ok(())
+    }
+
+    /// Copies the slot's message into `buf` (replacing its contents).
+    ///
+    /// # Safety
+    /// As for [`write`](Self::write), and the caller must have observed the
+    /// writer's publication with Acquire ordering, so the length and bytes
+    /// are complete; the writer does not touch the slot until we answer.
+    pub unsafe fn read_into<'b>(&self, buf: &'b mut Vec<u8>) -> Result<&'b [u8], TransportError> {
+        // SAFETY: published and stable, per the caller.
+        let len = unsafe { self.len.read_volatile() } as usize;
+        if len > self.capacity {
+            return Err(TransportError::Corrupt(format!(
+                "length {len} > slot capacity {}",
+                self.capacity
+            )));
+        }
+        buf.clear();
+        // SAFETY: `len <= capacity` initialized bytes at `data`; `buf` has
+        // room for them after `reserve`, and they are initialized before set_len.
+        unsafe {
+            buf.reserve(len);
+            std::ptr::copy_nonoverlapping(self.data, buf.as_mut_ptr(), len);
+            buf.set_len(len);
+        }
+        Ok(buf)
+    }
+}
+
 /// A region left behind by a process that no longer exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaleRegion {

@@ -12,7 +12,7 @@
 //! slot's first cache line, so a small message crosses between cores as one
 //! line, as in the bare atomic ping-pong.
 
-use super::shm_region::Region;
+use super::shm_region::{Region, SlotData};
 use super::{Transport, TransportError, TransportOptions};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
@@ -48,8 +48,7 @@ struct Setup {
 
 struct Slot {
     seq: *const AtomicU64,
-    len: *mut u64,
-    data: *mut u8,
+    message: SlotData,
 }
 
 impl Slot {
@@ -62,8 +61,11 @@ impl Slot {
             let base = region.as_ptr().add(index * layout.stride());
             Slot {
                 seq: base as *const AtomicU64,
-                len: base.add(8) as *mut u64,
-                data: base.add(HEADER),
+                message: SlotData {
+                    len: base.add(8) as *mut u64,
+                    data: base.add(HEADER),
+                    capacity: layout.slot_capacity,
+                },
             }
         }
     }
@@ -79,7 +81,6 @@ impl Slot {
 pub struct Spin {
     outgoing: Slot,
     incoming: Slot,
-    capacity: usize,
     /// Messages sent and received so far; the peer's next message carries
     /// `received + 1`.
     sent: u64,
@@ -102,7 +103,6 @@ impl Spin {
         Spin {
             outgoing,
             incoming,
-            capacity: layout.slot_capacity,
             sent: 0,
             received: 0,
             buf: Vec::with_capacity(layout.slot_capacity),
@@ -146,20 +146,11 @@ impl Transport for Spin {
     }
 
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
-        if message.len() > self.capacity {
-            return Err(TransportError::TooLarge {
-                len: message.len(),
-                capacity: self.capacity,
-            });
-        }
         let slot = &self.outgoing;
-        // SAFETY: data has `capacity` bytes; the peer reads this slot only
+        // SAFETY: the slot lies in our live region; the peer reads it only
         // after the Release store below, and has finished reading our previous
         // message (it answered it) before we write again.
-        unsafe {
-            std::ptr::copy_nonoverlapping(message.as_ptr(), slot.data, message.len());
-            slot.len.write_volatile(message.len() as u64);
-        }
+        unsafe { slot.message.write(message)? };
         self.sent += 1;
         // Release: the bytes and length above become visible to a reader that
         // sees this sequence number with Acquire.
@@ -172,21 +163,9 @@ impl Transport for Spin {
         let seq = self.incoming.seq();
         liveness.spin_until(|| (seq.load(Ordering::Acquire) == expected).then_some(()))?;
         self.received = expected;
-        let slot = &self.incoming;
-        // SAFETY: the Acquire load that saw `expected` makes the writer's len
-        // and data visible; it will not write this slot again until we answer.
-        let len = unsafe { slot.len.read_volatile() } as usize;
-        if len > self.capacity {
-            return Err(TransportError::Corrupt(format!("length {len} > slot capacity {}", self.capacity)));
-        }
-        self.buf.clear();
-        // SAFETY: `len` initialized bytes at `data` (see above); `buf` has room after reserve.
-        unsafe {
-            self.buf.reserve(len);
-            std::ptr::copy_nonoverlapping(slot.data, self.buf.as_mut_ptr(), len);
-            self.buf.set_len(len);
-        }
-        Ok(&self.buf)
+        // SAFETY: the Acquire load that saw `expected` makes the writer's
+        // length and bytes visible; it will not write this slot again until we answer.
+        unsafe { self.incoming.message.read_into(&mut self.buf) }
     }
 
     fn orphaned(&mut self) {

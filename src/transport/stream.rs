@@ -2,7 +2,34 @@
 //! the framing the kernel-baseline transports share.
 
 use super::TransportError;
+use crate::liveness::Liveness;
 use std::io::{ErrorKind, Read, Write};
+use std::time::{Duration, Instant};
+
+/// Polls a non-blocking `try_accept` until it yields a connection, watching
+/// the child and the clock between polls (a blocking accept would wait
+/// forever for a child that died).
+pub fn accept_polling<T>(
+    mut try_accept: impl FnMut() -> std::io::Result<T>,
+    liveness: &mut Liveness,
+    timeout: Duration,
+    context: &'static str,
+) -> Result<T, TransportError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match try_accept() {
+            Ok(connection) => return Ok(connection),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                liveness.check_now()?;
+                if Instant::now() >= deadline {
+                    return Err(TransportError::Timeout(timeout));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(error) => return Err(TransportError::Io { context, error }),
+        }
+    }
+}
 
 /// Every message goes out as a little-endian `u32` length and the bytes.
 const HEADER: usize = 4;

@@ -1,12 +1,12 @@
 //! A kernel baseline: TCP over loopback, `TCP_NODELAY` on both ends, messages
 //! framed with a length prefix.
 
-use super::stream::Framed;
+use super::stream::{accept_polling, Framed};
 use super::{Transport, TransportError, TransportOptions};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Setup {
@@ -42,25 +42,10 @@ impl Transport for Tcp {
     }
 
     fn accept(listener: TcpListener, options: &TransportOptions, liveness: &mut Liveness, timeout: Duration) -> Result<Self, TransportError> {
-        // Non-blocking accept, so the wait can watch the child and the clock.
         listener.set_nonblocking(true).map_err(TransportError::io("configuring the TCP listener"))?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    stream.set_nonblocking(false).map_err(TransportError::io("configuring the TCP stream"))?;
-                    return setup_stream(stream, options);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    liveness.check_now()?;
-                    if Instant::now() >= deadline {
-                        return Err(TransportError::Timeout(timeout));
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err(error) => return Err(TransportError::Io { context: "accepting the child's TCP connection", error }),
-            }
-        }
+        let (stream, _) = accept_polling(|| listener.accept(), liveness, timeout, "accepting the child's TCP connection")?;
+        stream.set_nonblocking(false).map_err(TransportError::io("configuring the TCP stream"))?;
+        setup_stream(stream, options)
     }
 
     fn connect(setup: &serde_json::Value, options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {

@@ -2,13 +2,13 @@
 //! length prefix. The socket file lives in a private temporary directory,
 //! removed as soon as the child has connected (or the run ends).
 
-use super::stream::Framed;
+use super::stream::{accept_polling, Framed};
 use super::{Transport, TransportError, TransportOptions};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Setup {
@@ -55,24 +55,10 @@ impl Transport for UnixSocket {
     fn accept(listener: Listener, options: &TransportOptions, liveness: &mut Liveness, timeout: Duration) -> Result<Self, TransportError> {
         let socket = &listener.listener;
         socket.set_nonblocking(true).map_err(TransportError::io("configuring the Unix socket"))?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            match socket.accept() {
-                Ok((stream, _)) => {
-                    stream.set_nonblocking(false).map_err(TransportError::io("configuring the Unix socket"))?;
-                    // `listener` drops here: the socket file and its directory go.
-                    return framed(stream, options);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    liveness.check_now()?;
-                    if Instant::now() >= deadline {
-                        return Err(TransportError::Timeout(timeout));
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err(error) => return Err(TransportError::Io { context: "accepting the child's connection", error }),
-            }
-        }
+        let (stream, _) = accept_polling(|| socket.accept(), liveness, timeout, "accepting the child's connection")?;
+        stream.set_nonblocking(false).map_err(TransportError::io("configuring the Unix socket"))?;
+        // `listener` drops here: the socket file and its directory go.
+        framed(stream, options)
     }
 
     fn connect(setup: &serde_json::Value, options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {
