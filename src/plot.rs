@@ -285,20 +285,28 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     let first = *rows
         .first()
         .ok_or_else(|| anyhow!("no verified results with a payload to plot"))?;
-    let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    // One colour per transport, one marker per codec (filled, hollow, ...),
+    // so a dozen lines stay tellable apart.
+    let mut lines: BTreeMap<(String, String, String), Vec<(f64, f64)>> = BTreeMap::new();
     for r in &rows {
         let k = CaseKey::of(r);
-        let name = format!(
-            "{} {} {}",
-            k.transport_label(),
-            series_label(&k),
-            k.placement
-        );
         lines
-            .entry(name)
+            .entry((k.transport_label(), series_label(&k), k.placement.clone()))
             .or_default()
             .push((r.payload_bytes as f64, r.payload_mb_per_sec));
     }
+    let transports: Vec<String> = lines
+        .keys()
+        .map(|k| k.0.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let codecs: Vec<String> = lines
+        .keys()
+        .map(|k| k.1.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let memcpy = rows
         .iter()
         .filter_map(|r| r.memcpy_mb_per_sec)
@@ -328,22 +336,38 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .y_label_formatter(&|v| crate::summary::group_thousands(*v))
         .draw()
         .map_err(drawing_error)?;
-    for (i, (name, mut points)) in lines.into_iter().enumerate() {
+    for ((transport, codec, placement), mut points) in lines {
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let style = color(i);
+        let style = color(transports.iter().position(|t| *t == transport).unwrap_or(0));
+        let filled = codecs.iter().position(|c| *c == codec).unwrap_or(0) % 2 == 0;
+        let marker = move |p: (f64, f64)| {
+            Circle::new(
+                p,
+                4,
+                if filled {
+                    style.filled()
+                } else {
+                    style.stroke_width(2)
+                },
+            )
+        };
         chart
             .draw_series(LineSeries::new(points.clone(), style.stroke_width(2)))
             .map_err(drawing_error)?
-            .label(name)
+            .label(format!("{transport} {codec} {placement}"))
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 14, y)], style.stroke_width(2))
+                Circle::new(
+                    (x + 6, y),
+                    4,
+                    if filled {
+                        style.filled()
+                    } else {
+                        style.stroke_width(2)
+                    },
+                )
             });
         chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, style.filled())),
-            )
+            .draw_series(points.into_iter().map(marker))
             .map_err(drawing_error)?;
     }
     if let Some(limit) = memcpy {
