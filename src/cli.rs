@@ -98,24 +98,12 @@ pub struct MatrixArgs {
     #[arg(long, short, env = "WARMUP_SECONDS", default_value = "0.5", value_name = "SECONDS",
           value_parser = seconds_parser("WARMUP_SECONDS", true))]
     pub warmup: f64,
-    /// Do not time each round trip (throughput only).
-    #[arg(long)]
-    pub no_latency: bool,
-    /// Directory for result files and the matrix summary.
-    #[arg(long, env = "RESULTS_DIR", default_value = "results/local")]
-    pub results_dir: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Add a column with each row's throughput relative to this transport
     /// (e.g. raw-sync-spin) for the same codec, complexity, payload and placement.
     #[arg(long, value_name = "TRANSPORT")]
     pub reference: Option<String>,
-    /// Bytes of shared memory for shared-mem-queue; each direction gets half.
-    #[arg(long, env = "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES", default_value_t = DEFAULT_QUEUE_REGION_BYTES,
-          value_name = "BYTES", value_parser = parse_region)]
-    pub queue_region_bytes: usize,
-    /// Seconds each handshake step may take before the parent gives up.
-    #[arg(long, env = "HANDSHAKE_TIMEOUT_SECONDS", default_value = "10", value_name = "SECONDS",
-          value_parser = seconds_parser("HANDSHAKE_TIMEOUT_SECONDS", false))]
-    pub handshake_timeout: f64,
     /// How to print the final table: table, markdown, csv or json.
     #[arg(long, default_value = "table", value_parser = parse_format)]
     pub format: Format,
@@ -192,13 +180,8 @@ pub struct CaseArgs {
     #[arg(long, env = "PIN", default_value = "none", value_parser = parse_pin)]
     pub pin: PinMode,
 
-    /// Do not time each round trip (throughput only, no percentiles).
-    #[arg(long)]
-    pub no_latency: bool,
-
-    /// Directory for result files.
-    #[arg(long, env = "RESULTS_DIR", default_value = "results/local")]
-    pub results_dir: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
 
     /// Print the result document as JSON on stdout instead of the summary.
     #[arg(long)]
@@ -212,6 +195,18 @@ pub struct CaseArgs {
     /// How raw-sync waits: spin (busy-poll, the seed's choice) or block (mutex and condition variable).
     #[arg(long, env = "WAIT_STRATEGY", default_value = "spin", value_parser = parse_wait)]
     pub wait: WaitStrategy,
+}
+
+/// Options with the same meaning and default in `run`, `matrix` and the parent binaries.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Do not time each round trip (throughput only, no percentiles).
+    #[arg(long)]
+    pub no_latency: bool,
+
+    /// Directory for result files (and a matrix's summary).
+    #[arg(long, env = "RESULTS_DIR", default_value = "results/local")]
+    pub results_dir: PathBuf,
 
     /// Bytes of shared memory for shared-mem-queue; each direction gets half.
     #[arg(long, env = "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES", default_value_t = DEFAULT_QUEUE_REGION_BYTES,
@@ -364,12 +359,12 @@ impl CaseArgs {
             engine: EngineConfig {
                 warmup: Duration::from_secs_f64(self.warmup),
                 duration: Duration::from_secs_f64(self.duration),
-                record_latency: !self.no_latency,
+                record_latency: !self.common.no_latency,
             },
             child_bin,
-            handshake_timeout: Duration::from_secs_f64(self.handshake_timeout),
+            handshake_timeout: Duration::from_secs_f64(self.common.handshake_timeout),
             wait: self.wait,
-            queue_region_bytes: self.queue_region_bytes,
+            queue_region_bytes: self.common.queue_region_bytes,
         })
     }
 }
@@ -560,12 +555,12 @@ impl MatrixArgs {
                 engine: EngineConfig {
                     warmup: Duration::from_secs_f64(self.warmup),
                     duration: Duration::from_secs_f64(self.duration),
-                    record_latency: !self.no_latency,
+                    record_latency: !self.common.no_latency,
                 },
                 child_bin: None,
-                handshake_timeout: Duration::from_secs_f64(self.handshake_timeout),
+                handshake_timeout: Duration::from_secs_f64(self.common.handshake_timeout),
                 wait: WaitStrategy::Spin,
-                queue_region_bytes: self.queue_region_bytes,
+                queue_region_bytes: self.common.queue_region_bytes,
             },
         })
     }
@@ -582,7 +577,7 @@ fn matrix(args: &MatrixArgs) -> ExitCode {
     }
     let cases = matrix::plan(&spec);
     let mut bar = matrix::Bar::new(cases.len());
-    let outcome = match matrix::run(&cases, &args.results_dir, &mut bar) {
+    let outcome = match matrix::run(&cases, &args.common.results_dir, &mut bar) {
         Ok(outcome) => outcome,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -608,7 +603,7 @@ fn matrix(args: &MatrixArgs) -> ExitCode {
         outcome.results.len(),
         cases.len(),
         compare::MATRIX_SUMMARY_FILE,
-        args.results_dir.display()
+        args.common.results_dir.display()
     );
     if outcome.interrupted {
         eprintln!("error: {Interrupted}");
@@ -726,7 +721,7 @@ fn run_and_report(transport: &str, args: &CaseArgs) -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
-    let saved = match result.write_to_dir(&args.results_dir) {
+    let saved = match result.write_to_dir(&args.common.results_dir) {
         Ok(path) => path,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -82,6 +82,18 @@ fn drawing_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing the chart: {e:?}")
 }
 
+/// A white SVG canvas of `size` with `title` across the top.
+fn titled_canvas<'a>(
+    path: &'a Path,
+    size: (u32, u32),
+    title: &str,
+) -> anyhow::Result<DrawingArea<SVGBackend<'a>, plotters::coord::Shift>> {
+    let root = SVGBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(drawing_error)?;
+    root.titled(title, ("sans-serif", 20))
+        .map_err(drawing_error)
+}
+
 /// Round trips per second, one group of bars per transport, one bar per
 /// codec, on a log scale.
 pub fn throughput_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
@@ -117,14 +129,11 @@ pub fn throughput_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     let y = log_range(rows.iter().map(|r| r.round_trips_per_sec))?;
 
     let width = (160 + names.len() * (30 + 18 * series.len())).max(800) as u32;
-    let root = SVGBackend::new(path, (width, 580)).into_drawing_area();
-    root.fill(&WHITE).map_err(drawing_error)?;
-    let root = root
-        .titled(
-            "Round trips per second by transport and codec (log scale, higher is better)",
-            ("sans-serif", 20),
-        )
-        .map_err(drawing_error)?;
+    let root = titled_canvas(
+        path,
+        (width, 580),
+        "Round trips per second by transport and codec (log scale, higher is better)",
+    )?;
     let mut chart = ChartBuilder::on(&root)
         .caption(machine_line(first), ("sans-serif", 14))
         .margin(16)
@@ -218,14 +227,11 @@ pub fn latency_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     }))?;
     let labels: Vec<String> = rows.iter().map(|(_, l)| l.clone()).collect();
     let height = (140 + rows.len() * 22).max(400) as u32;
-    let root = SVGBackend::new(path, (1000, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(drawing_error)?;
-    let root = root
-        .titled(
-            "Round-trip latency percentiles per case (log scale, lower is better)",
-            ("sans-serif", 20),
-        )
-        .map_err(drawing_error)?;
+    let root = titled_canvas(
+        path,
+        (1000, height),
+        "Round-trip latency percentiles per case (log scale, lower is better)",
+    )?;
     let mut chart = ChartBuilder::on(&root)
         .caption(machine_line(first), ("sans-serif", 14))
         .margin(16)
@@ -313,14 +319,11 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .reduce(f64::max);
     let x = log_range(rows.iter().map(|r| r.payload_bytes as f64))?;
     let y = log_range(rows.iter().map(|r| r.payload_mb_per_sec).chain(memcpy))?;
-    let root = SVGBackend::new(path, (1000, 640)).into_drawing_area();
-    root.fill(&WHITE).map_err(drawing_error)?;
-    let root = root
-        .titled(
-            "Payload throughput against payload size (log–log, higher is better)",
-            ("sans-serif", 20),
-        )
-        .map_err(drawing_error)?;
+    let root = titled_canvas(
+        path,
+        (1000, 640),
+        "Payload throughput against payload size (log–log, higher is better)",
+    )?;
     let mut chart = ChartBuilder::on(&root)
         .caption(machine_line(first), ("sans-serif", 14))
         .margin(16)
