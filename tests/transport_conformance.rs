@@ -230,3 +230,52 @@ fn every_transport_reports_a_gone_peer() {
         transport::dispatch(info.name, Disconnect).unwrap();
     }
 }
+
+/// Messages for the stress test: a release build (`cargo test --release`)
+/// sends a million per transport, a debug build fewer.
+const STRESS_MESSAGES: u64 = if cfg!(debug_assertions) {
+    20_000
+} else {
+    1_000_000
+};
+
+/// The shared-memory protocols under load: many messages of changing size
+/// and content, every byte checked on the way back, so a publication that
+/// let a reader see a stale or half-written message would show up.
+fn stress<T: Transport>() {
+    let (mut t, child) = start_echo::<T>(options(512, WaitStrategy::Spin));
+    let mut live = Liveness::new(Peer::InProcess);
+    for n in 0..STRESS_MESSAGES {
+        let len = (n as usize * 37) % 500;
+        let msg = pattern(len, n.wrapping_mul(0x9e37_79b9));
+        t.send(&msg).unwrap();
+        let back = t.recv(&mut live).unwrap();
+        assert!(
+            back == &msg[..],
+            "{}: message {n} ({len} bytes) came back changed",
+            T::NAME
+        );
+    }
+    t.send(STOP).unwrap();
+    assert_eq!(t.recv(&mut live).unwrap(), STOP);
+    assert_eq!(child.join().unwrap(), STRESS_MESSAGES);
+}
+
+struct Stress;
+impl TransportVisitor for Stress {
+    type Output = ();
+    fn visit<T: Transport>(self) {
+        stress::<T>();
+    }
+}
+
+#[test]
+fn shared_memory_transports_survive_a_stress_loop() {
+    let _guard = HangGuard::new(
+        "shared_memory_transports_survive_a_stress_loop",
+        Duration::from_secs(300),
+    );
+    for name in ["spin", "raw-sync", "shared-mem-queue"] {
+        transport::dispatch(name, Stress).unwrap();
+    }
+}
