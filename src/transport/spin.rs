@@ -53,12 +53,13 @@ struct Slot {
 
 impl Slot {
     /// # Safety
-    /// `region` must be at least `layout.region_len()` bytes and page-aligned.
-    unsafe fn at(region: &Region, layout: &Layout, index: usize) -> Self {
-        // SAFETY: within the region by the caller's guarantee; the offset is a
-        // multiple of ALIGN, so `seq` and `len` are 8-aligned.
+    /// `base` must point at `layout.region_len()` bytes, 8-aligned, that stay
+    /// mapped while the slot is used, and that start zero-filled.
+    unsafe fn at(base: *mut u8, layout: &Layout, index: usize) -> Self {
+        // SAFETY: within the memory by the caller's guarantee; the offset is
+        // a multiple of ALIGN, so `seq` and `len` are 8-aligned.
         unsafe {
-            let base = region.as_ptr().add(index * layout.stride());
+            let base = base.add(index * layout.stride());
             Slot {
                 seq: base as *const AtomicU64,
                 message: SlotData {
@@ -71,14 +72,15 @@ impl Slot {
     }
 
     fn seq(&self) -> &AtomicU64 {
-        // SAFETY: `seq` points at 8 aligned bytes of the mapping, which lives
-        // as long as the transport (it owns the region); the region is
-        // zero-filled at creation, a valid AtomicU64 of 0.
+        // SAFETY: `seq` points at 8 aligned bytes that stay mapped while the
+        // slot is used (see `at`); zero-filled memory is a valid AtomicU64 of 0.
         unsafe { &*self.seq }
     }
 }
 
-pub struct Spin {
+/// The protocol itself, over two slots anywhere in memory: shared memory in
+/// the transport, a heap buffer in the Miri test below.
+struct Channel {
     outgoing: Slot,
     incoming: Slot,
     /// Messages sent and received so far; the peer's next message carries
@@ -86,7 +88,57 @@ pub struct Spin {
     sent: u64,
     received: u64,
     buf: Vec<u8>,
-    /// Last field: dropped after the slots that point into it.
+}
+
+impl Channel {
+    /// # Safety
+    /// As for [`Slot::at`]; the two sides must pass opposite `parent` values.
+    unsafe fn new(base: *mut u8, layout: &Layout, parent: bool) -> Self {
+        let (out_index, in_index) = if parent { (0, 1) } else { (1, 0) };
+        // SAFETY: forwarded from the caller.
+        let (outgoing, incoming) = unsafe { (Slot::at(base, layout, out_index), Slot::at(base, layout, in_index)) };
+        Channel {
+            outgoing,
+            incoming,
+            sent: 0,
+            received: 0,
+            buf: Vec::with_capacity(layout.slot_capacity),
+        }
+    }
+
+    fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        let slot = &self.outgoing;
+        // SAFETY: the slot lies in live memory (`new`); the peer reads it only
+        // after the Release store below, and has finished reading our previous
+        // message (it answered it) before we write again.
+        unsafe { slot.message.write(message)? };
+        self.sent += 1;
+        // Release: the bytes and length above become visible to a reader that
+        // sees this sequence number with Acquire.
+        slot.seq().store(self.sent, Ordering::Release);
+        Ok(())
+    }
+
+    /// Whether the peer's next message has been published.
+    #[inline]
+    fn ready(&self) -> bool {
+        self.incoming.seq().load(Ordering::Acquire) == self.received + 1
+    }
+
+    /// Takes the message `ready` saw.
+    fn take(&mut self) -> Result<&[u8], TransportError> {
+        debug_assert!(self.ready());
+        self.received += 1;
+        // SAFETY: the Acquire load in `ready` that saw this sequence number
+        // makes the writer's length and bytes visible; it will not write this
+        // slot again until we answer.
+        unsafe { self.incoming.message.read_into(&mut self.buf) }
+    }
+}
+
+pub struct Spin {
+    channel: Channel,
+    /// Last field: dropped after the channel that points into it.
     region: Region,
 }
 
@@ -97,17 +149,11 @@ pub struct Listener {
 
 impl Spin {
     fn build(region: Region, layout: Layout, parent: bool) -> Self {
-        let (out_index, in_index) = if parent { (0, 1) } else { (1, 0) };
-        // SAFETY: the region was created with, or checked to hold, region_len() bytes.
-        let (outgoing, incoming) = unsafe { (Slot::at(&region, &layout, out_index), Slot::at(&region, &layout, in_index)) };
-        Spin {
-            outgoing,
-            incoming,
-            sent: 0,
-            received: 0,
-            buf: Vec::with_capacity(layout.slot_capacity),
-            region,
-        }
+        // SAFETY: the region was created with, or checked to hold,
+        // region_len() bytes; it is page-aligned, zero-filled at creation,
+        // and owned by the returned value, after the channel in drop order.
+        let channel = unsafe { Channel::new(region.as_ptr(), &layout, parent) };
+        Spin { channel, region }
     }
 }
 
@@ -146,29 +192,65 @@ impl Transport for Spin {
     }
 
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
-        let slot = &self.outgoing;
-        // SAFETY: the slot lies in our live region; the peer reads it only
-        // after the Release store below, and has finished reading our previous
-        // message (it answered it) before we write again.
-        unsafe { slot.message.write(message)? };
-        self.sent += 1;
-        // Release: the bytes and length above become visible to a reader that
-        // sees this sequence number with Acquire.
-        slot.seq().store(self.sent, Ordering::Release);
-        Ok(())
+        self.channel.send(message)
     }
 
     fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError> {
-        let expected = self.received + 1;
-        let seq = self.incoming.seq();
-        liveness.spin_until(|| (seq.load(Ordering::Acquire) == expected).then_some(()))?;
-        self.received = expected;
-        // SAFETY: the Acquire load that saw `expected` makes the writer's
-        // length and bytes visible; it will not write this slot again until we answer.
-        unsafe { self.incoming.message.read_into(&mut self.buf) }
+        let channel = &mut self.channel;
+        liveness.spin_until(|| channel.ready().then_some(()))?;
+        channel.take()
     }
 
     fn orphaned(&mut self) {
         self.region.take_ownership();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The publication protocol between two threads over a heap buffer, with
+    /// every byte checked. Run it under Miri to check for data races and
+    /// undefined behaviour: `cargo +nightly miri test --lib spin`.
+    #[test]
+    fn two_threads_exchange_every_message_intact() {
+        let rounds: u64 = if cfg!(miri) { 40 } else { 20_000 };
+        let layout = Layout { slot_capacity: 200 };
+        // u64s: 8-aligned and zero-filled, as a fresh mapping is.
+        let mut memory = vec![0u64; layout.region_len() / 8];
+        /// A pointer the child thread may take along (raw pointers are not Send).
+        struct Shared(*mut u8);
+        // SAFETY: both threads only use the pointer through Channel, whose
+        // protocol is what this test checks; the memory outlives both.
+        unsafe impl Send for Shared {}
+        let base = memory.as_mut_ptr() as *mut u8;
+        let shared = Shared(base);
+        let message = |n: u64| -> Vec<u8> { (0..(n as usize * 7) % 200).map(|i| (i as u64 ^ n) as u8).collect() };
+        let child = std::thread::spawn(move || {
+            let shared = shared;
+            // SAFETY: `memory` outlives the thread (joined below) and holds region_len() bytes.
+            let mut channel = unsafe { Channel::new(shared.0, &layout, false) };
+            for _ in 0..rounds {
+                while !channel.ready() {
+                    std::thread::yield_now();
+                }
+                let request = channel.take().unwrap().to_vec();
+                channel.send(&request).unwrap();
+            }
+        });
+        // SAFETY: as above, for the other side.
+        let mut channel = unsafe { Channel::new(base, &layout, true) };
+        for n in 0..rounds {
+            let sent = message(n);
+            channel.send(&sent).unwrap();
+            while !channel.ready() {
+                std::thread::yield_now();
+            }
+            assert_eq!(channel.take().unwrap(), &sent[..], "message {n}");
+        }
+        child.join().unwrap();
+        assert!(channel.send(&[0; 201]).is_err(), "oversize accepted");
+        drop(memory);
     }
 }
