@@ -437,6 +437,25 @@ fn a_refusing_child_is_reported_with_its_reason() {
 }
 
 #[test]
+fn a_child_that_says_ready_and_exits_0_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = fake_child(
+        dir.path(),
+        "quitter",
+        r#"read line; echo '{"status":"ready"}'; exit 0"#,
+    );
+    let (out, took) = run_with_child(&child, &dir.path().join("results"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("exited with status 0"), "{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(
+        !dir.path().join("results").exists(),
+        "a failed run wrote results"
+    );
+}
+
+#[test]
 fn a_child_that_writes_nonsense_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let child = fake_child(
@@ -550,13 +569,21 @@ mod faults {
     // The child is returned to the caller, which waits for it.
     #[allow(clippy::zombie_processes)]
     fn start_long_run(results: &Path, case: &[&str]) -> (std::process::Child, u32) {
+        start_run(results, case, "0.1")
+    }
+
+    /// Like `start_long_run`, with the warm-up given; a long one keeps the
+    /// run in its warm-up when the test strikes.
+    // The child is returned to the caller, which waits for it.
+    #[allow(clippy::zombie_processes)]
+    fn start_run(results: &Path, case: &[&str], warmup: &str) -> (std::process::Child, u32) {
         let mut parent = std::process::Command::new(IPC_BENCH)
             .args([
                 "run",
                 "--duration",
                 "30",
                 "--warmup",
-                "0.1",
+                warmup,
                 "--results-dir",
             ])
             .arg(results)
@@ -640,6 +667,29 @@ mod faults {
                 std::fs::read_dir(dir.path()).unwrap().count(),
                 0,
                 "{case:?}: a failed run wrote results"
+            );
+            assert_eq!(
+                leftover_regions(parent.id()),
+                Vec::<String>::new(),
+                "{case:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_child_killed_during_the_warm_up_fails_the_parent_quickly() {
+        for case in fault_cases() {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut parent, child) = start_run(dir.path(), &case, "30");
+            kill(child, libc::SIGKILL);
+            let status = wait_for_exit(&mut parent, Duration::from_secs(3));
+            let stderr = stderr_of(&mut parent);
+            assert_eq!(status.code(), Some(1), "{case:?}: {stderr}");
+            assert!(stderr.contains("killed by signal 9"), "{case:?}: {stderr}");
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                0,
+                "{case:?}"
             );
             assert_eq!(
                 leftover_regions(parent.id()),
