@@ -59,7 +59,7 @@ pub enum Command {
     Compare(CompareArgs),
     /// Draw SVG charts of result files.
     Plot(PlotArgs),
-    /// Remove shared-memory regions left by ipc-bench processes that no longer exist.
+    /// Remove shared-memory regions and socket directories left by ipc-bench processes that no longer exist.
     Clean(CleanArgs),
 }
 
@@ -677,21 +677,23 @@ fn plot(args: &PlotArgs) -> ExitCode {
 fn clean(dry_run: bool) -> ExitCode {
     match transport::sweep_stale(dry_run) {
         Ok(stale) if stale.is_empty() => {
-            println!("no stale ipc-bench shared-memory regions");
+            println!("no stale ipc-bench shared-memory regions or socket directories");
             ExitCode::SUCCESS
         }
         Ok(stale) => {
             let verb = if dry_run { "would remove" } else { "removed" };
-            for region in stale {
+            for resource in stale {
                 println!(
-                    "{verb} {} (its process {} no longer exists)",
-                    region.name, region.pid
+                    "{verb} {} {} (its process {} no longer exists)",
+                    resource.kind,
+                    resource.path.display(),
+                    resource.pid
                 );
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: cannot sweep stale shared-memory regions: {e}");
+            eprintln!("error: cannot sweep stale resources: {e}");
             ExitCode::from(EXIT_FAILURE)
         }
     }

@@ -85,3 +85,25 @@ impl<T: Transport, V: CaseVisitor> CodecVisitor for WithCodec<T, V> {
             .visit::<T, _>(Structured::new(codec, self.payload_bytes))
     }
 }
+
+/// The message format for `complexity` (through the codec called `codec` when
+/// structured) on its own, behind a trait object: for tools and fuzzers that
+/// exercise the decoding without a transport, where dynamic dispatch costs
+/// nothing that matters.
+pub fn boxed_format(
+    complexity: Complexity,
+    codec: &str,
+    payload_bytes: usize,
+) -> Result<Box<dyn MessageFormat>, codecs::LookupError> {
+    struct Boxed(usize);
+    impl CodecVisitor for Boxed {
+        type Output = Box<dyn MessageFormat>;
+        fn visit<C: Codec>(self, codec: C) -> Self::Output {
+            Box::new(Structured::new(codec, self.0))
+        }
+    }
+    match complexity {
+        Complexity::RawString => Ok(Box::new(RawString::new(payload_bytes))),
+        Complexity::Structured => codecs::dispatch(codec, Boxed(payload_bytes)),
+    }
+}

@@ -196,19 +196,21 @@ impl CaseVisitor for ParentRun<'_> {
     }
 }
 
-/// Removes shared-memory regions left by processes that no longer exist,
-/// saying so, before this run creates its own.
+/// Removes regions and socket directories left by processes that no longer
+/// exist, saying so, before this run creates its own.
 fn report_stale_regions() {
     match transport::sweep_stale(false) {
         Ok(stale) => {
-            for region in stale {
+            for resource in stale {
                 eprintln!(
-                    "note: removed stale shared-memory region {} left by process {}, which no longer exists",
-                    region.name, region.pid
+                    "note: removed stale {} {} left by process {}, which no longer exists",
+                    resource.kind,
+                    resource.path.display(),
+                    resource.pid
                 );
             }
         }
-        Err(e) => eprintln!("note: could not check for stale shared-memory regions: {e}"),
+        Err(e) => eprintln!("note: could not check for stale resources: {e}"),
     }
 }
 

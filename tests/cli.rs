@@ -80,18 +80,18 @@ fn check_result(result: &BenchResult, transport: &str, codec: &str, complexity: 
     assert!(!result.machine.rustc_version.is_empty());
 }
 
-/// The regions a parent with pid `pid` created and did not remove.
-fn leftover_regions(pid: u32) -> Vec<String> {
+/// The shared-memory regions and temporary directories a process with pid
+/// `pid` created and did not remove.
+fn leftovers(pid: u32) -> Vec<String> {
     let prefix = format!("ipc-bench-{pid}-");
-    std::fs::read_dir("/dev/shm")
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|name| name.starts_with(&prefix))
-                .collect()
-        })
-        .unwrap_or_default()
+    [PathBuf::from("/dev/shm"), std::env::temp_dir()]
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&prefix))
+        .collect()
 }
 
 /// Every transport (and variant), every compiled codec and both complexities.
@@ -670,11 +670,7 @@ mod faults {
                 0,
                 "{case:?}: a failed run wrote results"
             );
-            assert_eq!(
-                leftover_regions(parent.id()),
-                Vec::<String>::new(),
-                "{case:?}"
-            );
+            assert_eq!(leftovers(parent.id()), Vec::<String>::new(), "{case:?}");
         }
     }
 
@@ -701,11 +697,89 @@ mod faults {
                 &format!("{case:?}: orphaned child"),
             );
             assert_eq!(
-                leftover_regions(parent.id()),
+                leftovers(parent.id()),
                 Vec::<String>::new(),
                 "{case:?}: the child left the region"
             );
         }
+    }
+
+    /// A parent SIGKILLed while its child is still in the handshake cannot
+    /// clean up after itself: whatever it created for the transport must be
+    /// found by `ipc-bench clean` (and by any later run), and nothing of ours
+    /// may stay behind after that.
+    #[test]
+    fn a_parent_killed_during_the_handshake_leaves_only_what_clean_removes() {
+        let dir = tempfile::tempdir().unwrap();
+        // Reads the config and never answers: the parent stays in the handshake.
+        let child = fake_child(dir.path(), "stalls", "read line; exec sleep 30");
+        let mut cleaned = Vec::new();
+        for info in ipc_bench::transport::TRANSPORTS {
+            let mut parent = std::process::Command::new(IPC_BENCH)
+                .args([
+                    "run",
+                    "--duration",
+                    "1",
+                    "--handshake-timeout",
+                    "30",
+                    "--transport",
+                    info.name,
+                ])
+                .arg("--results-dir")
+                .arg(dir.path().join("results"))
+                .env(info.child_bin_env, &child)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let stalled_child = loop {
+                if let Some(&pid) = children_of(parent.id()).first() {
+                    break pid;
+                }
+                assert!(Instant::now() < deadline, "{}: no child started", info.name);
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            // Let the child read its config: the parent now waits for "ready".
+            std::thread::sleep(Duration::from_millis(300));
+            kill(parent.id(), libc::SIGKILL);
+            let _ = parent.wait();
+            // A shell script has no parent-death signal; ours do (tested above).
+            kill(stalled_child, libc::SIGKILL);
+
+            let left = leftovers(parent.id());
+            let out = cmd(IPC_BENCH).arg("clean").output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(0), "{}: {stdout}", info.name);
+            for name in &left {
+                assert!(
+                    stdout.contains(name.as_str()),
+                    "{}: clean did not report {name}: {stdout}",
+                    info.name
+                );
+            }
+            assert_eq!(
+                leftovers(parent.id()),
+                Vec::<String>::new(),
+                "{}",
+                info.name
+            );
+            assert!(
+                !dir.path().join("results").exists(),
+                "{}: a killed run wrote results",
+                info.name
+            );
+            cleaned.extend(left);
+        }
+        // The shared-memory transports and the Unix socket create theirs
+        // before the handshake; if none were seen, this test tested nothing.
+        let regions = cleaned
+            .iter()
+            .filter(|n| n.contains("-rs-") || n.contains("-spin-") || n.contains("-smq-"))
+            .count();
+        assert!(regions >= 3, "{cleaned:?}");
+        #[cfg(unix)]
+        assert!(cleaned.len() > regions, "no socket directory: {cleaned:?}");
     }
 
     #[test]
@@ -729,11 +803,7 @@ mod faults {
                     &format!("{case:?}: child after signal {signal}"),
                 );
                 assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-                assert_eq!(
-                    leftover_regions(parent.id()),
-                    Vec::<String>::new(),
-                    "{case:?}"
-                );
+                assert_eq!(leftovers(parent.id()), Vec::<String>::new(), "{case:?}");
             }
         }
     }

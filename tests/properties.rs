@@ -4,7 +4,11 @@
 //! got and rejects any other.
 
 use codecs::{Codec, CodecVisitor};
-use ipc_bench::message::{MessageFormat, PingMessage, PongMessage, RawString, Structured};
+use ipc_bench::dispatch::boxed_format;
+use ipc_bench::handshake::{ChildConfig, ChildReport};
+use ipc_bench::message::{
+    Complexity, MessageFormat, PingMessage, PongMessage, RawString, Structured,
+};
 use proptest::prelude::*;
 
 fn ping() -> impl Strategy<Value = PingMessage> {
@@ -147,5 +151,28 @@ proptest! {
         for name in codecs::compiled_names() {
             codecs::dispatch(name, Garbage(bytes.clone())).unwrap();
         }
+    }
+
+    /// What the `message_decode` fuzz target does, with a fixed case count:
+    /// both sides of every format, the raw string included, take any bytes.
+    #[test]
+    fn random_bytes_are_refused_not_panicked_on_by_either_side(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let formats = codecs::compiled_names().into_iter().map(|c| (Complexity::Structured, c));
+        for (complexity, codec) in formats.chain([(Complexity::RawString, "json")]) {
+            let mut format = boxed_format(complexity, codec, 32).unwrap();
+            let mut reply = Vec::new();
+            let answered = format.answer_ping(&bytes, &mut reply);
+            prop_assert!(answered.is_err() || !reply.is_empty());
+            let _ = format.check_pong(&bytes, 1, 1);
+        }
+    }
+
+    /// What the `handshake_config` fuzz target does, with a fixed case count.
+    #[test]
+    fn any_config_line_is_parsed_or_refused(line in ".{0,300}") {
+        if let Ok(config) = ChildConfig::parse(&line) {
+            prop_assert_eq!(ChildConfig::parse(&config.to_line()).unwrap().to_line(), config.to_line());
+        }
+        let _ = ChildReport::parse(&line);
     }
 }

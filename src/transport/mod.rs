@@ -199,8 +199,10 @@ macro_rules! registry {
 }
 
 mod shm_region;
+pub mod stale;
 mod stream;
-pub use shm_region::{remove_all_regions, sweep_stale, StaleRegion};
+pub use shm_region::remove_all_regions;
+pub use stale::{sweep_stale, StaleResource};
 
 registry! {
     ipcc::Ipcc,

@@ -6,9 +6,7 @@ use shared_memory::{Shmem, ShmemConf, ShmemError};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-/// Every region this tool creates is named `/ipc-bench-<pid>-<tag>-<n>`.
-/// Short on purpose: macOS limits shared-memory names to 31 bytes.
-pub const NAME_PREFIX: &str = "ipc-bench-";
+use super::stale::NAME_PREFIX;
 
 static NEXT_REGION: AtomicU32 = AtomicU32::new(0);
 
@@ -176,78 +174,15 @@ impl SlotData {
     }
 }
 
-/// A region left behind by a process that no longer exists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaleRegion {
-    pub name: String,
-    pub pid: u32,
-}
-
-/// Finds regions of ours whose creating process is gone, and removes them
-/// unless `dry_run`. Regions of live processes are never touched.
-#[cfg(target_os = "linux")]
-pub fn sweep_stale(dry_run: bool) -> std::io::Result<Vec<StaleRegion>> {
-    let mut stale = Vec::new();
-    let entries = match std::fs::read_dir("/dev/shm") {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(stale),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = creator_pid(&name) else {
-            continue;
-        };
-        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
-        }
-        if !dry_run {
-            match std::fs::remove_file(entry.path()) {
-                Ok(()) => {}
-                // Removed by someone else meanwhile: just as good.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
-        stale.push(StaleRegion { name, pid });
-    }
-    Ok(stale)
-}
-
-/// Without /dev/shm and /proc there is no portable way to list regions.
-#[cfg(not(target_os = "linux"))]
-pub fn sweep_stale(_dry_run: bool) -> std::io::Result<Vec<StaleRegion>> {
-    Ok(Vec::new())
-}
-
-/// The pid in `ipc-bench-<pid>-...`, if `name` is one of ours.
-pub fn creator_pid(name: &str) -> Option<u32> {
-    name.trim_start_matches('/')
-        .strip_prefix(NAME_PREFIX)?
-        .split('-')
-        .next()?
-        .parse()
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn names_carry_the_creator_pid() {
-        assert_eq!(creator_pid("ipc-bench-1234-rs-0"), Some(1234));
-        assert_eq!(creator_pid("/ipc-bench-77-smq-3"), Some(77));
-        assert_eq!(creator_pid("shmem_ABC"), None);
-        assert_eq!(creator_pid("ipc-bench-x-rs-0"), None);
-    }
-
-    #[test]
     fn regions_are_removed_by_their_owner_only() {
         let created = Region::create("test", 4096).unwrap();
         let id = created.os_id().to_string();
-        assert!(creator_pid(&id).is_some(), "{id}");
+        assert!(crate::transport::stale::creator_pid(&id).is_some(), "{id}");
         let opened = Region::open(&id, 4096).unwrap();
         drop(opened);
         // The opener did not remove it: it can be opened again.
@@ -260,21 +195,5 @@ mod tests {
         drop(again);
         assert!(Region::open(&id, 1).is_err(), "the new owner removed it");
         drop(created); // removing an already-removed region is harmless
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn stale_regions_of_dead_processes_are_swept_and_live_ones_kept() {
-        // A pid far above pid_max cannot belong to a live process.
-        let dead = "ipc-bench-999999999-test-0";
-        std::fs::write(format!("/dev/shm/{dead}"), b"").unwrap();
-        let live = Region::create("test", 64).unwrap();
-        let found = sweep_stale(false).unwrap();
-        assert!(found.iter().any(|s| s.name == dead), "{found:?}");
-        assert!(!std::path::Path::new(&format!("/dev/shm/{dead}")).exists());
-        assert!(
-            Region::open(live.os_id(), 64).is_ok(),
-            "a live region was swept"
-        );
     }
 }

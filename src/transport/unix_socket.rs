@@ -44,7 +44,9 @@ impl Transport for UnixSocket {
 
     fn listen(_options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
         let dir = tempfile::Builder::new()
-            .prefix("ipc-bench-")
+            // Our pid in the name lets a later run remove it if we are
+            // killed before it goes.
+            .prefix(&super::stale::temp_dir_prefix())
             .tempdir()
             .map_err(TransportError::io("creating a directory for the Unix socket"))?;
         let path = dir.path().join("socket");
