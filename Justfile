@@ -2,13 +2,13 @@
 #
 # BUILD_MODE=release (the default) or debug: a benchmark measured in debug
 # mode misleads, so release is what you get unless you ask.
-# FEATURES: Cargo features for the benchmark builds (default all-codecs, so
-# switching codec never triggers a rebuild).
+# FEATURES: Cargo features for the benchmark builds (default full: every codec
+# and every optional transport, so switching either never triggers a rebuild).
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 build_mode := env("BUILD_MODE", "release")
-features := env("FEATURES", "all-codecs")
+features := env("FEATURES", "full")
 profile_flag := if build_mode == "release" { "--release" } else if build_mode == "debug" { "" } else { error("BUILD_MODE must be release or debug, got '" + build_mode + "'") }
 
 # List the recipes
@@ -26,10 +26,12 @@ test:
 # Format the code
 fmt:
     cargo fmt --all
+    rustfmt --edition 2021 src/transport/*.rs
 
 # Check formatting and clippy, warnings as errors
 lint:
     cargo fmt --all -- --check
+    rustfmt --check --edition 2021 src/transport/*.rs
     cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 # The ipc-channel benchmark: `just ipc-ipcc`, `just ipc-ipcc postcard`, `just ipc-ipcc codec=postcard`
@@ -47,16 +49,18 @@ ipc-shared-mem-queue codec="json": (_parent "shared-mem-queue" codec)
 # The seed's name for ipc-shared-mem-queue
 ipc-shmem-shared-mem-queue codec="json": (_parent "shared-mem-queue" codec)
 
-# The reference results: every transport, wait strategy, codec and complexity, pinned across
-# cores and on one core, into results/reference/, with tables, charts and the README section
+# iceoryx2 (IOX_PATTERN=publish-subscribe|request-response; needs its feature, on in the default FEATURES): `just ipc-iceoryx2`, `just ipc-iceoryx2 codec=postcard`
+ipc-iceoryx2 codec="json": (_run "ipc-bench" codec "run" "--transport" "iceoryx2")
+
+# The reference results into results/reference/: every transport, variant, codec and complexity, across cores and on one core, with charts and the README tables
 results duration="3":
     #!/usr/bin/env bash
     set -euo pipefail
-    cargo build --release --features all-codecs --bin ipc-bench
+    cargo build --release --features full --bin ipc-bench
     bench=target/release/ipc-bench
     out=results/reference
     rm -rf "$out"
-    "$bench" matrix --waits spin,block --pin cross,same --duration '{{ duration }}' --warmup 1 \
+    "$bench" matrix --waits spin,block --iox-patterns publish-subscribe,request-response --pin cross,same --duration '{{ duration }}' --warmup 1 \
         --reference spin --results-dir "$out" --format markdown > "$out.table.tmp"
     mv "$out.table.tmp" "$out/table.md"
     "$bench" compare "$out" --by codec --format markdown > "$out/by-codec.md"
@@ -85,7 +89,7 @@ readme-results:
     splice results results/reference/table.md
     splice payload results/reference/payload/table.md
 
-# Remove shared-memory regions left by ipc-bench processes that no longer exist
+# Remove shared-memory regions, socket directories and iceoryx2 nodes left by processes that no longer exist
 clean:
     cargo run {{ profile_flag }} --features {{ features }} --bin ipc-bench -- clean
 
@@ -95,9 +99,13 @@ bench *args:
 
 # Runs <transport>-parent with the codec given as `NAME` or `codec=NAME`.
 [private]
-_parent transport codec:
+_parent transport codec: (_run (transport + "-parent") codec)
+
+# Runs binary `bin` with `args`, then the codec given as `NAME` or `codec=NAME`.
+[private]
+_run bin codec *args:
     #!/usr/bin/env bash
     set -euo pipefail
     codec='{{ codec }}'
     codec="${codec#codec=}"
-    exec cargo run {{ profile_flag }} --features '{{ features }}' --bin '{{ transport }}-parent' -- --codec "$codec"
+    exec cargo run {{ profile_flag }} --features '{{ features }}' --bin '{{ bin }}' -- {{ args }} --codec "$codec"

@@ -10,7 +10,7 @@ use crate::placement::{self, PinMode};
 use crate::result::DEFAULT_PAYLOAD_BYTES;
 use crate::runner::{run_case, BadSetup, CaseSpec, Interrupted};
 use crate::table::Format;
-use crate::transport::{WaitStrategy, DEFAULT_QUEUE_REGION_BYTES};
+use crate::transport::{IoxPattern, WaitStrategy, DEFAULT_QUEUE_REGION_BYTES};
 use crate::{child, compare, plot, summary, transport};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -78,6 +78,9 @@ pub struct MatrixArgs {
     /// raw-sync wait strategies to include, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "spin", value_parser = parse_wait)]
     pub waits: Vec<WaitStrategy>,
+    /// iceoryx2 messaging patterns to include, comma-separated: publish-subscribe, request-response.
+    #[arg(long, value_delimiter = ',', default_value = "publish-subscribe", value_parser = parse_iox_pattern)]
+    pub iox_patterns: Vec<IoxPattern>,
     /// Codecs for structured messages, comma-separated [default: every compiled codec].
     #[arg(long, value_delimiter = ',', value_parser = parse_codec)]
     pub codecs: Vec<String>,
@@ -195,6 +198,11 @@ pub struct CaseArgs {
     /// How raw-sync waits: spin (busy-poll, the seed's choice) or block (mutex and condition variable).
     #[arg(long, env = "WAIT_STRATEGY", default_value = "spin", value_parser = parse_wait)]
     pub wait: WaitStrategy,
+
+    /// Which iceoryx2 messaging pattern carries the messages: publish-subscribe (a ping and a pong
+    /// service) or request-response (one service, the parent as client).
+    #[arg(long, env = "IOX_PATTERN", default_value = "publish-subscribe", value_parser = parse_iox_pattern)]
+    pub iox_pattern: IoxPattern,
 }
 
 /// Options with the same meaning and default in `run`, `matrix` and the parent binaries.
@@ -227,10 +235,15 @@ pub struct UsageError(pub String);
 fn parse_transport(value: &str) -> Result<String, String> {
     match transport::lookup(value) {
         Some(info) => Ok(info.name.to_string()),
-        None => Err(format!(
-            "unknown transport (TRANSPORT); accepted: {}",
-            transport::names()
-        )),
+        None => match transport::feature_for(value) {
+            Some(feature) => Err(format!(
+                "not compiled into this executable (TRANSPORT); build with `--features {feature}` (or `--features full`)"
+            )),
+            None => Err(format!(
+                "unknown transport (TRANSPORT); accepted: {}",
+                transport::names()
+            )),
+        },
     }
 }
 
@@ -265,6 +278,15 @@ fn parse_wait(value: &str) -> Result<WaitStrategy, String> {
         format!(
             "unknown wait strategy (WAIT_STRATEGY); accepted: {}",
             WaitStrategy::ACCEPTED
+        )
+    })
+}
+
+fn parse_iox_pattern(value: &str) -> Result<IoxPattern, String> {
+    IoxPattern::parse(value).ok_or_else(|| {
+        format!(
+            "unknown iceoryx2 pattern (IOX_PATTERN); accepted: {}",
+            IoxPattern::ACCEPTED
         )
     })
 }
@@ -364,6 +386,7 @@ impl CaseArgs {
             child_bin,
             handshake_timeout: Duration::from_secs_f64(self.common.handshake_timeout),
             wait: self.wait,
+            iox_pattern: self.iox_pattern,
             queue_region_bytes: self.common.queue_region_bytes,
         })
     }
@@ -485,19 +508,7 @@ pub fn transport_child_main() -> ExitCode {
 
 /// The transport labels (`raw-sync-spin`, `ipcc`, ...) users can name as a reference.
 fn transport_labels() -> Vec<String> {
-    let mut labels = Vec::new();
-    for info in transport::TRANSPORTS {
-        for wait in WaitStrategy::ALL {
-            let label = match transport::variant(info.name, wait) {
-                Some(v) => format!("{}-{v}", info.name),
-                None => info.name.to_string(),
-            };
-            if !labels.contains(&label) {
-                labels.push(label);
-            }
-        }
-    }
-    labels
+    transport::labels().into_iter().map(|l| l.label).collect()
 }
 
 fn check_reference(reference: &Option<String>) -> Result<(), UsageError> {
@@ -542,6 +553,7 @@ impl MatrixArgs {
         Ok(MatrixSpec {
             transports,
             waits: self.waits.clone(),
+            iox_patterns: self.iox_patterns.clone(),
             codecs,
             complexities: self.complexities.clone(),
             payloads: self.payloads.clone(),
@@ -560,6 +572,7 @@ impl MatrixArgs {
                 child_bin: None,
                 handshake_timeout: Duration::from_secs_f64(self.common.handshake_timeout),
                 wait: WaitStrategy::Spin,
+                iox_pattern: IoxPattern::PublishSubscribe,
                 queue_region_bytes: self.common.queue_region_bytes,
             },
         })

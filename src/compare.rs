@@ -80,9 +80,12 @@ impl CaseKey {
 
     /// The same case on another transport: how rows find their reference.
     fn with_transport_label(&self, label: &str) -> Self {
-        let (transport, variant) = match label.rsplit_once('-') {
-            Some((t, v)) if v == "spin" || v == "block" => (t.to_string(), Some(v.to_string())),
-            _ => (label.to_string(), None),
+        let (transport, variant) = match crate::transport::labels()
+            .into_iter()
+            .find(|l| l.label == label)
+        {
+            Some(known) => (known.transport.to_string(), known.variant.map(String::from)),
+            None => (label.to_string(), None),
         };
         CaseKey {
             transport,

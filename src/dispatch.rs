@@ -14,8 +14,8 @@ pub trait CaseVisitor {
 /// Why a case cannot be built in this executable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DispatchError {
-    #[error("unknown transport '{name}' (known: {known})")]
-    UnknownTransport { name: String, known: String },
+    #[error("{0}")]
+    UnknownTransport(String),
     #[error(transparent)]
     Codec(#[from] codecs::LookupError),
 }
@@ -38,9 +38,8 @@ pub fn dispatch_case<V: CaseVisitor>(
             visitor,
         },
     )
-    .ok_or_else(|| DispatchError::UnknownTransport {
-        name: transport.to_string(),
-        known: transport::names(),
+    .ok_or_else(|| {
+        DispatchError::UnknownTransport(transport::unknown_transport_message(transport))
     })?
 }
 

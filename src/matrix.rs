@@ -11,7 +11,7 @@ use crate::message::Complexity;
 use crate::placement::PinMode;
 use crate::result::{case_stem, now_rfc3339, write_json_atomically};
 use crate::runner::{run_case, CaseSpec};
-use crate::transport::{self, WaitStrategy};
+use crate::transport::{self, IoxPattern, VariantChoice, WaitStrategy};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 pub struct MatrixSpec {
     pub transports: Vec<String>,
     pub waits: Vec<WaitStrategy>,
+    pub iox_patterns: Vec<IoxPattern>,
     pub codecs: Vec<String>,
     pub complexities: Vec<Complexity>,
     pub payloads: Vec<usize>,
@@ -39,13 +40,14 @@ pub struct PlannedCase {
 
 /// Expands the matrix into cases, in a stable order. A raw-string case uses
 /// no codec, so it appears once per transport, not once per codec; a
-/// transport without variants appears once whatever the wait strategies.
+/// transport without variants appears once whatever the wait strategies and
+/// iceoryx2 patterns.
 pub fn plan(spec: &MatrixSpec) -> Vec<PlannedCase> {
     let mut cases = Vec::new();
     let mut seen = BTreeSet::new();
     for transport in &spec.transports {
-        for &wait in &spec.waits {
-            let variant = transport::variant(transport, wait);
+        for choice in VariantChoice::all(&spec.waits, &spec.iox_patterns) {
+            let variant = transport::variant(transport, choice);
             for &complexity in &spec.complexities {
                 let codecs: Vec<&str> = match complexity {
                     Complexity::RawString => vec!["none"],
@@ -67,7 +69,8 @@ pub fn plan(spec: &MatrixSpec) -> Vec<PlannedCase> {
                             }
                             let mut case = spec.template.clone();
                             case.transport = transport.clone();
-                            case.wait = wait;
+                            case.wait = choice.wait;
+                            case.iox_pattern = choice.iox_pattern;
                             case.complexity = complexity;
                             // The raw-string format ignores the codec; keep a valid name.
                             case.codec = if codec == "none" {

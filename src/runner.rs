@@ -11,7 +11,9 @@ use crate::message::{Complexity, MessageFormat};
 use crate::placement::{self, PinMode};
 use crate::result::{now_rfc3339, BenchResult, CpuUsage};
 use crate::stats;
-use crate::transport::{self, Transport, TransportError, TransportOptions, WaitStrategy};
+use crate::transport::{
+    self, IoxPattern, Transport, TransportError, TransportOptions, WaitStrategy,
+};
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -37,6 +39,8 @@ pub struct CaseSpec {
     pub handshake_timeout: Duration,
     /// raw-sync's wait strategy.
     pub wait: WaitStrategy,
+    /// iceoryx2's messaging pattern.
+    pub iox_pattern: IoxPattern,
     /// shared-mem-queue's region length.
     pub queue_region_bytes: usize,
 }
@@ -81,6 +85,7 @@ impl CaseVisitor for ParentRun<'_> {
             max_message_bytes,
             wait: spec.wait,
             queue_region_bytes: spec.queue_region_bytes,
+            iox_pattern: spec.iox_pattern,
         };
         if let Some(capacity) = T::capacity(&options) {
             if max_message_bytes > capacity {
@@ -373,6 +378,13 @@ impl Drop for ChildProcess {
             let _ = self.child.wait();
         }
         liveness::register_child(0);
+        // A child that was killed could not remove what its transport
+        // registered for it (an iceoryx2 node); it is dead now, so that can
+        // go. Regions and socket directories are the parent's and went with
+        // its transport.
+        if let Err(e) = transport::sweep_transports_stale(false) {
+            eprintln!("note: could not remove what the child left: {e}");
+        }
     }
 }
 

@@ -27,6 +27,12 @@ fn cmd(exe: &str) -> Command {
         "RAW_SYNC_CHILD_BIN_PATH",
         "SHARED_MEM_QUEUE_CHILD_BIN_PATH",
         "WAIT_STRATEGY",
+        "IOX_PATTERN",
+        "SPIN_CHILD_BIN_PATH",
+        "PIPE_CHILD_BIN_PATH",
+        "UNIX_SOCKET_CHILD_BIN_PATH",
+        "TCP_CHILD_BIN_PATH",
+        "ICEORYX2_CHILD_BIN_PATH",
         "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
         "IPC_BENCH_CHILD_ROLE",
     ] {
@@ -80,45 +86,59 @@ fn check_result(result: &BenchResult, transport: &str, codec: &str, complexity: 
     assert!(!result.machine.rustc_version.is_empty());
 }
 
-/// The shared-memory regions and temporary directories a process with pid
-/// `pid` created and did not remove.
-fn leftovers(pid: u32) -> Vec<String> {
-    let prefix = format!("ipc-bench-{pid}-");
-    [PathBuf::from("/dev/shm"), std::env::temp_dir()]
+/// What processes `pids` created and did not remove: shared-memory regions
+/// and temporary directories named after them, and (with iceoryx2) nodes of
+/// theirs that iceoryx2 sees as dead, i.e. still holding files and segments.
+fn leftovers(pids: &[u32]) -> Vec<String> {
+    let prefixes: Vec<String> = pids.iter().map(|p| format!("ipc-bench-{p}-")).collect();
+    let mut found: Vec<String> = [PathBuf::from("/dev/shm"), std::env::temp_dir()]
         .iter()
         .filter_map(|dir| std::fs::read_dir(dir).ok())
         .flatten()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with(&prefix))
-        .collect()
+        .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
+        .collect();
+    // A dry run lists without removing; only transports with a sweep of
+    // their own (iceoryx2) add anything beyond the names checked above.
+    for stale in ipc_bench::transport::sweep_transports_stale(true).unwrap_or_default() {
+        if pids.contains(&stale.pid) {
+            found.push(format!("{} {}", stale.kind, stale.path.display()));
+        }
+    }
+    found
 }
 
-/// Every transport (and variant), every compiled codec and both complexities.
+/// The flags that select one transport label (`raw-sync-block`,
+/// `iceoryx2-req-res`, `ipcc`): every variant setting is given, and each
+/// transport reads only its own.
+fn label_args(label: &ipc_bench::transport::Label) -> Vec<&'static str> {
+    vec![
+        "--transport",
+        label.transport,
+        "--wait",
+        label.choice.wait.name(),
+        "--iox-pattern",
+        label.choice.iox_pattern.name(),
+    ]
+}
+
+/// Every transport and variant, every compiled codec and both complexities.
 #[test]
 fn every_transport_codec_and_complexity_runs_end_to_end() {
-    let mut cases: Vec<(&str, Option<&str>, String, &str)> = Vec::new();
-    for info in ipc_bench::transport::TRANSPORTS {
+    let mut cases = Vec::new();
+    for label in ipc_bench::transport::labels() {
         for codec in codecs::compiled_names() {
-            cases.push((info.name, None, codec.to_string(), "structured"));
+            cases.push((label.clone(), codec.to_string(), "structured"));
         }
-        cases.push((info.name, None, "json".into(), "raw-string"));
+        cases.push((label, "json".into(), "raw-string"));
     }
-    cases.push(("raw-sync", Some("block"), "json".into(), "structured"));
-    for (transport, wait, codec, complexity) in cases {
+    for (label, codec, complexity) in cases {
+        let transport = label.transport;
         let dir = tempfile::tempdir().unwrap();
         let mut run = short_run(IPC_BENCH, dir.path());
-        run.args([
-            "--transport",
-            transport,
-            "--codec",
-            &codec,
-            "--complexity",
-            complexity,
-        ]);
-        if let Some(wait) = wait {
-            run.args(["--wait", wait]);
-        }
+        run.args(label_args(&label))
+            .args(["--codec", &codec, "--complexity", complexity]);
         run.assert()
             .success()
             .stdout(predicates::str::contains("every one verified"));
@@ -137,9 +157,7 @@ fn every_transport_codec_and_complexity_runs_end_to_end() {
             path.file_name().unwrap().to_str().unwrap(),
             format!("{transport}{variant}-{expected_codec}-{complexity}.json")
         );
-        if let Some(wait) = wait {
-            assert_eq!(result.variant.as_deref(), Some(wait));
-        }
+        assert_eq!(result.variant.as_deref(), label.variant);
         check_result(&result, transport, expected_codec, complexity);
     }
 }
@@ -263,6 +281,15 @@ fn bad_input_is_a_one_line_usage_error() {
             vec!["--wait", "nap", "spin, block", "WAIT_STRATEGY"],
         ),
         (
+            vec!["--iox-pattern", "fan-out"],
+            vec![
+                "--iox-pattern",
+                "fan-out",
+                "publish-subscribe, request-response",
+                "IOX_PATTERN",
+            ],
+        ),
+        (
             vec!["--queue-region-bytes", "12"],
             vec![
                 "--queue-region-bytes",
@@ -307,6 +334,7 @@ fn bad_input_is_a_one_line_usage_error() {
         ("PIN", "both", vec!["PIN", "both"]),
         ("PAYLOAD_BYTES", "lots", vec!["PAYLOAD_BYTES", "lots"]),
         ("WAIT_STRATEGY", "doze", vec!["WAIT_STRATEGY", "doze"]),
+        ("IOX_PATTERN", "broadcast", vec!["IOX_PATTERN", "broadcast"]),
         (
             "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
             "huge",
@@ -369,6 +397,20 @@ fn a_codec_missing_from_the_build_names_the_feature() {
             missing.feature.unwrap(),
         ],
     );
+}
+
+#[cfg(not(feature = "iceoryx2"))]
+#[test]
+fn a_transport_missing_from_the_build_names_the_feature() {
+    let mut c = cmd(IPC_BENCH);
+    c.args(["run", "--transport", "iceoryx2"]);
+    assert_usage_error(c, &["--transport", "iceoryx2", "--features iceoryx2"]);
+    // A child asked for it by a parent built with it refuses, saying the same.
+    let mut config = valid_config();
+    config["transport"] = serde_json::json!("iceoryx2");
+    let (code, stdout, _) = child_refusal(&format!("{config}\n"));
+    assert_eq!(code, Some(2));
+    assert!(stdout.contains("--features iceoryx2"), "{stdout}");
 }
 
 /// Writes an executable shell script standing in for a misbehaving child.
@@ -558,12 +600,10 @@ mod faults {
 
     /// The transports and variants every fault is tried on.
     fn fault_cases() -> Vec<Vec<&'static str>> {
-        let mut cases: Vec<Vec<&str>> = ipc_bench::transport::TRANSPORTS
+        ipc_bench::transport::labels()
             .iter()
-            .map(|t| vec!["--transport", t.name])
-            .collect();
-        cases.push(vec!["--transport", "raw-sync", "--wait", "block"]);
-        cases
+            .map(label_args)
+            .collect()
     }
 
     // The child is returned to the caller, which waits for it.
@@ -670,7 +710,11 @@ mod faults {
                 0,
                 "{case:?}: a failed run wrote results"
             );
-            assert_eq!(leftovers(parent.id()), Vec::<String>::new(), "{case:?}");
+            assert_eq!(
+                leftovers(&[parent.id(), child]),
+                Vec::<String>::new(),
+                "{case:?}"
+            );
         }
     }
 
@@ -697,7 +741,7 @@ mod faults {
                 &format!("{case:?}: orphaned child"),
             );
             assert_eq!(
-                leftovers(parent.id()),
+                leftovers(&[parent.id(), child]),
                 Vec::<String>::new(),
                 "{case:?}: the child left the region"
             );
@@ -747,7 +791,7 @@ mod faults {
             // A shell script has no parent-death signal; ours do (tested above).
             kill(stalled_child, libc::SIGKILL);
 
-            let left = leftovers(parent.id());
+            let left = leftovers(&[parent.id(), stalled_child]);
             let out = cmd(IPC_BENCH).arg("clean").output().unwrap();
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert_eq!(out.status.code(), Some(0), "{}: {stdout}", info.name);
@@ -759,7 +803,7 @@ mod faults {
                 );
             }
             assert_eq!(
-                leftovers(parent.id()),
+                leftovers(&[parent.id(), stalled_child]),
                 Vec::<String>::new(),
                 "{}",
                 info.name
@@ -803,7 +847,11 @@ mod faults {
                     &format!("{case:?}: child after signal {signal}"),
                 );
                 assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-                assert_eq!(leftovers(parent.id()), Vec::<String>::new(), "{case:?}");
+                assert_eq!(
+                    leftovers(&[parent.id(), child]),
+                    Vec::<String>::new(),
+                    "{case:?}"
+                );
             }
         }
     }

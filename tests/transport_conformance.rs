@@ -4,7 +4,7 @@
 
 use ipc_bench::liveness::{Liveness, Peer};
 use ipc_bench::transport::{
-    self, Transport, TransportError, TransportOptions, TransportVisitor, WaitStrategy,
+    self, Transport, TransportError, TransportOptions, TransportVisitor, VariantChoice,
 };
 use std::thread;
 use std::time::Duration;
@@ -53,16 +53,17 @@ fn start_echo<T: Transport>(options: TransportOptions) -> (T, thread::JoinHandle
 
 /// Options for the suite: messages up to MAX_MESSAGE, and a shared-memory
 /// queue barely larger, so that thousands of messages wrap it many times.
-fn options(max_message_bytes: usize, wait: WaitStrategy) -> TransportOptions {
+fn options(max_message_bytes: usize, variant: VariantChoice) -> TransportOptions {
     TransportOptions {
         max_message_bytes,
-        wait,
+        wait: variant.wait,
+        iox_pattern: variant.iox_pattern,
         queue_region_bytes: 2 * (max_message_bytes + 64),
     }
 }
 
-fn conformance<T: Transport>(wait: WaitStrategy) {
-    let options = options(MAX_MESSAGE, wait);
+fn conformance<T: Transport>(variant: VariantChoice) {
+    let options = options(MAX_MESSAGE, variant);
     let capacity = T::capacity(&options);
     if let Some(capacity) = capacity {
         assert!(
@@ -139,8 +140,8 @@ fn dead_child_pid() -> u32 {
     child.id()
 }
 
-fn peer_disconnect_is_an_error<T: Transport>(wait: WaitStrategy) {
-    let options = options(64, wait);
+fn peer_disconnect_is_an_error<T: Transport>(variant: VariantChoice) {
+    let options = options(64, variant);
     let (mut t, child) = start_echo::<T>(options);
     t.send(STOP).unwrap();
     let mut live = Liveness::new(Peer::InProcess);
@@ -192,31 +193,30 @@ impl Drop for HangGuard {
     }
 }
 
-struct Suite;
+/// Runs the suite on one variant of a transport.
+struct Suite(VariantChoice);
 impl TransportVisitor for Suite {
     type Output = ();
     fn visit<T: Transport>(self) {
-        for wait in WaitStrategy::ALL {
-            conformance::<T>(wait);
-        }
+        conformance::<T>(self.0);
     }
 }
 
-struct Disconnect;
+struct Disconnect(VariantChoice);
 impl TransportVisitor for Disconnect {
     type Output = ();
     fn visit<T: Transport>(self) {
-        for wait in WaitStrategy::ALL {
-            peer_disconnect_is_an_error::<T>(wait);
-        }
+        peer_disconnect_is_an_error::<T>(self.0);
     }
 }
 
 #[test]
 fn every_transport_conforms() {
     let _guard = HangGuard::new("every_transport_conforms", Duration::from_secs(60));
-    for info in transport::TRANSPORTS {
-        transport::dispatch(info.name, Suite).unwrap();
+    // Every variant of every transport (raw-sync spin and block, iceoryx2's
+    // two patterns, ...).
+    for label in transport::labels() {
+        transport::dispatch(label.transport, Suite(label.choice)).unwrap();
     }
 }
 
@@ -226,8 +226,8 @@ fn every_transport_reports_a_gone_peer() {
         "every_transport_reports_a_gone_peer",
         Duration::from_secs(60),
     );
-    for info in transport::TRANSPORTS {
-        transport::dispatch(info.name, Disconnect).unwrap();
+    for label in transport::labels() {
+        transport::dispatch(label.transport, Disconnect(label.choice)).unwrap();
     }
 }
 
@@ -242,8 +242,8 @@ const STRESS_MESSAGES: u64 = if cfg!(debug_assertions) {
 /// The shared-memory protocols under load: many messages of changing size
 /// and content, every byte checked on the way back, so a publication that
 /// let a reader see a stale or half-written message would show up.
-fn stress<T: Transport>() {
-    let (mut t, child) = start_echo::<T>(options(512, WaitStrategy::Spin));
+fn stress<T: Transport>(variant: VariantChoice) {
+    let (mut t, child) = start_echo::<T>(options(512, variant));
     let mut live = Liveness::new(Peer::InProcess);
     for n in 0..STRESS_MESSAGES {
         let len = (n as usize * 37) % 500;
@@ -261,11 +261,11 @@ fn stress<T: Transport>() {
     assert_eq!(child.join().unwrap(), STRESS_MESSAGES);
 }
 
-struct Stress;
+struct Stress(VariantChoice);
 impl TransportVisitor for Stress {
     type Output = ();
     fn visit<T: Transport>(self) {
-        stress::<T>();
+        stress::<T>(self.0);
     }
 }
 
@@ -275,7 +275,16 @@ fn shared_memory_transports_survive_a_stress_loop() {
         "shared_memory_transports_survive_a_stress_loop",
         Duration::from_secs(300),
     );
-    for name in ["spin", "raw-sync", "shared-mem-queue"] {
-        transport::dispatch(name, Stress).unwrap();
+    let shared_memory = [
+        "spin",
+        "raw-sync-spin",
+        "shared-mem-queue",
+        "iceoryx2-pub-sub",
+        "iceoryx2-req-res",
+    ];
+    for label in transport::labels() {
+        if shared_memory.contains(&label.label.as_str()) {
+            transport::dispatch(label.transport, Stress(label.choice)).unwrap();
+        }
     }
 }

@@ -41,10 +41,14 @@ impl Transport for Ipcc {
         None
     }
 
-    fn listen(_options: &TransportOptions) -> Result<(Self::Listener, serde_json::Value), TransportError> {
-        let (server, server_name) =
-            IpcOneShotServer::new().map_err(TransportError::io("creating the ipc-channel one-shot server"))?;
-        let setup = serde_json::to_value(Setup { server_name }).map_err(|e| TransportError::Other(e.to_string()))?;
+    fn listen(
+        _options: &TransportOptions,
+    ) -> Result<(Self::Listener, serde_json::Value), TransportError> {
+        let (server, server_name) = IpcOneShotServer::new().map_err(TransportError::io(
+            "creating the ipc-channel one-shot server",
+        ))?;
+        let setup = serde_json::to_value(Setup { server_name })
+            .map_err(|e| TransportError::Other(e.to_string()))?;
         Ok((server, setup))
     }
 
@@ -76,7 +80,9 @@ impl Transport for Ipcc {
                     })
                 }
                 Ok(Err(e)) => return Err(map_ipc_error(e)),
-                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(TransportError::Disconnected),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(TransportError::Disconnected)
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     liveness.check_now()?;
                     if Instant::now() >= deadline {
@@ -92,12 +98,18 @@ impl Transport for Ipcc {
         _options: &TransportOptions,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone()).map_err(|e| TransportError::Setup(e.to_string()))?;
-        let (to_child, from_parent) = ipc::bytes_channel().map_err(TransportError::io("creating a byte channel"))?;
-        let (to_parent, from_child) = ipc::bytes_channel().map_err(TransportError::io("creating a byte channel"))?;
-        let bootstrap: IpcSender<Bootstrap> = IpcSender::connect(setup.server_name)
-            .map_err(TransportError::io("connecting to the parent's one-shot server"))?;
-        bootstrap.send((to_child, from_child)).map_err(map_ipc_error)?;
+        let setup: Setup = serde_json::from_value(setup.clone())
+            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let (to_child, from_parent) =
+            ipc::bytes_channel().map_err(TransportError::io("creating a byte channel"))?;
+        let (to_parent, from_child) =
+            ipc::bytes_channel().map_err(TransportError::io("creating a byte channel"))?;
+        let bootstrap: IpcSender<Bootstrap> = IpcSender::connect(setup.server_name).map_err(
+            TransportError::io("connecting to the parent's one-shot server"),
+        )?;
+        bootstrap
+            .send((to_child, from_child))
+            .map_err(map_ipc_error)?;
         Ok(Ipcc {
             sender: to_parent,
             receiver: from_parent,
@@ -107,7 +119,9 @@ impl Transport for Ipcc {
 
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
         self.sender.send(message).map_err(|e| match e.kind() {
-            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset => TransportError::Disconnected,
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset => {
+                TransportError::Disconnected
+            }
             _ => TransportError::Io {
                 context: "sending over ipc-channel",
                 error: e,

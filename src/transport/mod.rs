@@ -17,6 +17,9 @@ pub struct TransportOptions {
     pub wait: WaitStrategy,
     /// Size of the whole shared region of `shared-mem-queue`; each direction gets half.
     pub queue_region_bytes: usize,
+    /// Which iceoryx2 messaging pattern carries the messages (`iceoryx2`).
+    #[serde(default)]
+    pub iox_pattern: IoxPattern,
 }
 
 /// The seed's default region for shared-mem-queue (4 MiB).
@@ -29,7 +32,38 @@ impl TransportOptions {
             max_message_bytes,
             wait: WaitStrategy::Spin,
             queue_region_bytes: DEFAULT_QUEUE_REGION_BYTES,
+            iox_pattern: IoxPattern::PublishSubscribe,
         }
+    }
+}
+
+/// The iceoryx2 messaging pattern a run uses. Declared here, not in the
+/// feature-gated transport, so that the flag parses (and says what the build
+/// lacks) in every build.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IoxPattern {
+    /// A ping service and a pong service, each with one publisher and one
+    /// subscriber; the receiver busy-polls.
+    #[default]
+    PublishSubscribe,
+    /// One service: the parent is the client, the child the server.
+    RequestResponse,
+}
+
+impl IoxPattern {
+    pub const ALL: [IoxPattern; 2] = [IoxPattern::PublishSubscribe, IoxPattern::RequestResponse];
+    pub const ACCEPTED: &'static str = "publish-subscribe, request-response";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            IoxPattern::PublishSubscribe => "publish-subscribe",
+            IoxPattern::RequestResponse => "request-response",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        IoxPattern::ALL.into_iter().find(|p| p.name() == value)
     }
 }
 
@@ -109,7 +143,7 @@ pub trait Transport: Sized {
     const CHILD_BIN_ENV: &'static str;
 
     /// Parent-side state between `listen` and `accept`.
-    type Listener: Send + 'static;
+    type Listener: 'static;
 
     /// The largest message this transport can carry with these options, or
     /// `None` when it has no fixed limit. Checked before the child is spawned.
@@ -161,6 +195,14 @@ pub trait Transport: Sized {
     /// Child only: the parent died without cleaning up. Take over removing
     /// whatever system resources it created (shared-memory regions).
     fn orphaned(&mut self) {}
+
+    /// Finds what dead users of this transport left behind that the general
+    /// sweep ([`stale::sweep_stale`]: named regions and socket directories)
+    /// cannot see, and removes it unless `dry_run`. Never touches what a live
+    /// process uses.
+    fn sweep_stale(_dry_run: bool) -> std::io::Result<Vec<StaleResource>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Runs generic code with a transport chosen by name at run time.
@@ -214,21 +256,99 @@ registry! {
     #[cfg(unix)]
     unix_socket::UnixSocket,
     tcp::Tcp,
+    #[cfg(feature = "iceoryx2")]
+    iceoryx2::Iceoryx2,
 }
 
-/// The variant transport `name` runs with wait strategy `wait` (`None` for
-/// transports without variants, or unknown names).
-pub fn variant(name: &str, wait: WaitStrategy) -> Option<&'static str> {
-    struct Variant(WaitStrategy);
+/// The settings that select a transport's variant; each transport looks at
+/// the one it has (raw-sync the wait strategy, iceoryx2 the pattern).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VariantChoice {
+    pub wait: WaitStrategy,
+    pub iox_pattern: IoxPattern,
+}
+
+impl VariantChoice {
+    /// Every combination of these lists.
+    pub fn all(waits: &[WaitStrategy], patterns: &[IoxPattern]) -> Vec<VariantChoice> {
+        waits
+            .iter()
+            .flat_map(|&wait| {
+                patterns
+                    .iter()
+                    .map(move |&iox_pattern| VariantChoice { wait, iox_pattern })
+            })
+            .collect()
+    }
+}
+
+/// The variant transport `name` runs with `choice` (`None` for transports
+/// without variants, or unknown names).
+pub fn variant(name: &str, choice: VariantChoice) -> Option<&'static str> {
+    struct Variant(VariantChoice);
     impl TransportVisitor for Variant {
         type Output = Option<&'static str>;
         fn visit<T: Transport>(self) -> Self::Output {
             let mut options = TransportOptions::for_messages(0);
-            options.wait = self.0;
+            options.wait = self.0.wait;
+            options.iox_pattern = self.0.iox_pattern;
             T::variant(&options)
         }
     }
-    dispatch(name, Variant(wait)).flatten()
+    dispatch(name, Variant(choice)).flatten()
+}
+
+/// A transport label users see and type (`raw-sync-spin`, `iceoryx2-pub-sub`,
+/// `ipcc`): the transport's name, and its variant if it has several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub label: String,
+    pub transport: &'static str,
+    pub variant: Option<&'static str>,
+    /// Settings that select this variant.
+    pub choice: VariantChoice,
+}
+
+/// Every label of every transport in this build, in registry order.
+pub fn labels() -> Vec<Label> {
+    let mut labels: Vec<Label> = Vec::new();
+    let choices = VariantChoice::all(&WaitStrategy::ALL, &IoxPattern::ALL);
+    for info in TRANSPORTS {
+        for &choice in &choices {
+            let variant = variant(info.name, choice);
+            let label = match variant {
+                Some(v) => format!("{}-{v}", info.name),
+                None => info.name.to_string(),
+            };
+            if !labels.iter().any(|l| l.label == label) {
+                labels.push(Label {
+                    label,
+                    transport: info.name,
+                    variant,
+                    choice,
+                });
+            }
+        }
+    }
+    labels
+}
+
+/// What every transport's own [`Transport::sweep_stale`] finds.
+pub fn sweep_transports_stale(dry_run: bool) -> std::io::Result<Vec<StaleResource>> {
+    struct Sweep(bool);
+    impl TransportVisitor for Sweep {
+        type Output = std::io::Result<Vec<StaleResource>>;
+        fn visit<T: Transport>(self) -> Self::Output {
+            T::sweep_stale(self.0)
+        }
+    }
+    let mut found = Vec::new();
+    for info in TRANSPORTS {
+        if let Some(stale) = dispatch(info.name, Sweep(dry_run)) {
+            found.extend(stale?);
+        }
+    }
+    Ok(found)
 }
 
 /// Looks a transport up by name.
@@ -243,4 +363,26 @@ pub fn names() -> String {
         .map(|t| t.name)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Transports behind a Cargo feature, with the feature, so that asking a
+/// build without it gets told how to get one rather than "unknown".
+const FEATURE_GATED: &[(&str, &str)] = &[("iceoryx2", "iceoryx2")];
+
+/// The Cargo feature that builds transport `name`, if it is an optional one.
+pub fn feature_for(name: &str) -> Option<&'static str> {
+    FEATURE_GATED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, feature)| feature)
+}
+
+/// Why `name` is not a transport of this build, for error messages.
+pub fn unknown_transport_message(name: &str) -> String {
+    match feature_for(name) {
+        Some(feature) => format!(
+            "transport '{name}' is not compiled into this executable; build with `--features {feature}` (or `--features full`)"
+        ),
+        None => format!("unknown transport '{name}' (known: {})", names()),
+    }
 }

@@ -36,7 +36,9 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), TransportError> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
     if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err(TransportError::io("creating a pipe")(std::io::Error::last_os_error()));
+        return Err(TransportError::io("creating a pipe")(
+            std::io::Error::last_os_error(),
+        ));
     }
     // SAFETY: pipe(2) succeeded, so both are open descriptors owned by nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
@@ -48,13 +50,19 @@ fn set_cloexec(fd: &OwnedFd, cloexec: bool) -> Result<(), TransportError> {
     // SAFETY: fcntl on a descriptor we own; F_GETFD/F_SETFD touch only its flags.
     let ok = unsafe {
         let flags = libc::fcntl(raw, libc::F_GETFD);
-        let flags = if cloexec { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
+        let flags = if cloexec {
+            flags | libc::FD_CLOEXEC
+        } else {
+            flags & !libc::FD_CLOEXEC
+        };
         flags >= 0 && libc::fcntl(raw, libc::F_SETFD, flags) == 0
     };
     if ok {
         Ok(())
     } else {
-        Err(TransportError::io("setting close-on-exec")(std::io::Error::last_os_error()))
+        Err(TransportError::io("setting close-on-exec")(
+            std::io::Error::last_os_error(),
+        ))
     }
 }
 
@@ -84,7 +92,9 @@ impl Transport for Pipe {
         super::stream::capacity(options)
     }
 
-    fn listen(_options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
+    fn listen(
+        _options: &TransportOptions,
+    ) -> Result<(Listener, serde_json::Value), TransportError> {
         let (child_read, parent_write) = pipe()?;
         let (parent_read, child_write) = pipe()?;
         // Only the child's ends cross exec; ours must not, or the child would
@@ -106,22 +116,40 @@ impl Transport for Pipe {
         Ok((listener, serde_json::json!(setup)))
     }
 
-    fn accept(listener: Listener, options: &TransportOptions, _liveness: &mut Liveness, _timeout: Duration) -> Result<Self, TransportError> {
+    fn accept(
+        listener: Listener,
+        options: &TransportOptions,
+        _liveness: &mut Liveness,
+        _timeout: Duration,
+    ) -> Result<Self, TransportError> {
         // The child has its copies now; closing ours lets its death show as
         // end-of-file, and keeps later children from inheriting them.
         drop(listener.child_read);
         drop(listener.child_write);
         Ok(Pipe {
-            framed: Framed::new(File::from(listener.parent_read), File::from(listener.parent_write), options.max_message_bytes),
+            framed: Framed::new(
+                File::from(listener.parent_read),
+                File::from(listener.parent_write),
+                options.max_message_bytes,
+            ),
         })
     }
 
-    fn connect(setup: &serde_json::Value, options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone()).map_err(|e| TransportError::Setup(e.to_string()))?;
+    fn connect(
+        setup: &serde_json::Value,
+        options: &TransportOptions,
+        _liveness: &mut Liveness,
+    ) -> Result<Self, TransportError> {
+        let setup: Setup = serde_json::from_value(setup.clone())
+            .map_err(|e| TransportError::Setup(e.to_string()))?;
         // Copies, not the inherited numbers themselves: in the conformance
         // tests both ends live in one process, and the parent closes the originals.
         Ok(Pipe {
-            framed: Framed::new(duplicate(setup.read_fd)?, duplicate(setup.write_fd)?, options.max_message_bytes),
+            framed: Framed::new(
+                duplicate(setup.read_fd)?,
+                duplicate(setup.write_fd)?,
+                options.max_message_bytes,
+            ),
         })
     }
 

@@ -65,10 +65,17 @@ impl Slot {
     /// # Safety
     /// `region` must be at least `layout.region_len()` bytes, and with
     /// `create` no other process may be using it yet.
-    unsafe fn new(region: *mut u8, layout: &Layout, index: usize, wait: WaitStrategy, create: bool) -> Result<Self, TransportError> {
+    unsafe fn new(
+        region: *mut u8,
+        layout: &Layout,
+        index: usize,
+        wait: WaitStrategy,
+        create: bool,
+    ) -> Result<Self, TransportError> {
         // SAFETY: the offset is within the region by the caller's length guarantee.
         let base = unsafe { region.add(layout.slot_offset(index)) };
-        let event_error = |e: Box<dyn std::error::Error>| TransportError::Other(format!("raw_sync event: {e}"));
+        let event_error =
+            |e: Box<dyn std::error::Error>| TransportError::Other(format!("raw_sync event: {e}"));
         // SAFETY: `base` points at EVENT_BYTES reserved, ALIGN-aligned bytes of the
         // shared region, more than either event needs; with `create` nobody else
         // uses them yet, otherwise the creator initialized them before the child
@@ -82,7 +89,10 @@ impl Slot {
             }
         }
         .map_err(event_error)?;
-        assert!(used <= EVENT_BYTES, "raw_sync event needs {used} bytes, {EVENT_BYTES} reserved");
+        assert!(
+            used <= EVENT_BYTES,
+            "raw_sync event needs {used} bytes, {EVENT_BYTES} reserved"
+        );
         // SAFETY: EVENT_BYTES is a multiple of 8, so `len` is aligned; len and
         // data lie within this slot's stride.
         let (len, data) = unsafe { (base.add(EVENT_BYTES) as *mut u64, base.add(EVENT_BYTES + 8)) };
@@ -118,7 +128,12 @@ impl Slot {
     }
 
     /// Waits for the peer's signal, then copies its message into `buf`.
-    fn receive<'b>(&self, wait: WaitStrategy, liveness: &mut Liveness, buf: &'b mut Vec<u8>) -> Result<&'b [u8], TransportError> {
+    fn receive<'b>(
+        &self,
+        wait: WaitStrategy,
+        liveness: &mut Liveness,
+        buf: &'b mut Vec<u8>,
+    ) -> Result<&'b [u8], TransportError> {
         let event = &self.event;
         // Spin inside raw_sync for a slice, then yield and check the peer; or
         // block on the condition variable for a check interval at a time.
@@ -167,7 +182,12 @@ pub struct Listener {
 }
 
 impl RawSync {
-    fn build(region: Region, layout: Layout, wait: WaitStrategy, parent: bool) -> Result<Self, TransportError> {
+    fn build(
+        region: Region,
+        layout: Layout,
+        wait: WaitStrategy,
+        parent: bool,
+    ) -> Result<Self, TransportError> {
         let (out_index, in_index) = if parent { (0, 1) } else { (1, 0) };
         // SAFETY: the region was created or checked to be region_len() long;
         // slots are attached (not created) here, after listen initialized them.
@@ -217,7 +237,8 @@ impl Transport for RawSync {
             layout,
             wait: options.wait,
         };
-        let setup = serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
+        let setup =
+            serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
         Ok((
             Listener {
                 region,
@@ -238,8 +259,13 @@ impl Transport for RawSync {
         RawSync::build(listener.region, listener.layout, listener.wait, true)
     }
 
-    fn connect(setup: &serde_json::Value, _options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone()).map_err(|e| TransportError::Setup(e.to_string()))?;
+    fn connect(
+        setup: &serde_json::Value,
+        _options: &TransportOptions,
+        _liveness: &mut Liveness,
+    ) -> Result<Self, TransportError> {
+        let setup: Setup = serde_json::from_value(setup.clone())
+            .map_err(|e| TransportError::Setup(e.to_string()))?;
         let region = Region::open(&setup.os_id, setup.layout.region_len())?;
         RawSync::build(region, setup.layout, setup.wait, false)
     }
@@ -303,7 +329,10 @@ mod tests {
             let mut live = Liveness::new(Peer::InProcess);
             let mut buf = Vec::new();
             for _ in 0..rounds {
-                let request = from_parent.receive(WaitStrategy::Spin, &mut live, &mut buf).unwrap().to_vec();
+                let request = from_parent
+                    .receive(WaitStrategy::Spin, &mut live, &mut buf)
+                    .unwrap()
+                    .to_vec();
                 to_parent.publish(&request).unwrap();
             }
         });
@@ -318,9 +347,13 @@ mod tests {
         let mut live = Liveness::new(Peer::InProcess);
         let mut buf = Vec::new();
         for n in 0..rounds {
-            let sent: Vec<u8> = (0..(n as usize * 7) % 200).map(|i| (i as u64 ^ n) as u8).collect();
+            let sent: Vec<u8> = (0..(n as usize * 7) % 200)
+                .map(|i| (i as u64 ^ n) as u8)
+                .collect();
             to_child.publish(&sent).unwrap();
-            let back = from_child.receive(WaitStrategy::Spin, &mut live, &mut buf).unwrap();
+            let back = from_child
+                .receive(WaitStrategy::Spin, &mut live, &mut buf)
+                .unwrap();
             assert_eq!(back, &sent[..], "message {n}");
         }
         child.join().unwrap();

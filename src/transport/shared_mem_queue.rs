@@ -75,8 +75,17 @@ impl SharedMemQueue {
         // both queues were initialized by `listen` before the child learned
         // the region's name. Each side only writes to its outgoing queue and
         // only reads from its incoming one, the crate's SPSC contract.
-        let (to_child, to_parent) = unsafe { (ByteQueue::attach(base, half), ByteQueue::attach(base.add(half), half)) };
-        let (outgoing, incoming) = if parent { (to_child, to_parent) } else { (to_parent, to_child) };
+        let (to_child, to_parent) = unsafe {
+            (
+                ByteQueue::attach(base, half),
+                ByteQueue::attach(base.add(half), half),
+            )
+        };
+        let (outgoing, incoming) = if parent {
+            (to_child, to_parent)
+        } else {
+            (to_parent, to_child)
+        };
         SharedMemQueue {
             outgoing,
             incoming,
@@ -132,16 +141,31 @@ impl Transport for SharedMemQueue {
             os_id: region.os_id().to_string(),
             geometry,
         };
-        let setup = serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
+        let setup =
+            serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
         Ok((Listener { region, geometry }, setup))
     }
 
-    fn accept(listener: Listener, _options: &TransportOptions, _liveness: &mut Liveness, _timeout: Duration) -> Result<Self, TransportError> {
-        Ok(SharedMemQueue::build(listener.region, listener.geometry, true))
+    fn accept(
+        listener: Listener,
+        _options: &TransportOptions,
+        _liveness: &mut Liveness,
+        _timeout: Duration,
+    ) -> Result<Self, TransportError> {
+        Ok(SharedMemQueue::build(
+            listener.region,
+            listener.geometry,
+            true,
+        ))
     }
 
-    fn connect(setup: &serde_json::Value, _options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone()).map_err(|e| TransportError::Setup(e.to_string()))?;
+    fn connect(
+        setup: &serde_json::Value,
+        _options: &TransportOptions,
+        _liveness: &mut Liveness,
+    ) -> Result<Self, TransportError> {
+        let setup: Setup = serde_json::from_value(setup.clone())
+            .map_err(|e| TransportError::Setup(e.to_string()))?;
         let region = Region::open(&setup.os_id, 2 * setup.geometry.half())?;
         Ok(SharedMemQueue::build(region, setup.geometry, false))
     }
@@ -155,7 +179,8 @@ impl Transport for SharedMemQueue {
             });
         }
         self.frame.clear();
-        self.frame.extend_from_slice(&(message.len() as u32).to_le_bytes());
+        self.frame
+            .extend_from_slice(&(message.len() as u32).to_le_bytes());
         self.frame.extend_from_slice(message);
         // In a strict ping-pong the queue is empty by now: the peer consumed
         // our previous frame before answering it. Anything else is a protocol
@@ -185,7 +210,8 @@ impl Transport for SharedMemQueue {
         }
         self.received.resize(available, 0);
         let read = incoming.consume_at_most(&mut self.received);
-        let len = u32::from_le_bytes(self.received[..HEADER].try_into().expect("HEADER bytes")) as usize;
+        let len =
+            u32::from_le_bytes(self.received[..HEADER].try_into().expect("HEADER bytes")) as usize;
         if read != available || HEADER + len != read {
             return Err(TransportError::Corrupt(format!(
                 "frame header says {len} bytes, {} arrived",

@@ -96,7 +96,12 @@ impl Channel {
     unsafe fn new(base: *mut u8, layout: &Layout, parent: bool) -> Self {
         let (out_index, in_index) = if parent { (0, 1) } else { (1, 0) };
         // SAFETY: forwarded from the caller.
-        let (outgoing, incoming) = unsafe { (Slot::at(base, layout, out_index), Slot::at(base, layout, in_index)) };
+        let (outgoing, incoming) = unsafe {
+            (
+                Slot::at(base, layout, out_index),
+                Slot::at(base, layout, in_index),
+            )
+        };
         Channel {
             outgoing,
             incoming,
@@ -177,16 +182,27 @@ impl Transport for Spin {
             os_id: region.os_id().to_string(),
             layout,
         };
-        let setup = serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
+        let setup =
+            serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
         Ok((Listener { region, layout }, setup))
     }
 
-    fn accept(listener: Listener, _options: &TransportOptions, _liveness: &mut Liveness, _timeout: Duration) -> Result<Self, TransportError> {
+    fn accept(
+        listener: Listener,
+        _options: &TransportOptions,
+        _liveness: &mut Liveness,
+        _timeout: Duration,
+    ) -> Result<Self, TransportError> {
         Ok(Spin::build(listener.region, listener.layout, true))
     }
 
-    fn connect(setup: &serde_json::Value, _options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone()).map_err(|e| TransportError::Setup(e.to_string()))?;
+    fn connect(
+        setup: &serde_json::Value,
+        _options: &TransportOptions,
+        _liveness: &mut Liveness,
+    ) -> Result<Self, TransportError> {
+        let setup: Setup = serde_json::from_value(setup.clone())
+            .map_err(|e| TransportError::Setup(e.to_string()))?;
         let region = Region::open(&setup.os_id, setup.layout.region_len())?;
         Ok(Spin::build(region, setup.layout, false))
     }
@@ -226,7 +242,11 @@ mod tests {
         unsafe impl Send for Shared {}
         let base = memory.as_mut_ptr() as *mut u8;
         let shared = Shared(base);
-        let message = |n: u64| -> Vec<u8> { (0..(n as usize * 7) % 200).map(|i| (i as u64 ^ n) as u8).collect() };
+        let message = |n: u64| -> Vec<u8> {
+            (0..(n as usize * 7) % 200)
+                .map(|i| (i as u64 ^ n) as u8)
+                .collect()
+        };
         let child = std::thread::spawn(move || {
             let shared = shared;
             // SAFETY: `memory` outlives the thread (joined below) and holds region_len() bytes.

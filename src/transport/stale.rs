@@ -120,6 +120,7 @@ pub fn sweep_stale(dry_run: bool) -> std::io::Result<Vec<StaleResource>> {
         dry_run,
         &mut found,
     )?;
+    found.extend(super::sweep_transports_stale(dry_run)?);
     Ok(found)
 }
 

@@ -18,8 +18,12 @@ pub struct Tcp {
 }
 
 fn setup_stream(stream: TcpStream, options: &TransportOptions) -> Result<Tcp, TransportError> {
-    stream.set_nodelay(true).map_err(TransportError::io("setting TCP_NODELAY"))?;
-    let reader = stream.try_clone().map_err(TransportError::io("cloning the TCP stream"))?;
+    stream
+        .set_nodelay(true)
+        .map_err(TransportError::io("setting TCP_NODELAY"))?;
+    let reader = stream
+        .try_clone()
+        .map_err(TransportError::io("cloning the TCP stream"))?;
     Ok(Tcp {
         framed: Framed::new(reader, stream, options.max_message_bytes),
     })
@@ -35,22 +39,48 @@ impl Transport for Tcp {
         super::stream::capacity(options)
     }
 
-    fn listen(_options: &TransportOptions) -> Result<(TcpListener, serde_json::Value), TransportError> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(TransportError::io("binding a loopback TCP port"))?;
-        let port = listener.local_addr().map_err(TransportError::io("reading the TCP port"))?.port();
+    fn listen(
+        _options: &TransportOptions,
+    ) -> Result<(TcpListener, serde_json::Value), TransportError> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(TransportError::io("binding a loopback TCP port"))?;
+        let port = listener
+            .local_addr()
+            .map_err(TransportError::io("reading the TCP port"))?
+            .port();
         Ok((listener, serde_json::json!(Setup { port })))
     }
 
-    fn accept(listener: TcpListener, options: &TransportOptions, liveness: &mut Liveness, timeout: Duration) -> Result<Self, TransportError> {
-        listener.set_nonblocking(true).map_err(TransportError::io("configuring the TCP listener"))?;
-        let (stream, _) = accept_polling(|| listener.accept(), liveness, timeout, "accepting the child's TCP connection")?;
-        stream.set_nonblocking(false).map_err(TransportError::io("configuring the TCP stream"))?;
+    fn accept(
+        listener: TcpListener,
+        options: &TransportOptions,
+        liveness: &mut Liveness,
+        timeout: Duration,
+    ) -> Result<Self, TransportError> {
+        listener
+            .set_nonblocking(true)
+            .map_err(TransportError::io("configuring the TCP listener"))?;
+        let (stream, _) = accept_polling(
+            || listener.accept(),
+            liveness,
+            timeout,
+            "accepting the child's TCP connection",
+        )?;
+        stream
+            .set_nonblocking(false)
+            .map_err(TransportError::io("configuring the TCP stream"))?;
         setup_stream(stream, options)
     }
 
-    fn connect(setup: &serde_json::Value, options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone()).map_err(|e| TransportError::Setup(e.to_string()))?;
-        let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, setup.port)).map_err(TransportError::io("connecting to the parent over TCP"))?;
+    fn connect(
+        setup: &serde_json::Value,
+        options: &TransportOptions,
+        _liveness: &mut Liveness,
+    ) -> Result<Self, TransportError> {
+        let setup: Setup = serde_json::from_value(setup.clone())
+            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, setup.port))
+            .map_err(TransportError::io("connecting to the parent over TCP"))?;
         setup_stream(stream, options)
     }
 

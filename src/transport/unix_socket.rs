@@ -26,7 +26,9 @@ pub struct Listener {
 }
 
 fn framed(stream: UnixStream, options: &TransportOptions) -> Result<UnixSocket, TransportError> {
-    let reader = stream.try_clone().map_err(TransportError::io("cloning the Unix socket"))?;
+    let reader = stream
+        .try_clone()
+        .map_err(TransportError::io("cloning the Unix socket"))?;
     Ok(UnixSocket {
         framed: Framed::new(reader, stream, options.max_message_bytes),
     })
@@ -42,30 +44,61 @@ impl Transport for UnixSocket {
         super::stream::capacity(options)
     }
 
-    fn listen(_options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
+    fn listen(
+        _options: &TransportOptions,
+    ) -> Result<(Listener, serde_json::Value), TransportError> {
         let dir = tempfile::Builder::new()
             // Our pid in the name lets a later run remove it if we are
             // killed before it goes.
             .prefix(&super::stale::temp_dir_prefix())
             .tempdir()
-            .map_err(TransportError::io("creating a directory for the Unix socket"))?;
+            .map_err(TransportError::io(
+                "creating a directory for the Unix socket",
+            ))?;
         let path = dir.path().join("socket");
-        let listener = UnixListener::bind(&path).map_err(TransportError::io("binding the Unix socket"))?;
-        Ok((Listener { listener, _dir: dir }, serde_json::json!(Setup { path })))
+        let listener =
+            UnixListener::bind(&path).map_err(TransportError::io("binding the Unix socket"))?;
+        Ok((
+            Listener {
+                listener,
+                _dir: dir,
+            },
+            serde_json::json!(Setup { path }),
+        ))
     }
 
-    fn accept(listener: Listener, options: &TransportOptions, liveness: &mut Liveness, timeout: Duration) -> Result<Self, TransportError> {
+    fn accept(
+        listener: Listener,
+        options: &TransportOptions,
+        liveness: &mut Liveness,
+        timeout: Duration,
+    ) -> Result<Self, TransportError> {
         let socket = &listener.listener;
-        socket.set_nonblocking(true).map_err(TransportError::io("configuring the Unix socket"))?;
-        let (stream, _) = accept_polling(|| socket.accept(), liveness, timeout, "accepting the child's connection")?;
-        stream.set_nonblocking(false).map_err(TransportError::io("configuring the Unix socket"))?;
+        socket
+            .set_nonblocking(true)
+            .map_err(TransportError::io("configuring the Unix socket"))?;
+        let (stream, _) = accept_polling(
+            || socket.accept(),
+            liveness,
+            timeout,
+            "accepting the child's connection",
+        )?;
+        stream
+            .set_nonblocking(false)
+            .map_err(TransportError::io("configuring the Unix socket"))?;
         // `listener` drops here: the socket file and its directory go.
         framed(stream, options)
     }
 
-    fn connect(setup: &serde_json::Value, options: &TransportOptions, _liveness: &mut Liveness) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone()).map_err(|e| TransportError::Setup(e.to_string()))?;
-        let stream = UnixStream::connect(&setup.path).map_err(TransportError::io("connecting to the parent's Unix socket"))?;
+    fn connect(
+        setup: &serde_json::Value,
+        options: &TransportOptions,
+        _liveness: &mut Liveness,
+    ) -> Result<Self, TransportError> {
+        let setup: Setup = serde_json::from_value(setup.clone())
+            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let stream = UnixStream::connect(&setup.path)
+            .map_err(TransportError::io("connecting to the parent's Unix socket"))?;
         framed(stream, options)
     }
 
