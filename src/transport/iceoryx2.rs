@@ -334,7 +334,14 @@ impl Transport for Iceoryx2 {
             });
         }
         match &mut self.ends {
-            Ends::PubSub { publisher, .. } => {
+            Ends::PubSub {
+                publisher,
+                received,
+                ..
+            } => {
+                // The message we answer is no longer needed: hand its sample
+                // back before ours goes out.
+                *received = None;
                 let sample = publisher
                     .loan_slice_uninit(message.len())
                     .map_err(|e| iox_error("loaning a sample", e))?;
