@@ -67,6 +67,7 @@ results duration="3":
     "$bench" plot "$out"
     # The payload sweep: json and bitcode from nothing to 1 MiB, across cores.
     "$bench" matrix --codecs json,bitcode --complexities structured --pin cross \
+        --iox-patterns publish-subscribe,request-response \
         --payload-bytes 0,1024,16384,65536,1048576 --duration 1 --warmup 0.3 \
         --reference spin --results-dir "$out/payload" --format markdown > "$out.payload.tmp"
     mv "$out.payload.tmp" "$out/payload/table.md"
