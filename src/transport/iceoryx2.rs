@@ -284,8 +284,7 @@ impl Transport for Iceoryx2 {
             ),
         };
         let transport = Iceoryx2::build(&setup, options, true)?;
-        let setup =
-            serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
+        let setup = super::write_setup(&setup)?;
         Ok((Listener { transport }, setup))
     }
 
@@ -312,8 +311,7 @@ impl Transport for Iceoryx2 {
         options: &TransportOptions,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone())
-            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let setup: Setup = super::read_setup(setup)?;
         let transport = Iceoryx2::build(&setup, options, false)?;
         // The parent created its ports before starting us; if they are gone,
         // so is the parent's side of the run.

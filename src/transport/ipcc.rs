@@ -47,8 +47,7 @@ impl Transport for Ipcc {
         let (server, server_name) = IpcOneShotServer::new().map_err(TransportError::io(
             "creating the ipc-channel one-shot server",
         ))?;
-        let setup = serde_json::to_value(Setup { server_name })
-            .map_err(|e| TransportError::Other(e.to_string()))?;
+        let setup = super::write_setup(&Setup { server_name })?;
         Ok((server, setup))
     }
 
@@ -98,8 +97,7 @@ impl Transport for Ipcc {
         _options: &TransportOptions,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone())
-            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let setup: Setup = super::read_setup(setup)?;
         let (to_child, from_parent) =
             ipc::bytes_channel().map_err(TransportError::io("creating a byte channel"))?;
         let (to_parent, from_child) =

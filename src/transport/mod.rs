@@ -205,6 +205,18 @@ pub trait Transport: Sized {
     }
 }
 
+/// Reads the setup document a transport's `listen` wrote, on the child's side.
+pub(crate) fn read_setup<S: serde::de::DeserializeOwned>(
+    setup: &serde_json::Value,
+) -> Result<S, TransportError> {
+    S::deserialize(setup).map_err(|e| TransportError::Setup(e.to_string()))
+}
+
+/// Writes a transport's setup document for the handshake.
+pub(crate) fn write_setup<S: Serialize>(setup: &S) -> Result<serde_json::Value, TransportError> {
+    serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))
+}
+
 /// Runs generic code with a transport chosen by name at run time.
 pub trait TransportVisitor {
     type Output;

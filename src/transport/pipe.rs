@@ -140,8 +140,7 @@ impl Transport for Pipe {
         options: &TransportOptions,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone())
-            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let setup: Setup = super::read_setup(setup)?;
         // Copies, not the inherited numbers themselves: in the conformance
         // tests both ends live in one process, and the parent closes the originals.
         Ok(Pipe {

@@ -237,8 +237,7 @@ impl Transport for RawSync {
             layout,
             wait: options.wait,
         };
-        let setup =
-            serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
+        let setup = super::write_setup(&setup)?;
         Ok((
             Listener {
                 region,
@@ -264,8 +263,7 @@ impl Transport for RawSync {
         _options: &TransportOptions,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone())
-            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let setup: Setup = super::read_setup(setup)?;
         let region = Region::open(&setup.os_id, setup.layout.region_len())?;
         RawSync::build(region, setup.layout, setup.wait, false)
     }

@@ -141,8 +141,7 @@ impl Transport for SharedMemQueue {
             os_id: region.os_id().to_string(),
             geometry,
         };
-        let setup =
-            serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
+        let setup = super::write_setup(&setup)?;
         Ok((Listener { region, geometry }, setup))
     }
 
@@ -164,8 +163,7 @@ impl Transport for SharedMemQueue {
         _options: &TransportOptions,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone())
-            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let setup: Setup = super::read_setup(setup)?;
         let region = Region::open(&setup.os_id, 2 * setup.geometry.half())?;
         Ok(SharedMemQueue::build(region, setup.geometry, false))
     }

@@ -182,8 +182,7 @@ impl Transport for Spin {
             os_id: region.os_id().to_string(),
             layout,
         };
-        let setup =
-            serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))?;
+        let setup = super::write_setup(&setup)?;
         Ok((Listener { region, layout }, setup))
     }
 
@@ -201,8 +200,7 @@ impl Transport for Spin {
         _options: &TransportOptions,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone())
-            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let setup: Setup = super::read_setup(setup)?;
         let region = Region::open(&setup.os_id, setup.layout.region_len())?;
         Ok(Spin::build(region, setup.layout, false))
     }

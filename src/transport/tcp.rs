@@ -48,7 +48,7 @@ impl Transport for Tcp {
             .local_addr()
             .map_err(TransportError::io("reading the TCP port"))?
             .port();
-        Ok((listener, serde_json::json!(Setup { port })))
+        Ok((listener, super::write_setup(&Setup { port })?))
     }
 
     fn accept(
@@ -77,8 +77,7 @@ impl Transport for Tcp {
         options: &TransportOptions,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone())
-            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let setup: Setup = super::read_setup(setup)?;
         let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, setup.port))
             .map_err(TransportError::io("connecting to the parent over TCP"))?;
         setup_stream(stream, options)

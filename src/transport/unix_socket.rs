@@ -63,7 +63,7 @@ impl Transport for UnixSocket {
                 listener,
                 _dir: dir,
             },
-            serde_json::json!(Setup { path }),
+            super::write_setup(&Setup { path })?,
         ))
     }
 
@@ -95,8 +95,7 @@ impl Transport for UnixSocket {
         options: &TransportOptions,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = serde_json::from_value(setup.clone())
-            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let setup: Setup = super::read_setup(setup)?;
         let stream = UnixStream::connect(&setup.path)
             .map_err(TransportError::io("connecting to the parent's Unix socket"))?;
         framed(stream, options)
