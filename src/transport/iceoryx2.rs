@@ -38,8 +38,8 @@ use std::time::{Duration, Instant};
 type Svc = ipc::Service;
 // Every port carries byte slices and no user header.
 type Bytes = [u8];
-type PingPublisher = Publisher<Svc, Bytes, ()>;
-type PingSubscriber = Subscriber<Svc, Bytes, ()>;
+type BytesPublisher = Publisher<Svc, Bytes, ()>;
+type BytesSubscriber = Subscriber<Svc, Bytes, ()>;
 type BytesSample = Sample<Svc, Bytes, ()>;
 type PubSub = PubSubService<Svc, Bytes, ()>;
 type ReqRes = ReqResService<Svc, Bytes, (), Bytes, ()>;
@@ -96,8 +96,8 @@ fn slice_len(options: &TransportOptions) -> usize {
 /// The two ends of the pattern in use.
 enum Ends {
     PubSub {
-        publisher: PingPublisher,
-        subscriber: PingSubscriber,
+        publisher: BytesPublisher,
+        subscriber: BytesSubscriber,
         /// The last message received, kept until the next `recv` so the
         /// returned slice stays valid (the sample is a loan from the sender).
         received: Option<BytesSample>,
