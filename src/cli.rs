@@ -690,7 +690,7 @@ fn plot(args: &PlotArgs) -> ExitCode {
 fn clean(dry_run: bool) -> ExitCode {
     match transport::sweep_stale(dry_run) {
         Ok(stale) if stale.is_empty() => {
-            println!("no stale ipc-bench shared-memory regions or socket directories");
+            println!("nothing stale: no shared-memory region, socket directory or transport resource of a dead process");
             ExitCode::SUCCESS
         }
         Ok(stale) => {
