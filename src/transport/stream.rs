@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// Polls a non-blocking `try_accept` until it yields a connection, watching
 /// the child and the clock between polls (a blocking accept would wait
 /// forever for a child that died).
-pub fn accept_polling<T>(
+fn accept_polling<T>(
     mut try_accept: impl FnMut() -> std::io::Result<T>,
     liveness: &mut Liveness,
     timeout: Duration,
@@ -29,6 +29,81 @@ pub fn accept_polling<T>(
             Err(error) => return Err(TransportError::Io { context, error }),
         }
     }
+}
+
+/// A std stream socket (TCP or Unix): what the socket transports need of it
+/// to accept without blocking forever and to frame messages over it.
+pub trait Socket: Read + Write + Sized {
+    /// A second handle on the same connection (one reads, one writes).
+    fn duplicate(&self) -> std::io::Result<Self>;
+    fn set_blocking(&self, blocking: bool) -> std::io::Result<()>;
+}
+
+/// A std listening socket whose accept can be polled.
+pub trait SocketListener {
+    type Stream: Socket;
+    fn set_blocking(&self, blocking: bool) -> std::io::Result<()>;
+    fn accept_stream(&self) -> std::io::Result<Self::Stream>;
+}
+
+macro_rules! std_socket {
+    ($listener:ty => $stream:ty) => {
+        impl Socket for $stream {
+            fn duplicate(&self) -> std::io::Result<Self> {
+                self.try_clone()
+            }
+            fn set_blocking(&self, blocking: bool) -> std::io::Result<()> {
+                self.set_nonblocking(!blocking)
+            }
+        }
+        impl SocketListener for $listener {
+            type Stream = $stream;
+            fn set_blocking(&self, blocking: bool) -> std::io::Result<()> {
+                self.set_nonblocking(!blocking)
+            }
+            fn accept_stream(&self) -> std::io::Result<$stream> {
+                self.accept().map(|(stream, _)| stream)
+            }
+        }
+    };
+}
+
+std_socket!(std::net::TcpListener => std::net::TcpStream);
+#[cfg(unix)]
+std_socket!(std::os::unix::net::UnixListener => std::os::unix::net::UnixStream);
+
+/// Accepts the child's connection on `listener`, polling so that a dead
+/// child or the timeout ends the wait, and returns it in blocking mode.
+pub fn accept_socket<L: SocketListener>(
+    listener: &L,
+    liveness: &mut Liveness,
+    timeout: Duration,
+) -> Result<L::Stream, TransportError> {
+    listener
+        .set_blocking(false)
+        .map_err(TransportError::io("configuring the listening socket"))?;
+    let stream = accept_polling(
+        || listener.accept_stream(),
+        liveness,
+        timeout,
+        "accepting the child's connection",
+    )?;
+    stream
+        .set_blocking(true)
+        .map_err(TransportError::io("configuring the accepted socket"))?;
+    Ok(stream)
+}
+
+/// Frames messages over a connected socket: a duplicate handle reads, the
+/// original writes.
+pub fn framed_socket<S: Socket>(
+    stream: S,
+    options: &super::TransportOptions,
+) -> Result<Framed<S, S>, TransportError> {
+    let reader = stream
+        .duplicate()
+        .map_err(TransportError::io("duplicating the socket"))?;
+    Ok(Framed::new(reader, stream, options.max_message_bytes))
 }
 
 /// Every message goes out as a little-endian `u32` length and the bytes.

@@ -1,7 +1,7 @@
 //! A kernel baseline: TCP over loopback, `TCP_NODELAY` on both ends, messages
 //! framed with a length prefix.
 
-use super::stream::{accept_polling, Framed};
+use super::stream::{accept_socket, framed_socket, Framed};
 use super::{Transport, TransportError, TransportOptions};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
@@ -21,11 +21,8 @@ fn setup_stream(stream: TcpStream, options: &TransportOptions) -> Result<Tcp, Tr
     stream
         .set_nodelay(true)
         .map_err(TransportError::io("setting TCP_NODELAY"))?;
-    let reader = stream
-        .try_clone()
-        .map_err(TransportError::io("cloning the TCP stream"))?;
     Ok(Tcp {
-        framed: Framed::new(reader, stream, options.max_message_bytes),
+        framed: framed_socket(stream, options)?,
     })
 }
 
@@ -57,19 +54,7 @@ impl Transport for Tcp {
         liveness: &mut Liveness,
         timeout: Duration,
     ) -> Result<Self, TransportError> {
-        listener
-            .set_nonblocking(true)
-            .map_err(TransportError::io("configuring the TCP listener"))?;
-        let (stream, _) = accept_polling(
-            || listener.accept(),
-            liveness,
-            timeout,
-            "accepting the child's TCP connection",
-        )?;
-        stream
-            .set_nonblocking(false)
-            .map_err(TransportError::io("configuring the TCP stream"))?;
-        setup_stream(stream, options)
+        setup_stream(accept_socket(&listener, liveness, timeout)?, options)
     }
 
     fn connect(

@@ -2,7 +2,7 @@
 //! length prefix. The socket file lives in a private temporary directory,
 //! removed as soon as the child has connected (or the run ends).
 
-use super::stream::{accept_polling, Framed};
+use super::stream::{accept_socket, framed_socket, Framed};
 use super::{Transport, TransportError, TransportOptions};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
@@ -23,15 +23,6 @@ pub struct Listener {
     listener: UnixListener,
     /// Holds the socket file; dropping it removes both.
     _dir: tempfile::TempDir,
-}
-
-fn framed(stream: UnixStream, options: &TransportOptions) -> Result<UnixSocket, TransportError> {
-    let reader = stream
-        .try_clone()
-        .map_err(TransportError::io("cloning the Unix socket"))?;
-    Ok(UnixSocket {
-        framed: Framed::new(reader, stream, options.max_message_bytes),
-    })
 }
 
 impl Transport for UnixSocket {
@@ -73,21 +64,11 @@ impl Transport for UnixSocket {
         liveness: &mut Liveness,
         timeout: Duration,
     ) -> Result<Self, TransportError> {
-        let socket = &listener.listener;
-        socket
-            .set_nonblocking(true)
-            .map_err(TransportError::io("configuring the Unix socket"))?;
-        let (stream, _) = accept_polling(
-            || socket.accept(),
-            liveness,
-            timeout,
-            "accepting the child's connection",
-        )?;
-        stream
-            .set_nonblocking(false)
-            .map_err(TransportError::io("configuring the Unix socket"))?;
+        let stream = accept_socket(&listener.listener, liveness, timeout)?;
         // `listener` drops here: the socket file and its directory go.
-        framed(stream, options)
+        Ok(UnixSocket {
+            framed: framed_socket(stream, options)?,
+        })
     }
 
     fn connect(
@@ -98,7 +79,9 @@ impl Transport for UnixSocket {
         let setup: Setup = super::read_setup(setup)?;
         let stream = UnixStream::connect(&setup.path)
             .map_err(TransportError::io("connecting to the parent's Unix socket"))?;
-        framed(stream, options)
+        Ok(UnixSocket {
+            framed: framed_socket(stream, options)?,
+        })
     }
 
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
