@@ -81,6 +81,19 @@ impl CaseVisitor for ChildRun<'_> {
         if let Err(e) = liveness.check_now() {
             return refuse(e.to_string());
         }
+        // The transport is sized for the longest message; it must be the one
+        // this format produces, whatever the parent claims.
+        let options = &self.config.transport_options;
+        match format.max_message_bytes() {
+            Ok(needed) if needed == options.max_message_bytes => {}
+            Ok(needed) => {
+                return refuse(format!(
+                    "max_message_bytes is {}, but these messages need {needed}",
+                    options.max_message_bytes
+                ))
+            }
+            Err(e) => return refuse(e.to_string()),
+        }
         let mut transport = match T::connect(
             &self.config.transport_setup,
             &self.config.transport_options,

@@ -24,8 +24,7 @@ pub const EXIT_FAILURE: u8 = 1;
 /// Exit code after Ctrl-C, by shell convention (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// Largest payload accepted; far beyond any sensible IPC message.
-const MAX_PAYLOAD_BYTES: usize = 256 * 1024 * 1024;
+use crate::handshake::MAX_PAYLOAD_BYTES;
 /// Longest run accepted, in seconds (one day).
 const MAX_SECONDS: f64 = 86_400.0;
 
@@ -291,9 +290,9 @@ fn parse_iox_pattern(value: &str) -> Result<IoxPattern, String> {
     })
 }
 
-/// ByteQueue keeps u32 positions, so each half must stay below 4 GiB.
-const MAX_QUEUE_REGION_BYTES: usize = 4 * 1024 * 1024 * 1024 - 16;
-const MIN_QUEUE_REGION_BYTES: usize = 64;
+use crate::transport::shared_mem_queue::{
+    MAX_REGION_BYTES as MAX_QUEUE_REGION_BYTES, MIN_REGION_BYTES as MIN_QUEUE_REGION_BYTES,
+};
 
 fn parse_region(value: &str) -> Result<usize, String> {
     match value.trim().parse::<usize>() {
@@ -688,28 +687,29 @@ fn plot(args: &PlotArgs) -> ExitCode {
 }
 
 fn clean(dry_run: bool) -> ExitCode {
-    match transport::sweep_stale(dry_run) {
-        Ok(stale) if stale.is_empty() => {
-            println!("nothing stale: no shared-memory region, socket directory or transport resource of a dead process");
-            ExitCode::SUCCESS
-        }
-        Ok(stale) => {
-            let verb = if dry_run { "would remove" } else { "removed" };
-            for resource in stale {
-                println!(
-                    "{verb} {} {} (its process {} no longer exists)",
-                    resource.kind,
-                    resource.path.display(),
-                    resource.pid
-                );
-            }
-            ExitCode::SUCCESS
-        }
+    let report = match transport::sweep_stale(dry_run) {
+        Ok(report) => report,
         Err(e) => {
             eprintln!("error: cannot sweep stale resources: {e}");
-            ExitCode::from(EXIT_FAILURE)
+            return ExitCode::from(EXIT_FAILURE);
         }
+    };
+    if report.removed.is_empty() {
+        println!("nothing stale: no shared-memory region, socket directory or transport resource of a dead process");
     }
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for resource in &report.removed {
+        println!(
+            "{verb} {} {} (its process {} no longer exists)",
+            resource.kind,
+            resource.path.display(),
+            resource.pid
+        );
+    }
+    for left in &report.left_alone {
+        println!("left alone {}: {}", left.path.display(), left.why);
+    }
+    ExitCode::SUCCESS
 }
 
 fn run_and_report(transport: &str, args: &CaseArgs) -> ExitCode {

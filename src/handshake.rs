@@ -57,7 +57,17 @@ pub enum ConfigError {
     Version { parent: String, child: u32 },
     #[error("malformed configuration: {0}")]
     Malformed(String),
+    #[error("refusing the configuration: {0}")]
+    OutOfRange(String),
 }
+
+/// The largest payload a run may carry, checked by the CLI and again by the
+/// child: far beyond any sensible IPC message.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024 * 1024;
+/// The largest message the child accepts to size its transport for: twice the
+/// largest payload leaves room for any format's envelope. The child also
+/// checks the value against what its own format needs (see `child`).
+pub const MAX_MESSAGE_BYTES: usize = 2 * MAX_PAYLOAD_BYTES;
 
 impl ChildConfig {
     /// Parses a config line, checking the protocol version before the fields,
@@ -74,7 +84,28 @@ impl ChildConfig {
                 })
             }
         }
-        serde_json::from_value(value).map_err(|e| ConfigError::Malformed(e.to_string()))
+        let config: ChildConfig =
+            serde_json::from_value(value).map_err(|e| ConfigError::Malformed(e.to_string()))?;
+        config.check_sizes()?;
+        Ok(config)
+    }
+
+    /// Every size in the config is within what this tool ever sends, before
+    /// the child allocates or maps anything from it.
+    fn check_sizes(&self) -> Result<(), ConfigError> {
+        if self.payload_bytes > MAX_PAYLOAD_BYTES {
+            return Err(ConfigError::OutOfRange(format!(
+                "payload_bytes {} is larger than {MAX_PAYLOAD_BYTES}",
+                self.payload_bytes
+            )));
+        }
+        let max_message = self.transport_options.max_message_bytes;
+        if max_message > MAX_MESSAGE_BYTES {
+            return Err(ConfigError::OutOfRange(format!(
+                "max_message_bytes {max_message} is larger than {MAX_MESSAGE_BYTES}"
+            )));
+        }
+        Ok(())
     }
 
     pub fn to_line(&self) -> String {
@@ -169,6 +200,23 @@ mod tests {
             ChildConfig::parse(&v.to_string()),
             Err(ConfigError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn sizes_beyond_what_a_parent_sends_are_refused() {
+        for (field, value) in [
+            ("payload_bytes", serde_json::json!(MAX_PAYLOAD_BYTES + 1)),
+            ("payload_bytes", serde_json::json!(u64::MAX)),
+        ] {
+            let mut v = serde_json::to_value(config()).unwrap();
+            v[field] = value;
+            let err = ChildConfig::parse(&v.to_string()).unwrap_err();
+            assert!(matches!(err, ConfigError::OutOfRange(_)), "{err}");
+        }
+        let mut v = serde_json::to_value(config()).unwrap();
+        v["transport_options"]["max_message_bytes"] = serde_json::json!(usize::MAX / 2);
+        let err = ChildConfig::parse(&v.to_string()).unwrap_err();
+        assert!(err.to_string().contains("max_message_bytes"), "{err}");
     }
 
     #[test]

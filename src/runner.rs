@@ -206,7 +206,8 @@ impl CaseVisitor for ParentRun<'_> {
 fn report_stale_regions() {
     match transport::sweep_stale(false) {
         Ok(stale) => {
-            for resource in stale {
+            // What was left alone is not ours to report on every run; `clean` lists it.
+            for resource in stale.removed {
                 eprintln!(
                     "note: removed stale {} {} left by process {}, which no longer exists",
                     resource.kind,

@@ -87,18 +87,26 @@ fn check_result(result: &BenchResult, transport: &str, codec: &str, complexity: 
 }
 
 /// What processes `pids` created and did not remove: shared-memory regions
-/// and temporary directories named after them, and (with iceoryx2) nodes of
+/// and socket directories named after them, and (with iceoryx2) nodes of
 /// theirs that iceoryx2 sees as dead, i.e. still holding files and segments.
 fn leftovers(pids: &[u32]) -> Vec<String> {
-    let prefixes: Vec<String> = pids.iter().map(|p| format!("ipc-bench-{p}-")).collect();
-    let mut found: Vec<String> = [PathBuf::from("/dev/shm"), std::env::temp_dir()]
-        .iter()
-        .filter_map(|dir| std::fs::read_dir(dir).ok())
-        .flatten()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
-        .collect();
+    let regions: Vec<String> = pids.iter().map(|p| format!("ipc-bench-{p}-")).collect();
+    let sockets: Vec<String> = pids.iter().map(|p| format!("{p}-")).collect();
+    let names_in = |dir: PathBuf, prefixes: &[String]| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
+            .collect()
+    };
+    let mut found = names_in(PathBuf::from("/dev/shm"), &regions);
+    #[cfg(unix)]
+    found.extend(names_in(
+        ipc_bench::transport::stale::private_dir(),
+        &sockets,
+    ));
     // A dry run lists without removing; only transports with a sweep of
     // their own (iceoryx2) add anything beyond the names checked above.
     for stale in ipc_bench::transport::sweep_transports_stale(true).unwrap_or_default() {
@@ -854,5 +862,141 @@ mod faults {
                 );
             }
         }
+    }
+}
+
+/// Files and directories named like ours but not ours survive `run`,
+/// `matrix` and `clean`, and `clean --dry-run` does not offer to remove them;
+/// real leftovers of a dead process are still found and removed. TMPDIR is a
+/// fresh directory, so the socket side is this test's alone.
+#[cfg(target_os = "linux")]
+#[test]
+fn look_alikes_survive_every_command_and_real_leftovers_do_not() {
+    use ipc_bench::transport::stale::{private_dir, random_suffix, REGION_MAGIC};
+    let tmp = tempfile::tempdir().unwrap();
+    let with_tmp = |args: &[&str]| {
+        let mut c = cmd(IPC_BENCH);
+        c.env("TMPDIR", tmp.path()).args(args);
+        c
+    };
+    // Whatever happens, the /dev/shm files this test makes go with it.
+    struct Remove(Vec<PathBuf>);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            for path in &self.0 {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+    let dead = 999_999_997u32;
+    let user_results = tmp.path().join("ipc-bench-2024-results");
+    std::fs::create_dir(&user_results).unwrap();
+    std::fs::write(user_results.join("a.json"), "keep").unwrap();
+    let user_notes = tmp.path().join(format!("ipc-bench-{dead}-notes"));
+    std::fs::create_dir(&user_notes).unwrap();
+    let user_clone = tmp.path().join("ipc-bench-2");
+    std::fs::create_dir_all(user_clone.join("src")).unwrap();
+    let shm_notes = PathBuf::from(format!("/dev/shm/ipc-bench-{dead}-notes"));
+    std::fs::write(&shm_notes, REGION_MAGIC).unwrap();
+    let shm_headerless = PathBuf::from(format!("/dev/shm/ipc-bench-{dead}-rs-{}", random_suffix()));
+    std::fs::write(&shm_headerless, "not a region of ours").unwrap();
+    let mut shm_files = Remove(vec![shm_notes.clone(), shm_headerless.clone()]);
+
+    let results = tmp.path().join("results");
+    let results_arg = results.to_str().unwrap();
+    let short = [
+        "--duration",
+        "0.2",
+        "--warmup",
+        "0.05",
+        "--results-dir",
+        results_arg,
+    ];
+    let mut run = vec!["run", "--transport", "unix-socket"];
+    run.extend(short);
+    with_tmp(&run).assert().success();
+    let mut matrix = vec![
+        "matrix",
+        "--transports",
+        "spin,unix-socket",
+        "--complexities",
+        "raw-string",
+    ];
+    matrix.extend(short);
+    with_tmp(&matrix).assert().success();
+
+    // The private directory exists now (the socket runs made it). A
+    // directory of our exact shape there that holds a user's file, and the
+    // real leftovers of a dead process: a socket directory and a region.
+    let private = tmp.path().join(private_dir().file_name().unwrap());
+    assert!(private.is_dir(), "{private:?}");
+    let strange = private.join(format!("{dead}-Ab3dE9"));
+    std::fs::create_dir(&strange).unwrap();
+    std::fs::write(strange.join("notes.txt"), "keep").unwrap();
+    let stale_dir = private.join(format!("{dead}-Qq1Qq1"));
+    std::fs::create_dir(&stale_dir).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(stale_dir.join("socket")).unwrap());
+    let stale_region = PathBuf::from(format!("/dev/shm/ipc-bench-{dead}-rs-{}", random_suffix()));
+    let mut region = REGION_MAGIC.to_vec();
+    region.resize(4096, 0);
+    std::fs::write(&stale_region, region).unwrap();
+    shm_files.0.push(stale_region.clone());
+
+    let dry = with_tmp(&["clean", "--dry-run"]).output().unwrap();
+    let dry = String::from_utf8_lossy(&dry.stdout).into_owned();
+    let would_remove: Vec<&str> = dry
+        .lines()
+        .filter(|l| l.starts_with("would remove"))
+        .collect();
+    for path in [
+        &user_results,
+        &user_notes,
+        &user_clone,
+        &strange,
+        &shm_notes,
+        &shm_headerless,
+    ] {
+        let name = path.to_str().unwrap();
+        assert!(
+            !would_remove.iter().any(|l| l.contains(name)),
+            "offered to remove {name}: {dry}"
+        );
+    }
+    assert!(
+        would_remove
+            .iter()
+            .any(|l| l.contains(stale_dir.to_str().unwrap())),
+        "the dead process's socket directory was not found: {dry}"
+    );
+    assert!(
+        dry.contains(&format!("left alone {}", strange.display())),
+        "{dry}"
+    );
+    assert!(
+        stale_dir.exists() && strange.exists(),
+        "a dry run removed something"
+    );
+
+    let clean = with_tmp(&["clean"]).output().unwrap();
+    let clean = String::from_utf8_lossy(&clean.stdout).into_owned();
+    assert!(!stale_dir.exists(), "{clean}");
+    // /dev/shm is shared with the other tests, whose runs sweep it too: the
+    // region may have gone before `clean`, but it must be gone after.
+    assert!(!stale_region.exists(), "{clean}");
+    assert_eq!(
+        std::fs::read_to_string(user_results.join("a.json")).unwrap(),
+        "keep"
+    );
+    assert_eq!(
+        std::fs::read_to_string(strange.join("notes.txt")).unwrap(),
+        "keep"
+    );
+    for path in [
+        &user_notes,
+        &user_clone.join("src"),
+        &shm_notes,
+        &shm_headerless,
+    ] {
+        assert!(path.exists(), "{path:?} was removed: {clean}");
     }
 }

@@ -1,6 +1,9 @@
 //! One conformance suite, run against every registered transport, with both
 //! ends in this process (two threads). A transport added to the registry is
-//! picked up here without anyone remembering to list it.
+//! picked up here without anyone remembering to list it: the tests are
+//! generated from the registry at run time (libtest-mimic), one per check
+//! and transport label, so one failure hides no other and one transport runs
+//! by name: `cargo test --test transport_conformance -- raw-sync-block`.
 
 use ipc_bench::liveness::{Liveness, Peer};
 use ipc_bench::transport::{
@@ -173,7 +176,7 @@ fn peer_disconnect_is_an_error<T: Transport>(variant: VariantChoice) {
 struct HangGuard(Option<std::sync::mpsc::Sender<()>>);
 
 impl HangGuard {
-    fn new(test: &'static str, limit: Duration) -> Self {
+    fn new(test: String, limit: Duration) -> Self {
         let (done, finished) = std::sync::mpsc::channel::<()>();
         thread::spawn(move || {
             if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
@@ -190,44 +193,6 @@ impl Drop for HangGuard {
         if let Some(done) = self.0.take() {
             let _ = done.send(());
         }
-    }
-}
-
-/// Runs the suite on one variant of a transport.
-struct Suite(VariantChoice);
-impl TransportVisitor for Suite {
-    type Output = ();
-    fn visit<T: Transport>(self) {
-        conformance::<T>(self.0);
-    }
-}
-
-struct Disconnect(VariantChoice);
-impl TransportVisitor for Disconnect {
-    type Output = ();
-    fn visit<T: Transport>(self) {
-        peer_disconnect_is_an_error::<T>(self.0);
-    }
-}
-
-#[test]
-fn every_transport_conforms() {
-    let _guard = HangGuard::new("every_transport_conforms", Duration::from_secs(60));
-    // Every variant of every transport (raw-sync spin and block, iceoryx2's
-    // two patterns, ...).
-    for label in transport::labels() {
-        transport::dispatch(label.transport, Suite(label.choice)).unwrap();
-    }
-}
-
-#[test]
-fn every_transport_reports_a_gone_peer() {
-    let _guard = HangGuard::new(
-        "every_transport_reports_a_gone_peer",
-        Duration::from_secs(60),
-    );
-    for label in transport::labels() {
-        transport::dispatch(label.transport, Disconnect(label.choice)).unwrap();
     }
 }
 
@@ -261,30 +226,170 @@ fn stress<T: Transport>(variant: VariantChoice) {
     assert_eq!(child.join().unwrap(), STRESS_MESSAGES);
 }
 
-struct Stress(VariantChoice);
-impl TransportVisitor for Stress {
-    type Output = ();
-    fn visit<T: Transport>(self) {
-        stress::<T>(self.0);
+/// The child's `connect` with a setup whose sizes were tampered with: every
+/// number in the parent's real setup document replaced by hostile values in
+/// turn, against the parent's real (small) region. A size at least twice
+/// what the parent created cannot fit its region and must be refused (one a
+/// little larger may still fit the slot's alignment padding); whatever is
+/// accepted, no message may reach past what was mapped.
+fn hostile_setups_are_refused<T: Transport>(variant: VariantChoice) {
+    let options = options(256, variant);
+    let (listener, setup) = T::listen(&options).expect("listen");
+    let numbers = numbers_in(&setup, String::new());
+    assert!(!numbers.is_empty(), "{}: no sizes in {setup}", T::NAME);
+    let mut live = Liveness::new(Peer::InProcess);
+    for (pointer, original) in numbers {
+        let hostile = [
+            0,
+            1,
+            original + 1,
+            original * 2,
+            1 << 32,
+            1 << 40,
+            u64::MAX / 2 - 64,
+            u64::MAX / 2,
+            u64::MAX / 2 + 1,
+            u64::MAX - 127,
+            u64::MAX,
+        ];
+        for value in hostile {
+            let mut bad = setup.clone();
+            *bad.pointer_mut(&pointer).unwrap() = value.into();
+            match T::connect(&bad, &options, &mut live) {
+                Err(_) => {}
+                Ok(mut t) => {
+                    assert!(
+                        value < original * 2,
+                        "{}: accepted {pointer} = {value}, far beyond the parent's {original}",
+                        T::NAME
+                    );
+                    // Whatever it accepted, a message as large as the parent
+                    // sized the region for is refused or fits in it.
+                    let _ = t.send(&pattern(options.max_message_bytes + 1, value));
+                }
+            }
+        }
+    }
+    drop(listener);
+}
+
+/// Every unsigned number in a JSON document, with its JSON pointer.
+fn numbers_in(value: &serde_json::Value, at: String) -> Vec<(String, u64)> {
+    match value {
+        serde_json::Value::Number(n) => n.as_u64().map(|n| (at, n)).into_iter().collect(),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .flat_map(|(k, v)| numbers_in(v, format!("{at}/{k}")))
+            .collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| numbers_in(v, format!("{at}/{i}")))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
-#[test]
-fn shared_memory_transports_survive_a_stress_loop() {
-    let _guard = HangGuard::new(
-        "shared_memory_transports_survive_a_stress_loop",
-        Duration::from_secs(300),
-    );
-    let shared_memory = [
-        "spin",
-        "raw-sync-spin",
-        "shared-mem-queue",
-        "iceoryx2-pub-sub",
-        "iceoryx2-req-res",
-    ];
-    for label in transport::labels() {
-        if shared_memory.contains(&label.label.as_str()) {
-            transport::dispatch(label.transport, Stress(label.choice)).unwrap();
+/// The transports whose processes share memory and poll it: stressed at
+/// length (raw-sync-block would only measure its condition variable).
+const STRESSED: [&str; 5] = [
+    "spin",
+    "raw-sync-spin",
+    "shared-mem-queue",
+    "iceoryx2-pub-sub",
+    "iceoryx2-req-res",
+];
+
+/// The transports whose setup document carries region sizes (the others'
+/// carry names, ports and descriptors).
+const SIZED_SETUP: [&str; 4] = [
+    "spin",
+    "raw-sync-spin",
+    "raw-sync-block",
+    "shared-mem-queue",
+];
+
+/// The checks, each run on every transport label it applies to.
+#[derive(Clone, Copy)]
+enum Check {
+    Conformance,
+    GonePeer,
+    Stress,
+    HostileSetup,
+}
+
+impl Check {
+    fn name(self) -> &'static str {
+        match self {
+            Check::Conformance => "conforms",
+            Check::GonePeer => "reports_a_gone_peer",
+            Check::Stress => "survives_a_stress_loop",
+            Check::HostileSetup => "refuses_hostile_setup_sizes",
         }
     }
+
+    fn applies_to(self, label: &str) -> bool {
+        match self {
+            Check::Conformance | Check::GonePeer => true,
+            Check::Stress => STRESSED.contains(&label),
+            Check::HostileSetup => SIZED_SETUP.contains(&label),
+        }
+    }
+
+    /// How long it may run before the suite calls the transport blocked.
+    fn limit(self) -> Duration {
+        Duration::from_secs(match self {
+            Check::Stress => 300,
+            _ => 60,
+        })
+    }
+}
+
+/// Runs a check with the transport type a label names.
+struct Visit(Check, VariantChoice);
+impl TransportVisitor for Visit {
+    type Output = ();
+    fn visit<T: Transport>(self) {
+        match self.0 {
+            Check::Conformance => conformance::<T>(self.1),
+            Check::GonePeer => peer_disconnect_is_an_error::<T>(self.1),
+            Check::Stress => stress::<T>(self.1),
+            Check::HostileSetup => hostile_setups_are_refused::<T>(self.1),
+        }
+    }
+}
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut trials = Vec::new();
+    let checks = [
+        Check::Conformance,
+        Check::GonePeer,
+        Check::Stress,
+        Check::HostileSetup,
+    ];
+    for label in transport::labels() {
+        for check in checks.into_iter().filter(|c| c.applies_to(&label.label)) {
+            let name = format!("{}::{}", check.name(), label.label);
+            let (transport, choice) = (label.transport, label.choice);
+            let guard_name = name.clone();
+            trials.push(libtest_mimic::Trial::test(name, move || {
+                let _guard = HangGuard::new(guard_name, check.limit());
+                transport::dispatch(transport, Visit(check, choice))
+                    .expect("a registered transport");
+                Ok(())
+            }));
+        }
+    }
+    // The lists above name labels; one that matches nothing is a typo or a
+    // renamed transport, and would silently drop its tests.
+    let labels: Vec<String> = transport::labels().into_iter().map(|l| l.label).collect();
+    for named in STRESSED.iter().chain(&SIZED_SETUP) {
+        let optional = named.starts_with("iceoryx2") && !cfg!(feature = "iceoryx2");
+        assert!(
+            optional || labels.iter().any(|l| l == named),
+            "no transport label {named}"
+        );
+    }
+    libtest_mimic::run(&args, trials).exit();
 }

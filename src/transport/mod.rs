@@ -256,7 +256,7 @@ mod shm_region;
 pub mod stale;
 mod stream;
 pub use shm_region::remove_all_regions;
-pub use stale::{sweep_stale, StaleResource};
+pub use stale::{sweep_stale, LeftAlone, StaleResource, SweepReport};
 
 registry! {
     ipcc::Ipcc,

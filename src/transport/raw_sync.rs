@@ -9,7 +9,7 @@
 //! | event (EVENT_BYTES) | len: u64 | data ...   | event | len | data ...   |
 //! ```
 
-use super::shm_region::{Region, SlotData};
+use super::shm_region::{Region, SlotData, TwoSlots};
 use super::{Transport, TransportError, TransportOptions, WaitStrategy};
 use crate::liveness::Liveness;
 use raw_sync::events::{BusyEvent, Event, EventImpl, EventInit, EventState};
@@ -21,35 +21,20 @@ use std::time::Duration;
 /// Bytes reserved for either kind of event at the start of a slot; both
 /// need far less (a pthread mutex and condition variable with padding).
 const EVENT_BYTES: usize = 256;
-/// Slots start on cache-line boundaries so the two directions never share one.
-const ALIGN: usize = 128;
 /// How long one spinning wait inside raw_sync lasts before we yield the CPU
 /// and check the peer. Only reached when the peer is slow.
 const SPIN_SLICE: Duration = Duration::from_micros(20);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Layout {
-    slot_capacity: usize,
-}
-
-impl Layout {
-    fn slot_stride(&self) -> usize {
-        (EVENT_BYTES + 8 + self.slot_capacity).div_ceil(ALIGN) * ALIGN
-    }
-
-    fn region_len(&self) -> usize {
-        2 * self.slot_stride()
-    }
-
-    fn slot_offset(&self, index: usize) -> usize {
-        index * self.slot_stride()
-    }
+/// Both slots (event, length, data), sized from a capacity that was checked.
+fn layout(slot_capacity: usize) -> Result<TwoSlots, TransportError> {
+    TwoSlots::new(EVENT_BYTES + 8, slot_capacity)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Setup {
     os_id: String,
-    layout: Layout,
+    /// Checked again by the child before it maps anything.
+    slot_capacity: usize,
     wait: WaitStrategy,
 }
 
@@ -67,7 +52,7 @@ impl Slot {
     /// `create` no other process may be using it yet.
     unsafe fn new(
         region: *mut u8,
-        layout: &Layout,
+        layout: &TwoSlots,
         index: usize,
         wait: WaitStrategy,
         create: bool,
@@ -76,7 +61,7 @@ impl Slot {
         let base = unsafe { region.add(layout.slot_offset(index)) };
         let event_error =
             |e: Box<dyn std::error::Error>| TransportError::Other(format!("raw_sync event: {e}"));
-        // SAFETY: `base` points at EVENT_BYTES reserved, ALIGN-aligned bytes of the
+        // SAFETY: `base` points at EVENT_BYTES reserved, SLOT_ALIGN-aligned bytes of the
         // shared region, more than either event needs; with `create` nobody else
         // uses them yet, otherwise the creator initialized them before the child
         // was told the region's name.
@@ -89,10 +74,13 @@ impl Slot {
             }
         }
         .map_err(event_error)?;
-        assert!(
-            used <= EVENT_BYTES,
-            "raw_sync event needs {used} bytes, {EVENT_BYTES} reserved"
-        );
+        if used > EVENT_BYTES {
+            // Only a different raw_sync could need more; its event already
+            // lies in this slot, but nothing has been written past it yet.
+            return Err(TransportError::Other(format!(
+                "raw_sync event needs {used} bytes, {EVENT_BYTES} reserved"
+            )));
+        }
         // SAFETY: EVENT_BYTES is a multiple of 8, so `len` is aligned; len and
         // data lie within this slot's stride.
         let (len, data) = unsafe { (base.add(EVENT_BYTES) as *mut u64, base.add(EVENT_BYTES + 8)) };
@@ -105,7 +93,7 @@ impl Slot {
             message: SlotData {
                 len,
                 data,
-                capacity: layout.slot_capacity,
+                capacity: layout.capacity(),
             },
         })
     }
@@ -177,14 +165,14 @@ pub struct RawSync {
 /// Parent-side state between `listen` and `accept`.
 pub struct Listener {
     region: Region,
-    layout: Layout,
+    layout: TwoSlots,
     wait: WaitStrategy,
 }
 
 impl RawSync {
     fn build(
         region: Region,
-        layout: Layout,
+        layout: TwoSlots,
         wait: WaitStrategy,
         parent: bool,
     ) -> Result<Self, TransportError> {
@@ -201,7 +189,7 @@ impl RawSync {
             outgoing,
             incoming,
             wait,
-            buf: Vec::with_capacity(layout.slot_capacity),
+            buf: Vec::with_capacity(layout.capacity()),
             region,
         })
     }
@@ -223,9 +211,7 @@ impl Transport for RawSync {
     }
 
     fn listen(options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
-        let layout = Layout {
-            slot_capacity: options.max_message_bytes,
-        };
+        let layout = layout(options.max_message_bytes)?;
         let region = Region::create("rs", layout.region_len())?;
         for index in 0..2 {
             // SAFETY: the region is region_len() long and the child has not
@@ -234,7 +220,7 @@ impl Transport for RawSync {
         }
         let setup = Setup {
             os_id: region.os_id().to_string(),
-            layout,
+            slot_capacity: layout.capacity(),
             wait: options.wait,
         };
         let setup = super::write_setup(&setup)?;
@@ -264,8 +250,9 @@ impl Transport for RawSync {
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
         let setup: Setup = super::read_setup(setup)?;
-        let region = Region::open(&setup.os_id, setup.layout.region_len())?;
-        RawSync::build(region, setup.layout, setup.wait, false)
+        let layout = layout(setup.slot_capacity)?;
+        let region = Region::open(&setup.os_id, layout.region_len())?;
+        RawSync::build(region, layout, setup.wait, false)
     }
 
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
@@ -283,6 +270,7 @@ impl Transport for RawSync {
 
 #[cfg(test)]
 mod tests {
+    use super::super::shm_region::SLOT_ALIGN;
     use super::*;
     use crate::liveness::Peer;
 
@@ -295,11 +283,11 @@ mod tests {
     #[test]
     fn two_threads_exchange_every_message_intact() {
         let rounds: u64 = if cfg!(miri) { 30 } else { 20_000 };
-        let layout = Layout { slot_capacity: 200 };
+        let layout = layout(200).unwrap();
         let mut memory = vec![0u64; layout.region_len().div_ceil(8)];
-        // ALIGN-aligned start, as a mapping is; the buffer has ALIGN to spare.
-        memory.extend(std::iter::repeat_n(0, ALIGN / 8));
-        let offset = (memory.as_ptr() as *const u8).align_offset(ALIGN);
+        // SLOT_ALIGN-aligned start, as a region's is; the buffer has that to spare.
+        memory.extend(std::iter::repeat_n(0, SLOT_ALIGN / 8));
+        let offset = (memory.as_ptr() as *const u8).align_offset(SLOT_ALIGN);
         let base = (memory.as_mut_ptr() as *mut u8).wrapping_add(offset);
         /// A pointer the child thread may take along (raw pointers are not Send).
         struct Shared(*mut u8);

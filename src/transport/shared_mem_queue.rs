@@ -23,13 +23,45 @@ const HEADER: usize = 4;
 /// memory, and holds at most its capacity minus one byte.
 const QUEUE_OVERHEAD: usize = 8 + 1;
 
-/// The geometry both sides derive from the region length.
+/// The smallest region accepted: each half holds ByteQueue's positions and a
+/// frame of a few bytes.
+pub const MIN_REGION_BYTES: usize = 64;
+/// The largest region accepted: ByteQueue keeps u32 positions, so each half
+/// must stay below 4 GiB.
+pub const MAX_REGION_BYTES: usize = 4 * 1024 * 1024 * 1024 - 16;
+
+/// The geometry both sides derive from the region length. Built only through
+/// [`new`](Self::new), which keeps the length within what ByteQueue handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "usize", into = "usize")]
 struct Geometry {
     region_len: usize,
 }
 
+impl TryFrom<usize> for Geometry {
+    type Error = String;
+    fn try_from(region_len: usize) -> Result<Self, String> {
+        Geometry::new(region_len)
+    }
+}
+
+impl From<Geometry> for usize {
+    fn from(geometry: Geometry) -> usize {
+        geometry.region_len
+    }
+}
+
 impl Geometry {
+    fn new(region_len: usize) -> Result<Self, String> {
+        if (MIN_REGION_BYTES..=MAX_REGION_BYTES).contains(&region_len) {
+            Ok(Geometry { region_len })
+        } else {
+            Err(format!(
+                "region length {region_len} outside {MIN_REGION_BYTES}..={MAX_REGION_BYTES}"
+            ))
+        }
+    }
+
     /// Bytes per direction, a multiple of 8 so both halves stay aligned for
     /// ByteQueue's u32 positions.
     fn half(&self) -> usize {
@@ -104,12 +136,7 @@ impl Transport for SharedMemQueue {
     type Listener = Listener;
 
     fn capacity(options: &TransportOptions) -> Option<usize> {
-        Some(
-            Geometry {
-                region_len: options.queue_region_bytes,
-            }
-            .max_message(),
-        )
+        Some(Geometry::new(options.queue_region_bytes).map_or(0, |g| g.max_message()))
     }
 
     fn too_large_hint(max_message_bytes: usize) -> Option<String> {
@@ -120,9 +147,7 @@ impl Transport for SharedMemQueue {
     }
 
     fn listen(options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
-        let geometry = Geometry {
-            region_len: options.queue_region_bytes,
-        };
+        let geometry = Geometry::new(options.queue_region_bytes).map_err(TransportError::Setup)?;
         if geometry.max_message() < options.max_message_bytes {
             return Err(TransportError::TooLarge {
                 len: options.max_message_bytes,

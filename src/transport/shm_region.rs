@@ -1,14 +1,26 @@
-//! Shared-memory regions for the shared-memory transports: named so that a
-//! later run can recognise, report and remove the ones a dead process left.
+//! Shared-memory regions for the shared-memory transports, and the slot
+//! geometry two of them share. Every region is named and marked so that a
+//! later run can prove a dead process's leftover is ours before removing it
+//! (see `stale`), and every size that arrives from the other process is
+//! checked before anything is mapped or written.
+//!
+//! ```text
+//! | header (HEADER_BYTES): REGION_MAGIC, zeros | the transport's bytes ... |
+//! ```
 
 use super::TransportError;
 use shared_memory::{Shmem, ShmemConf, ShmemError};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use super::stale::NAME_PREFIX;
+use super::stale::{random_suffix, NAME_PREFIX, REGION_MAGIC};
 
-static NEXT_REGION: AtomicU32 = AtomicU32::new(0);
+/// Bytes in front of the transport's part of every region: the magic, and
+/// padding that keeps the transport's part aligned for its slots.
+const HEADER_BYTES: usize = 128;
+
+/// The largest region a transport may ask for: 8 GiB, far above any
+/// accepted payload (256 MiB), so a hostile size is refused before mapping.
+pub const MAX_REGION_BYTES: usize = 8 << 30;
 
 /// Names of the regions this process has mapped, for [`remove_all_regions`].
 static MAPPED: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -55,54 +67,151 @@ fn shm_error(context: &'static str) -> impl FnOnce(ShmemError) -> TransportError
 }
 
 impl Region {
-    /// Creates a new, zero-filled region of `len` bytes for transport `tag`.
+    /// Creates a new region whose transport part is `len` zero-filled bytes,
+    /// for transport `tag` (1 to 4 lowercase letters: names stay within
+    /// macOS's 31 bytes).
     pub fn create(tag: &str, len: usize) -> Result<Self, TransportError> {
-        let n = NEXT_REGION.fetch_add(1, Ordering::Relaxed);
-        let os_id = format!("/{NAME_PREFIX}{}-{tag}-{n}", std::process::id());
+        debug_assert!((1..=4).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_lowercase()));
+        let total = checked_total(len)?;
+        let os_id = format!(
+            "/{NAME_PREFIX}{}-{tag}-{}",
+            std::process::id(),
+            random_suffix()
+        );
         let shmem = ShmemConf::new()
             .os_id(&os_id)
-            .size(len)
+            .size(total)
             .create()
             .map_err(shm_error("creating the shared-memory region"))?;
         mapped().push(shmem.get_os_id().to_string());
+        // SAFETY: the mapping is `total >= HEADER_BYTES` bytes long and nobody
+        // else knows its name yet, so writing its first bytes is race-free.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                REGION_MAGIC.as_ptr(),
+                shmem.as_ptr(),
+                REGION_MAGIC.len(),
+            );
+        }
         Ok(Region { shmem })
     }
 
-    /// Opens the region the parent created, checking it is at least `min_len` long.
+    /// Opens the region the parent created, checking that it is one of ours
+    /// (name and header) and that its transport part really is at least
+    /// `min_len` bytes long, so that a layout from the handshake can never
+    /// reach beyond the mapping.
     pub fn open(os_id: &str, min_len: usize) -> Result<Self, TransportError> {
-        if !os_id.trim_start_matches('/').starts_with(NAME_PREFIX) {
+        if super::stale::region_creator(os_id).is_none() {
             return Err(TransportError::Setup(format!(
-                "'{os_id}' is not an ipc-bench region"
+                "'{os_id}' is not the name of an ipc-bench region"
             )));
         }
+        let total = checked_total(min_len)?;
         let shmem = ShmemConf::new()
             .os_id(os_id)
             .open()
             .map_err(shm_error("opening the parent's shared-memory region"))?;
         mapped().push(shmem.get_os_id().to_string());
-        if shmem.len() < min_len {
+        let region = Region { shmem };
+        if region.shmem.len() < total {
             return Err(TransportError::Setup(format!(
-                "region {os_id} is {} bytes, the layout needs {min_len}",
-                shmem.len()
+                "region {os_id} has {} bytes for the transport, the layout needs {min_len}",
+                region.shmem.len().saturating_sub(HEADER_BYTES)
             )));
         }
-        Ok(Region { shmem })
+        // SAFETY: the mapping is at least HEADER_BYTES long (checked above);
+        // the creator wrote the magic before it gave the name out, and nobody
+        // writes the header afterwards.
+        let head = unsafe { std::slice::from_raw_parts(region.shmem.as_ptr(), REGION_MAGIC.len()) };
+        if head != REGION_MAGIC {
+            return Err(TransportError::Setup(format!(
+                "region {os_id} does not start with ipc-bench's header"
+            )));
+        }
+        Ok(region)
     }
 
     pub fn os_id(&self) -> &str {
         self.shmem.get_os_id()
     }
 
-    /// The start of the mapping; valid for the length it was created or
+    /// The start of the transport's part of the mapping (after the header,
+    /// so aligned to 128 bytes); valid for the length it was created or
     /// checked with, while `self` lives.
     pub fn as_ptr(&self) -> *mut u8 {
-        self.shmem.as_ptr()
+        // SAFETY: every mapping of ours is at least HEADER_BYTES long (create
+        // and open check it), so the offset stays inside it.
+        unsafe { self.shmem.as_ptr().add(HEADER_BYTES) }
     }
 
     /// Makes this handle remove the region when dropped: the child calls it
     /// when the parent, the region's creator, died without removing it.
     pub fn take_ownership(&mut self) {
         self.shmem.set_owner(true);
+    }
+}
+
+/// The mapping's whole length for a transport part of `len` bytes, refusing
+/// lengths beyond [`MAX_REGION_BYTES`].
+fn checked_total(len: usize) -> Result<usize, TransportError> {
+    match len.checked_add(HEADER_BYTES) {
+        Some(total) if len <= MAX_REGION_BYTES => Ok(total),
+        _ => Err(TransportError::Setup(format!(
+            "a {len}-byte region is larger than the {MAX_REGION_BYTES} bytes accepted"
+        ))),
+    }
+}
+
+/// The largest slot capacity the slot transports accept: 1 GiB, above any
+/// accepted message (a 256 MiB payload and its envelope).
+pub const MAX_SLOT_CAPACITY: usize = 1 << 30;
+/// Slots start on this boundary (two cache lines: adjacent-line prefetch
+/// pairs them), so the two directions never share a line.
+pub const SLOT_ALIGN: usize = 128;
+
+/// Where the two slots of a one-slot-per-direction transport lie: each a
+/// transport-specific header, then `capacity` bytes of message, the slot's
+/// start aligned to [`SLOT_ALIGN`]. Built only through [`new`](Self::new),
+/// which checks every size, so a hostile capacity from the handshake is
+/// refused instead of wrapping around to a small region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TwoSlots {
+    capacity: usize,
+    stride: usize,
+}
+
+impl TwoSlots {
+    pub fn new(header: usize, capacity: usize) -> Result<Self, TransportError> {
+        let too_large = || {
+            TransportError::Setup(format!(
+                "slot capacity {capacity} is larger than the {MAX_SLOT_CAPACITY} bytes accepted"
+            ))
+        };
+        if capacity > MAX_SLOT_CAPACITY {
+            return Err(too_large());
+        }
+        let stride = header
+            .checked_add(capacity)
+            .and_then(|n| n.checked_next_multiple_of(SLOT_ALIGN))
+            .filter(|stride| stride.checked_mul(2).is_some())
+            .ok_or_else(too_large)?;
+        Ok(TwoSlots { capacity, stride })
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The bytes both slots take.
+    pub fn region_len(&self) -> usize {
+        // Checked in `new`.
+        2 * self.stride
+    }
+
+    /// Where slot `index` (0 or 1) starts, relative to the region.
+    pub fn slot_offset(&self, index: usize) -> usize {
+        debug_assert!(index < 2);
+        index * self.stride
     }
 }
 
@@ -179,10 +288,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn slot_geometry_refuses_what_would_wrap_or_exceed_the_cap() {
+        let ok = TwoSlots::new(16, 200).unwrap();
+        assert_eq!(ok.region_len(), 2 * 256);
+        assert_eq!(ok.slot_offset(1), 256);
+        assert_eq!(TwoSlots::new(16, 0).unwrap().region_len(), 2 * 128);
+        for hostile in [
+            usize::MAX,
+            usize::MAX / 2,
+            usize::MAX / 2 - 8,
+            MAX_SLOT_CAPACITY + 1,
+        ] {
+            assert!(TwoSlots::new(16, hostile).is_err(), "{hostile}");
+        }
+        assert!(TwoSlots::new(usize::MAX, 1).is_err());
+        assert!(TwoSlots::new(264, MAX_SLOT_CAPACITY).is_ok());
+    }
+
+    #[test]
+    fn a_region_is_checked_against_its_real_length_and_header() {
+        let created = Region::create("test", 4096).unwrap();
+        let id = created.os_id().to_string();
+        assert!(Region::open(&id, 4096).is_ok());
+        for too_long in [4097, 1 << 30, MAX_REGION_BYTES + 1, usize::MAX] {
+            assert!(Region::open(&id, too_long).is_err(), "{too_long}");
+        }
+        assert!(Region::open("/etc-passwd", 0).is_err());
+        assert!(
+            Region::open("/ipc-bench-1-rs-0", 0).is_err(),
+            "old-style name"
+        );
+        #[cfg(target_os = "linux")]
+        {
+            // Our name shape, but not our header: refused, not trusted.
+            let fake = format!("/ipc-bench-{}-test-{}", std::process::id(), random_suffix());
+            std::fs::write(format!("/dev/shm{fake}"), vec![0u8; 8192]).unwrap();
+            let opened = Region::open(&fake, 64);
+            std::fs::remove_file(format!("/dev/shm{fake}")).unwrap();
+            assert!(opened.is_err());
+        }
+    }
+
+    #[test]
     fn regions_are_removed_by_their_owner_only() {
         let created = Region::create("test", 4096).unwrap();
         let id = created.os_id().to_string();
-        assert!(crate::transport::stale::creator_pid(&id).is_some(), "{id}");
+        assert_eq!(
+            crate::transport::stale::region_creator(&id),
+            Some(std::process::id()),
+            "{id}"
+        );
         let opened = Region::open(&id, 4096).unwrap();
         drop(opened);
         // The opener did not remove it: it can be opened again.

@@ -12,38 +12,26 @@
 //! slot's first cache line, so a small message crosses between cores as one
 //! line, as in the bare atomic ping-pong.
 
-use super::shm_region::{Region, SlotData};
+use super::shm_region::{Region, SlotData, TwoSlots};
 use super::{Transport, TransportError, TransportOptions};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Slots start on this boundary (two cache lines: adjacent-line prefetch
-/// pairs them), so the two directions never share a line.
-const ALIGN: usize = 128;
 /// Sequence number and length.
 const HEADER: usize = 16;
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct Layout {
-    slot_capacity: usize,
-}
-
-impl Layout {
-    fn stride(&self) -> usize {
-        (HEADER + self.slot_capacity).div_ceil(ALIGN) * ALIGN
-    }
-
-    fn region_len(&self) -> usize {
-        2 * self.stride()
-    }
+/// Both slots, sized from a capacity that was checked.
+fn layout(slot_capacity: usize) -> Result<TwoSlots, TransportError> {
+    TwoSlots::new(HEADER, slot_capacity)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Setup {
     os_id: String,
-    layout: Layout,
+    /// Checked again by the child before it maps anything.
+    slot_capacity: usize,
 }
 
 struct Slot {
@@ -55,17 +43,18 @@ impl Slot {
     /// # Safety
     /// `base` must point at `layout.region_len()` bytes, 8-aligned, that stay
     /// mapped while the slot is used, and that start zero-filled.
-    unsafe fn at(base: *mut u8, layout: &Layout, index: usize) -> Self {
-        // SAFETY: within the memory by the caller's guarantee; the offset is
-        // a multiple of ALIGN, so `seq` and `len` are 8-aligned.
+    unsafe fn at(base: *mut u8, layout: &TwoSlots, index: usize) -> Self {
+        // SAFETY: within the memory by the caller's guarantee (TwoSlots puts
+        // each slot's header and capacity inside region_len()); the offset is
+        // a multiple of SLOT_ALIGN, so `seq` and `len` are 8-aligned.
         unsafe {
-            let base = base.add(index * layout.stride());
+            let base = base.add(layout.slot_offset(index));
             Slot {
                 seq: base as *const AtomicU64,
                 message: SlotData {
                     len: base.add(8) as *mut u64,
                     data: base.add(HEADER),
-                    capacity: layout.slot_capacity,
+                    capacity: layout.capacity(),
                 },
             }
         }
@@ -93,7 +82,7 @@ struct Channel {
 impl Channel {
     /// # Safety
     /// As for [`Slot::at`]; the two sides must pass opposite `parent` values.
-    unsafe fn new(base: *mut u8, layout: &Layout, parent: bool) -> Self {
+    unsafe fn new(base: *mut u8, layout: &TwoSlots, parent: bool) -> Self {
         let (out_index, in_index) = if parent { (0, 1) } else { (1, 0) };
         // SAFETY: forwarded from the caller.
         let (outgoing, incoming) = unsafe {
@@ -107,7 +96,7 @@ impl Channel {
             incoming,
             sent: 0,
             received: 0,
-            buf: Vec::with_capacity(layout.slot_capacity),
+            buf: Vec::with_capacity(layout.capacity()),
         }
     }
 
@@ -149,11 +138,11 @@ pub struct Spin {
 
 pub struct Listener {
     region: Region,
-    layout: Layout,
+    layout: TwoSlots,
 }
 
 impl Spin {
-    fn build(region: Region, layout: Layout, parent: bool) -> Self {
+    fn build(region: Region, layout: TwoSlots, parent: bool) -> Self {
         // SAFETY: the region was created with, or checked to hold,
         // region_len() bytes; it is page-aligned, zero-filled at creation,
         // and owned by the returned value, after the channel in drop order.
@@ -173,14 +162,12 @@ impl Transport for Spin {
     }
 
     fn listen(options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
-        let layout = Layout {
-            slot_capacity: options.max_message_bytes,
-        };
+        let layout = layout(options.max_message_bytes)?;
         // Zero-filled by the OS: both sequence numbers start at 0.
         let region = Region::create("spin", layout.region_len())?;
         let setup = Setup {
             os_id: region.os_id().to_string(),
-            layout,
+            slot_capacity: layout.capacity(),
         };
         let setup = super::write_setup(&setup)?;
         Ok((Listener { region, layout }, setup))
@@ -201,8 +188,9 @@ impl Transport for Spin {
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
         let setup: Setup = super::read_setup(setup)?;
-        let region = Region::open(&setup.os_id, setup.layout.region_len())?;
-        Ok(Spin::build(region, setup.layout, false))
+        let layout = layout(setup.slot_capacity)?;
+        let region = Region::open(&setup.os_id, layout.region_len())?;
+        Ok(Spin::build(region, layout, false))
     }
 
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
@@ -230,7 +218,7 @@ mod tests {
     #[test]
     fn two_threads_exchange_every_message_intact() {
         let rounds: u64 = if cfg!(miri) { 40 } else { 20_000 };
-        let layout = Layout { slot_capacity: 200 };
+        let layout = layout(200).unwrap();
         // u64s: 8-aligned and zero-filled, as a fresh mapping is.
         let mut memory = vec![0u64; layout.region_len() / 8];
         /// A pointer the child thread may take along (raw pointers are not Send).

@@ -1,19 +1,85 @@
 //! Resources a process of ours can leave behind when it is killed before its
-//! destructors run: shared-memory regions and the Unix socket's directory.
-//! Every such name carries the pid of the process that created it, so a later
-//! run can tell a dead owner's leftovers from a live run's and remove only
-//! the former.
+//! destructors run: shared-memory regions and the Unix socket's directory,
+//! and the sweep that removes them once their creator is gone.
+//!
+//! The sweep removes only what it can prove this tool created, so that a
+//! user's file or directory with a look-alike name always survives:
+//!
+//! - **Socket directories** live in one private directory per user,
+//!   `$TMPDIR/ipc-bench.<uid>/` (created mode 0700, owned by this user, never
+//!   a symlink; any other state is refused, not repaired). Each is named
+//!   `<pid>-<6 random letters or digits>` and may hold one socket called
+//!   `socket` and nothing else. Nothing outside the private directory is ever
+//!   looked at, and a directory holding anything else is reported, not
+//!   removed (no recursive removal anywhere).
+//! - **Regions** are named `ipc-bench-<pid>-<tag>-<6 random letters or
+//!   digits>` and begin with a header carrying [`REGION_MAGIC`] (see
+//!   `shm_region`). Only a regular file of that exact name shape, owned by
+//!   this user, whose header carries the magic, is removed; a look-alike is
+//!   reported when its name has our exact shape, ignored otherwise.
+//!
+//! Either way the `<pid>` must name a process that no longer exists.
 
 use std::path::{Path, PathBuf};
 
-/// Every region this tool creates is named `/ipc-bench-<pid>-<tag>-<n>`, and
-/// every temporary directory `ipc-bench-<pid>-<random>`. Short on purpose:
-/// macOS limits shared-memory names to 31 bytes.
+/// Every region this tool creates is named `/ipc-bench-<pid>-<tag>-<random>`.
+/// Short on purpose: macOS limits shared-memory names to 31 bytes.
 pub const NAME_PREFIX: &str = "ipc-bench-";
 
-/// The prefix for a temporary directory created by this process.
-pub fn temp_dir_prefix() -> String {
-    format!("{NAME_PREFIX}{}-", std::process::id())
+/// Length of the random part of every name (tempfile's default as well).
+pub const RANDOM_LEN: usize = 6;
+
+/// What the first bytes of every region of ours hold, written by its creator
+/// before anyone else learns its name.
+pub const REGION_MAGIC: &[u8; 16] = b"ipc-bench region";
+
+/// The name of the socket inside a socket directory.
+pub const SOCKET_FILE: &str = "socket";
+
+/// A random part for a name: [`RANDOM_LEN`] ASCII letters and digits.
+pub fn random_suffix() -> String {
+    (0..RANDOM_LEN).map(|_| fastrand::alphanumeric()).collect()
+}
+
+fn is_random_part(s: &str) -> bool {
+    s.len() == RANDOM_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn parse_pid(s: &str) -> Option<u32> {
+    // Digits only: `parse` would also take a leading '+'.
+    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// The creator's pid, if `name` has exactly the shape of one of our region
+/// names: `ipc-bench-<pid>-<tag>-<random>`, the tag 1 to 8 lowercase letters.
+pub fn region_creator(name: &str) -> Option<u32> {
+    let rest = name.trim_start_matches('/').strip_prefix(NAME_PREFIX)?;
+    let mut parts = rest.split('-');
+    let (pid, tag, random) = (parts.next()?, parts.next()?, parts.next()?);
+    let tag_ok = (1..=8).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_lowercase());
+    if parts.next().is_some() || !tag_ok || !is_random_part(random) {
+        return None;
+    }
+    parse_pid(pid)
+}
+
+/// The creator's pid, if `name` has exactly the shape of one of our socket
+/// directories inside the private directory: `<pid>-<random>`.
+pub fn socket_dir_creator(name: &str) -> Option<u32> {
+    let (pid, random) = name.split_once('-')?;
+    if !is_random_part(random) {
+        return None;
+    }
+    parse_pid(pid)
+}
+
+/// The name a new socket directory of this process starts with; tempfile
+/// adds the random part.
+pub fn socket_dir_prefix() -> String {
+    format!("{}-", std::process::id())
 }
 
 /// A resource left behind by a process that no longer exists.
@@ -26,14 +92,29 @@ pub struct StaleResource {
     pub pid: u32,
 }
 
-/// The pid in `ipc-bench-<pid>-...`, if `name` is one of ours.
-pub fn creator_pid(name: &str) -> Option<u32> {
-    name.trim_start_matches('/')
-        .strip_prefix(NAME_PREFIX)?
-        .split('-')
-        .next()?
-        .parse()
-        .ok()
+/// Something named like ours that the sweep could not prove is ours, so left
+/// where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftAlone {
+    pub path: PathBuf,
+    pub why: String,
+}
+
+/// What a sweep found: what it removed (or would remove, in a dry run) and
+/// what it left alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub removed: Vec<StaleResource>,
+    pub left_alone: Vec<LeftAlone>,
+}
+
+impl SweepReport {
+    fn leave(&mut self, path: PathBuf, why: impl Into<String>) {
+        self.left_alone.push(LeftAlone {
+            path,
+            why: why.into(),
+        });
+    }
 }
 
 /// Whether a process with this pid exists (a zombie counts: it may still be
@@ -60,14 +141,89 @@ pub fn process_exists(_pid: u32) -> bool {
     true
 }
 
-/// Finds resources of ours in `dir` whose creating process is gone, and
-/// removes them unless `dry_run`.
-fn sweep_dir(
-    dir: &Path,
-    kind: &'static str,
-    dry_run: bool,
-    found: &mut Vec<StaleResource>,
-) -> std::io::Result<()> {
+#[cfg(unix)]
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// This user's private directory for socket directories:
+/// `$TMPDIR/ipc-bench.<uid>`.
+#[cfg(unix)]
+pub fn private_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("ipc-bench.{}", effective_uid()))
+}
+
+/// Why `meta` is not a private directory of this user, if it is not.
+#[cfg(unix)]
+fn not_private(meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    if meta.file_type().is_symlink() {
+        Some("it is a symbolic link".into())
+    } else if !meta.is_dir() {
+        Some("it is not a directory".into())
+    } else if meta.uid() != effective_uid() {
+        Some(format!(
+            "it belongs to uid {}, not to this user ({})",
+            meta.uid(),
+            effective_uid()
+        ))
+    } else if meta.mode() & 0o077 != 0 {
+        Some(format!(
+            "others may use it (mode {:o}, expected 700)",
+            meta.mode() & 0o777
+        ))
+    } else {
+        None
+    }
+}
+
+/// Creates this user's private directory if needed and checks it is one:
+/// a real directory, owned by this user, accessible to no one else.
+#[cfg(unix)]
+pub fn ensure_private_dir() -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = private_dir();
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let meta = std::fs::symlink_metadata(&dir)?;
+    match not_private(&meta) {
+        None => Ok(dir),
+        Some(why) => Err(std::io::Error::other(format!(
+            "refusing to use {} for sockets: {why}; remove it or set TMPDIR elsewhere",
+            dir.display()
+        ))),
+    }
+}
+
+/// Reads the first bytes of a would-be region and compares them with the magic.
+#[cfg(target_os = "linux")]
+fn has_region_magic(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut head = [0u8; REGION_MAGIC.len()];
+    let mut file = std::fs::File::open(path)?;
+    match file.read_exact(&mut head) {
+        Ok(()) => Ok(&head == REGION_MAGIC),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes `path`, treating "already gone" as done.
+fn remove_file_if_there(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Regions of dead processes in `/dev/shm`.
+#[cfg(target_os = "linux")]
+fn sweep_regions(dir: &Path, dry_run: bool, report: &mut SweepReport) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -76,52 +232,136 @@ fn sweep_dir(
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = creator_pid(&name) else {
+        let Some(pid) = region_creator(&name) else {
             continue;
         };
         if process_exists(pid) {
             continue;
         }
         let path = entry.path();
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        if !meta.file_type().is_file() {
+            report.leave(path, "named like a region of ours, but not a regular file");
+            continue;
+        }
+        if meta.uid() != effective_uid() {
+            report.leave(
+                path,
+                format!(
+                    "named like a region of ours, but owned by uid {}",
+                    meta.uid()
+                ),
+            );
+            continue;
+        }
+        if !has_region_magic(&path)? {
+            report.leave(
+                path,
+                "named like a region of ours, but without ipc-bench's header",
+            );
+            continue;
+        }
         if !dry_run {
-            let removed = if entry.file_type()?.is_dir() {
-                std::fs::remove_dir_all(&path)
+            remove_file_if_there(&path)?;
+        }
+        report.removed.push(StaleResource {
+            kind: "shared-memory region",
+            path,
+            pid,
+        });
+    }
+    Ok(())
+}
+
+/// Socket directories of dead processes in the private directory.
+#[cfg(unix)]
+fn sweep_socket_dirs(dry_run: bool, report: &mut SweepReport) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let root = private_dir();
+    let root_meta = match std::fs::symlink_metadata(&root) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if let Some(why) = not_private(&root_meta) {
+        report.leave(root, format!("not ipc-bench's private directory: {why}"));
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(&root)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = socket_dir_creator(&name) else {
+            report.leave(path, "not named like a socket directory of ours");
+            continue;
+        };
+        if process_exists(pid) {
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&path)?;
+        if !meta.is_dir() || meta.file_type().is_symlink() {
+            report.leave(path, "named like a socket directory, but not a directory");
+            continue;
+        }
+        // Ours holds our socket and nothing else, or nothing at all.
+        let mut socket = None;
+        let mut unexpected = Vec::new();
+        for inner in std::fs::read_dir(&path)? {
+            let inner = inner?;
+            let is_socket = inner.file_type()?.is_socket();
+            if inner.file_name() == SOCKET_FILE && is_socket {
+                socket = Some(inner.path());
             } else {
-                std::fs::remove_file(&path)
-            };
-            match removed {
-                Ok(()) => {}
-                // Removed by someone else meanwhile: just as good.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+                unexpected.push(inner.file_name().to_string_lossy().into_owned());
             }
         }
-        found.push(StaleResource { kind, path, pid });
+        if !unexpected.is_empty() {
+            report.leave(
+                path,
+                format!(
+                    "a socket directory holds only a socket, this one also holds: {}",
+                    unexpected.join(", ")
+                ),
+            );
+            continue;
+        }
+        if !dry_run {
+            if let Some(socket) = &socket {
+                remove_file_if_there(socket)?;
+            }
+            match std::fs::remove_dir(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        report.removed.push(StaleResource {
+            kind: "socket directory",
+            path,
+            pid,
+        });
     }
     Ok(())
 }
 
 /// Finds every resource of ours whose creating process is gone, and removes
-/// it unless `dry_run`. Resources of live processes are never touched.
-pub fn sweep_stale(dry_run: bool) -> std::io::Result<Vec<StaleResource>> {
-    let mut found = Vec::new();
+/// it unless `dry_run`. Resources of live processes, and anything not proven
+/// ours, are never touched.
+pub fn sweep_stale(dry_run: bool) -> std::io::Result<SweepReport> {
+    let mut report = SweepReport::default();
     // Only Linux lists POSIX shared memory as files; elsewhere regions can
     // only be removed by name, which the owner's own cleanup does.
     #[cfg(target_os = "linux")]
-    sweep_dir(
-        Path::new("/dev/shm"),
-        "shared-memory region",
-        dry_run,
-        &mut found,
-    )?;
-    sweep_dir(
-        &std::env::temp_dir(),
-        "socket directory",
-        dry_run,
-        &mut found,
-    )?;
-    found.extend(super::sweep_transports_stale(dry_run)?);
-    Ok(found)
+    sweep_regions(Path::new("/dev/shm"), dry_run, &mut report)?;
+    #[cfg(unix)]
+    sweep_socket_dirs(dry_run, &mut report)?;
+    report
+        .removed
+        .extend(super::sweep_transports_stale(dry_run)?);
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -129,13 +369,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_carry_the_creator_pid() {
-        assert_eq!(creator_pid("ipc-bench-1234-rs-0"), Some(1234));
-        assert_eq!(creator_pid("/ipc-bench-77-smq-3"), Some(77));
-        assert_eq!(creator_pid("ipc-bench-77-Xa3bQ"), Some(77));
-        assert_eq!(creator_pid("shmem_ABC"), None);
-        assert_eq!(creator_pid("ipc-bench-x-rs-0"), None);
-        assert!(temp_dir_prefix().starts_with(&format!("ipc-bench-{}-", std::process::id())));
+    fn only_our_exact_name_shapes_carry_a_creator() {
+        assert_eq!(region_creator("ipc-bench-1234-rs-a1B2c3"), Some(1234));
+        assert_eq!(region_creator("/ipc-bench-77-smq-XXXXXX"), Some(77));
+        for foreign in [
+            "shmem_ABC",
+            "ipc-bench-x-rs-a1B2c3",
+            "ipc-bench-99999-notes",
+            "ipc-bench-2024-results",
+            "ipc-bench-1234-rs-0",
+            "ipc-bench-1234-rs-a1B2c3-old",
+            "ipc-bench-+12-rs-a1B2c3",
+            "ipc-bench-12-RS-a1B2c3",
+            "ipc-bench-12--a1B2c3",
+        ] {
+            assert_eq!(region_creator(foreign), None, "{foreign}");
+        }
+        assert_eq!(socket_dir_creator("4242-Ab3dE9"), Some(4242));
+        for foreign in ["2024-results", "99999-my-notes", "12-abc", "x-Ab3dE9", "12"] {
+            assert_eq!(socket_dir_creator(foreign), None, "{foreign}");
+        }
+        let suffix = random_suffix();
+        assert!(is_random_part(&suffix), "{suffix}");
+        assert!(socket_dir_creator(&format!("{}{suffix}", socket_dir_prefix())).is_some());
     }
 
     #[cfg(unix)]
@@ -146,47 +402,75 @@ mod tests {
         assert!(!process_exists(0));
     }
 
+    /// Regions in /dev/shm: the real leftover of a dead process goes, every
+    /// look-alike stays. (Socket directories are checked end to end, with a
+    /// private TMPDIR, in `tests/cli.rs`.)
     #[cfg(target_os = "linux")]
     #[test]
-    fn leftovers_of_dead_processes_are_swept_and_live_ones_kept() {
+    fn only_proven_regions_of_dead_processes_are_swept() {
+        use std::os::unix::fs::PermissionsExt;
         // A pid far above pid_max cannot belong to a live process.
-        let dead_region = "ipc-bench-999999998-test-0";
-        std::fs::write(format!("/dev/shm/{dead_region}"), b"").unwrap();
-        let dead_dir = std::env::temp_dir().join("ipc-bench-999999998-sweeptest");
-        std::fs::create_dir_all(&dead_dir).unwrap();
-        std::fs::write(dead_dir.join("socket"), b"").unwrap();
-        let live_region = super::super::shm_region::Region::create("test", 64).unwrap();
-        let live_dir = tempfile::Builder::new()
-            .prefix(&temp_dir_prefix())
-            .tempdir()
-            .unwrap();
+        let dead = |tag: &str| format!("/dev/shm/ipc-bench-999999998-{tag}-{}", random_suffix());
+        let mut ours = REGION_MAGIC.to_vec();
+        ours.resize(4096, 0);
+        let real = dead("test");
+        std::fs::write(&real, &ours).unwrap();
+        let no_header = dead("test");
+        std::fs::write(&no_header, b"a user's notes").unwrap();
+        let wrong_shape = "/dev/shm/ipc-bench-999999998-notes".to_string();
+        std::fs::write(&wrong_shape, &ours).unwrap();
+        let as_dir = dead("test");
+        std::fs::create_dir(&as_dir).unwrap();
+        // Owned by someone else: only root can give a file away.
+        let foreign = dead("test");
+        std::fs::write(&foreign, &ours).unwrap();
+        std::fs::set_permissions(&foreign, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let foreign_owned = effective_uid() == 0 && {
+            let c = std::ffi::CString::new(foreign.as_str()).unwrap();
+            // SAFETY: a valid NUL-terminated path; chown touches no memory of ours.
+            unsafe { libc::chown(c.as_ptr(), 65534, 65534) == 0 }
+        };
+        let live = super::super::shm_region::Region::create("test", 64).unwrap();
 
         let dry = sweep_stale(true).unwrap();
-        assert!(dry.iter().any(|s| s.path.ends_with(dead_region)), "{dry:?}");
-        assert!(
-            Path::new(&format!("/dev/shm/{dead_region}")).exists(),
-            "a dry run removed something"
-        );
-
+        let listed = |report: &SweepReport, path: &str| {
+            report.removed.iter().any(|s| s.path == Path::new(path))
+        };
+        let left = |report: &SweepReport, path: &str| {
+            report.left_alone.iter().any(|s| s.path == Path::new(path))
+        };
+        assert!(listed(&dry, &real), "{dry:?}");
+        assert!(Path::new(&real).exists(), "a dry run removed something");
         let found = sweep_stale(false).unwrap();
+        assert!(listed(&found, &real), "{found:?}");
+        assert!(!Path::new(&real).exists(), "the real leftover stayed");
+        let mut survivors = vec![&no_header, &wrong_shape, &as_dir];
+        if foreign_owned {
+            survivors.push(&foreign);
+        }
+        for report in [&dry, &found] {
+            for path in &survivors {
+                assert!(
+                    !listed(report, path),
+                    "{path} listed for removal: {report:?}"
+                );
+            }
+            assert!(
+                left(report, &no_header) && left(report, &as_dir),
+                "{report:?}"
+            );
+            assert!(!left(report, &wrong_shape), "{report:?}");
+        }
+        for path in survivors {
+            assert!(Path::new(path).exists(), "{path} was removed");
+        }
         assert!(
-            found
-                .iter()
-                .any(|s| s.path.ends_with(dead_region) && s.pid == 999_999_998),
-            "{found:?}"
-        );
-        assert!(
-            found
-                .iter()
-                .any(|s| s.path == dead_dir && s.kind == "socket directory"),
-            "{found:?}"
-        );
-        assert!(!Path::new(&format!("/dev/shm/{dead_region}")).exists());
-        assert!(!dead_dir.exists());
-        assert!(
-            super::super::shm_region::Region::open(live_region.os_id(), 64).is_ok(),
+            super::super::shm_region::Region::open(live.os_id(), 64).is_ok(),
             "a live region was swept"
         );
-        assert!(live_dir.path().exists(), "a live directory was swept");
+        for path in [&no_header, &wrong_shape, &foreign] {
+            let _ = std::fs::remove_file(path);
+        }
+        std::fs::remove_dir(&as_dir).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! A kernel baseline: a Unix-domain stream socket, messages framed with a
-//! length prefix. The socket file lives in a private temporary directory,
-//! removed as soon as the child has connected (or the run ends).
+//! length prefix. The socket file lives in a directory of its own inside this
+//! user's private directory (`$TMPDIR/ipc-bench.<uid>/<pid>-<random>/socket`,
+//! see `stale`), removed as soon as the child has connected (or the run ends).
 
 use super::stream::{accept_socket, framed_socket, Framed};
 use super::{Transport, TransportError, TransportOptions};
@@ -38,15 +39,19 @@ impl Transport for UnixSocket {
     fn listen(
         _options: &TransportOptions,
     ) -> Result<(Listener, serde_json::Value), TransportError> {
+        let private = super::stale::ensure_private_dir().map_err(TransportError::io(
+            "preparing the private directory for the Unix socket",
+        ))?;
         let dir = tempfile::Builder::new()
             // Our pid in the name lets a later run remove it if we are
-            // killed before it goes.
-            .prefix(&super::stale::temp_dir_prefix())
-            .tempdir()
+            // killed before it goes; the random part is tempfile's.
+            .prefix(&super::stale::socket_dir_prefix())
+            .rand_bytes(super::stale::RANDOM_LEN)
+            .tempdir_in(private)
             .map_err(TransportError::io(
                 "creating a directory for the Unix socket",
             ))?;
-        let path = dir.path().join("socket");
+        let path = dir.path().join(super::stale::SOCKET_FILE);
         let listener =
             UnixListener::bind(&path).map_err(TransportError::io("binding the Unix socket"))?;
         Ok((
