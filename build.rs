@@ -14,5 +14,15 @@ fn main() {
         "cargo:rustc-env=IPC_BENCH_BUILD_PROFILE={}",
         std::env::var("PROFILE").unwrap_or_else(|_| "unknown".into())
     );
+    // Every Cargo feature of this package that the build enabled, for result
+    // files: Cargo tells a build script as CARGO_FEATURE_<NAME> variables
+    // (upper case, '-' as '_'; no feature name here has an '_' of its own).
+    let mut features: Vec<String> = std::env::vars()
+        .filter_map(|(key, _)| key.strip_prefix("CARGO_FEATURE_").map(str::to_string))
+        .map(|name| name.to_lowercase().replace('_', "-"))
+        .filter(|name| name != "default")
+        .collect();
+    features.sort();
+    println!("cargo:rustc-env=IPC_BENCH_FEATURES={}", features.join(","));
     println!("cargo:rerun-if-changed=build.rs");
 }

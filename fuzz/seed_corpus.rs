@@ -61,5 +61,18 @@ fn main() {
         "report-done",
         br#"{"status":"done","round_trips":10,"cpu_secs":0.5}"#,
     );
+    // The setup path of handshake_config: a label selector, an even byte
+    // (sizes replace the real setup's numbers), then one size as 8 bytes.
+    for selector in 0u8..4 {
+        for size in [0u64, 200, 1 << 40, u64::MAX / 2] {
+            let mut input = vec![selector, 0];
+            input.extend_from_slice(&size.to_le_bytes());
+            write(
+                &root.join("handshake_config"),
+                &format!("setup-{selector}-{size}"),
+                &input,
+            );
+        }
+    }
     println!("seeds written under {}", root.display());
 }

@@ -156,9 +156,11 @@ pub struct RunArgs {
 /// The options shared by `ipc-bench run` and the per-transport parent binaries.
 #[derive(Args, Debug, Clone)]
 pub struct CaseArgs {
-    /// Serialization codec for structured messages (json is always available).
-    #[arg(long, short, env = "CODEC", default_value = "json", value_parser = parse_codec)]
-    pub codec: String,
+    /// Serialization codec for structured messages (json is always available)
+    /// [default: the build's only optional codec when it has exactly one, as
+    /// with `--features postcard`; json otherwise].
+    #[arg(long, short, env = "CODEC", value_parser = parse_codec)]
+    pub codec: Option<String>,
 
     /// Message complexity: raw-string (no codec) or structured (alias: json).
     #[arg(long, env = "RPC_MESSAGE_COMPLEXITY", default_value = "structured", value_parser = parse_complexity)]
@@ -346,12 +348,19 @@ fn seconds_parser(
 impl CaseArgs {
     /// Checks what the parsers cannot see alone and builds the case.
     pub fn to_spec(&self, transport: &str) -> Result<CaseSpec, UsageError> {
+        let (codec, codec_reason) = match &self.codec {
+            Some(codec) => (codec.clone(), "chosen with --codec or CODEC".to_string()),
+            None => {
+                let default = codecs::default_codec();
+                (
+                    default.name.to_string(),
+                    format!("{}; --codec or CODEC to choose", default.reason),
+                )
+            }
+        };
         if self.complexity == Complexity::Structured {
-            codecs::lookup(&self.codec).map_err(|e| {
-                UsageError(format!(
-                    "invalid value '{}' for --codec/CODEC: {e}",
-                    self.codec
-                ))
+            codecs::lookup(&codec).map_err(|e| {
+                UsageError(format!("invalid value '{codec}' for --codec/CODEC: {e}"))
             })?;
         }
         placement::plan(self.pin).map_err(|e| {
@@ -373,7 +382,8 @@ impl CaseArgs {
         };
         Ok(CaseSpec {
             transport: transport.to_string(),
-            codec: self.codec.clone(),
+            codec,
+            codec_reason,
             complexity: self.complexity,
             payload_bytes: self.payload_bytes,
             pin: self.pin,
@@ -384,6 +394,7 @@ impl CaseArgs {
             },
             child_bin,
             handshake_timeout: Duration::from_secs_f64(self.common.handshake_timeout),
+            announce_phases: true,
             wait: self.wait,
             iox_pattern: self.iox_pattern,
             queue_region_bytes: self.common.queue_region_bytes,
@@ -560,6 +571,7 @@ impl MatrixArgs {
             template: CaseSpec {
                 transport: String::new(),
                 codec: String::new(),
+                codec_reason: "one of the matrix's codecs".into(),
                 complexity: Complexity::Structured,
                 payload_bytes: DEFAULT_PAYLOAD_BYTES,
                 pin: PinMode::None,
@@ -570,6 +582,7 @@ impl MatrixArgs {
                 },
                 child_bin: None,
                 handshake_timeout: Duration::from_secs_f64(self.common.handshake_timeout),
+                announce_phases: false,
                 wait: WaitStrategy::Spin,
                 iox_pattern: IoxPattern::PublishSubscribe,
                 queue_region_bytes: self.common.queue_region_bytes,
@@ -586,6 +599,10 @@ fn matrix(args: &MatrixArgs) -> ExitCode {
     if let Err(e) = liveness::install_signal_handler() {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_FAILURE);
+    }
+    let debug = crate::machine::build_profile() == "debug";
+    if debug {
+        eprintln!("warning: {}", summary::DEBUG_BUILD_WARNING);
     }
     let cases = matrix::plan(&spec);
     let mut bar = matrix::Bar::new(cases.len());
@@ -617,6 +634,9 @@ fn matrix(args: &MatrixArgs) -> ExitCode {
         compare::MATRIX_SUMMARY_FILE,
         args.common.results_dir.display()
     );
+    if debug {
+        eprintln!("warning: {}", summary::DEBUG_BUILD_WARNING);
+    }
     if outcome.interrupted {
         eprintln!("error: {Interrupted}");
         ExitCode::from(EXIT_INTERRUPTED)
@@ -639,7 +659,12 @@ fn compare(args: &CompareArgs) -> ExitCode {
         }
         (Ok(a), None) if args.by.is_some() => compare::by_codec(&a),
         (Ok(a), None) => compare::single(&a, args.reference.as_deref()),
-        (Ok(a), Some(Ok(b))) => compare::pair(&a, &b, args.threshold),
+        (Ok(a), Some(Ok(b))) => {
+            if let Some(warning) = compare::build_mismatch(&a, &b) {
+                eprintln!("warning: {warning}");
+            }
+            compare::pair(&a, &b, args.threshold)
+        }
     };
     print!("{}", table.render(args.format));
     if let Some(path) = &args.export_markdown {
@@ -749,7 +774,10 @@ fn run_and_report(transport: &str, args: &CaseArgs) -> ExitCode {
             serde_json::to_string_pretty(&result).expect("results serialize")
         );
     } else {
-        print!("{}", summary::render(&result, Some(&saved)));
+        print!(
+            "{}",
+            summary::render(&result, Some(&saved), Some(&spec.codec_reason))
+        );
     }
     ExitCode::SUCCESS
 }

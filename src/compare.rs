@@ -117,6 +117,39 @@ fn case_entries(key: &CaseKey) -> Vec<Entry> {
 
 const CASE_HEADERS: [&str; 5] = ["Transport", "Codec", "Complexity", "Payload", "Placement"];
 
+/// Whether a result came from a debug build, whose figures are several
+/// times slower than release and must not pass for real ones.
+pub fn is_debug(r: &BenchResult) -> bool {
+    r.machine.build_profile == "debug"
+}
+
+/// The column that marks debug-build rows, present only when a table has one.
+const BUILD_HEADER: &str = "Build";
+
+fn build_entry(debug: bool) -> Entry {
+    Entry::text(if debug { "debug ⚠" } else { "release" })
+}
+
+/// What `compare A B` warns about when one set is a debug build and the
+/// other is not: the difference would be mostly the build.
+pub fn build_mismatch(a: &[Loaded], b: &[Loaded]) -> Option<String> {
+    let profiles =
+        |set: &[Loaded]| -> BTreeSet<bool> { set.iter().map(|l| is_debug(&l.result)).collect() };
+    let (pa, pb) = (profiles(a), profiles(b));
+    let name = |p: &BTreeSet<bool>| match (p.contains(&true), p.contains(&false)) {
+        (true, true) => "a mix of debug and release builds",
+        (true, false) => "a debug build",
+        _ => "a release build",
+    };
+    (pa != pb).then(|| {
+        format!(
+            "comparing {} (A) with {} (B): a debug build is several times slower, so the differences below are mostly the build",
+            name(&pa),
+            name(&pb)
+        )
+    })
+}
+
 /// Throughput of a verified result; an unverified one has no figure to show.
 fn verified_rate(r: &BenchResult) -> Option<f64> {
     r.verified.then_some(r.round_trips_per_sec)
@@ -127,6 +160,10 @@ fn verified_rate(r: &BenchResult) -> Option<f64> {
 /// `ipcc`, ...), of that transport's figure for the same case.
 pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
     let mut headers: Vec<String> = CASE_HEADERS.iter().map(|s| s.to_string()).collect();
+    let any_debug = results.iter().any(|l| is_debug(&l.result));
+    if any_debug {
+        headers.push(BUILD_HEADER.into());
+    }
     headers.extend(
         [
             "Round trips/s",
@@ -159,6 +196,9 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
     for r in &rows {
         let key = CaseKey::of(r);
         let mut row = case_entries(&key);
+        if any_debug {
+            row.push(build_entry(is_debug(r)));
+        }
         match verified_rate(r) {
             Some(rate) => {
                 row.push(Entry::number(group_thousands(rate), rate));
@@ -218,6 +258,10 @@ pub fn verdict(ratio: f64, threshold: f64) -> &'static str {
 /// Two sets matched case by case: B's throughput against A's.
 pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Table {
     let mut headers: Vec<String> = CASE_HEADERS.iter().map(|s| s.to_string()).collect();
+    let any_debug = a.iter().chain(b).any(|l| is_debug(&l.result));
+    if any_debug {
+        headers.push(format!("{BUILD_HEADER} A/B"));
+    }
     headers.extend(["A round trips/s", "B round trips/s", "B/A", "Verdict"].map(String::from));
     let mut table = Table::new(headers);
     let index = |set: &[Loaded]| -> BTreeMap<CaseKey, BenchResult> {
@@ -235,6 +279,14 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Table {
     for key in keys {
         let (ra, rb) = (a.get(key), b.get(key));
         let mut row = case_entries(key);
+        if any_debug {
+            let build = |r: Option<&BenchResult>| match r {
+                Some(r) if is_debug(r) => "debug ⚠",
+                Some(_) => "release",
+                None => "—",
+            };
+            row.push(Entry::text(format!("{}/{}", build(ra), build(rb))));
+        }
         row.push(rate_entry(ra));
         row.push(rate_entry(rb));
         match (ra.and_then(verified_rate), rb.and_then(verified_rate)) {
@@ -261,6 +313,10 @@ pub fn by_codec(results: &[Loaded]) -> Table {
     let mut headers: Vec<String> = ["Transport", "Complexity", "Payload", "Placement"]
         .map(String::from)
         .to_vec();
+    let any_debug = results.iter().any(|l| is_debug(&l.result));
+    if any_debug {
+        headers.push(BUILD_HEADER.into());
+    }
     headers.extend(codecs.iter().map(|c| format!("{c} round trips/s")));
     let mut table = Table::new(headers);
     let mut grid: BTreeMap<(String, String, usize, String), BTreeMap<String, &BenchResult>> =
@@ -283,6 +339,9 @@ pub fn by_codec(results: &[Loaded]) -> Table {
             Entry::number(format!("{payload} B"), payload as f64),
             Entry::text(placement),
         ];
+        if any_debug {
+            row.push(build_entry(cells.values().any(|r| is_debug(r))));
+        }
         for codec in &codecs {
             row.push(match cells.get(codec).map(|r| verified_rate(r)) {
                 Some(Some(rate)) => Entry::number(group_thousands(rate), rate),

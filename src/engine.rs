@@ -23,6 +23,13 @@ pub struct EngineConfig {
     pub record_latency: bool,
 }
 
+/// A phase of a run, announced as it begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    WarmingUp,
+    Measuring,
+}
+
 /// What the parent measured.
 #[derive(Debug, Clone)]
 pub struct Measurement {
@@ -129,8 +136,14 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             .map_err(|error| EngineError::Verify { seq, error })
     }
 
-    /// Warms up, measures, then stops the child.
-    pub fn run(mut self, config: &EngineConfig) -> Result<Measurement, EngineError> {
+    /// Warms up, measures, then stops the child; `on_phase` hears of each
+    /// phase as it begins (outside the timed loops).
+    pub fn run(
+        mut self,
+        config: &EngineConfig,
+        mut on_phase: impl FnMut(Phase),
+    ) -> Result<Measurement, EngineError> {
+        on_phase(Phase::WarmingUp);
         self.run_start = Instant::now();
         let cpu_start = process_cpu_time();
 
@@ -143,6 +156,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         }
         let warmup_round_trips = self.seq;
 
+        on_phase(Phase::Measuring);
         let start = Instant::now();
         let deadline = start + config.duration;
         let mut recorder = config.record_latency.then(LatencyRecorder::default);

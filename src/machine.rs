@@ -59,12 +59,12 @@ pub fn build_profile() -> &'static str {
     }
 }
 
-/// The Cargo features this executable was built with.
+/// Every Cargo feature this executable was built with (codecs, optional
+/// transports, and the groups such as `full`), as the build script saw them.
 pub fn enabled_features() -> Vec<String> {
-    codecs::CODECS
-        .iter()
-        .filter(|c| c.compiled)
-        .filter_map(|c| c.feature)
+    env!("IPC_BENCH_FEATURES")
+        .split(',')
+        .filter(|f| !f.is_empty())
         .map(String::from)
         .collect()
 }
@@ -129,4 +129,29 @@ fn kernel() -> Option<String> {
 #[cfg(not(unix))]
 fn kernel() -> Option<String> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    /// Each feature of the package is recorded exactly when it is on.
+    #[test]
+    fn every_enabled_feature_is_recorded() {
+        let recorded = super::enabled_features();
+        let expected = [
+            ("postcard", cfg!(feature = "postcard")),
+            ("msgpack", cfg!(feature = "msgpack")),
+            ("bincode", cfg!(feature = "bincode")),
+            ("bitcode", cfg!(feature = "bitcode")),
+            ("all-codecs", cfg!(feature = "all-codecs")),
+            ("iceoryx2", cfg!(feature = "iceoryx2")),
+            ("full", cfg!(feature = "full")),
+        ];
+        for (feature, on) in expected {
+            assert_eq!(
+                recorded.iter().any(|f| f == feature),
+                on,
+                "{feature}: {recorded:?}"
+            );
+        }
+    }
 }

@@ -15,31 +15,33 @@ pub const PARENT_ID: &str = "parent";
 /// Id the child puts in every pong, and expects as the ping's receiver.
 pub const CHILD_ID: &str = "child";
 
-/// The parent's request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "bitcode", derive(bitcode::Encode, bitcode::Decode))]
-pub struct PingMessage {
-    pub sender_id: String,
-    pub receiver_id: String,
-    /// Increases by one every round trip; the child must echo it.
-    pub seq: u64,
-    /// When the parent sent it, in nanoseconds since the parent's run started.
-    pub sent_at_ns: u64,
-    pub payload: String,
+codecs::message! {
+    /// The parent's request.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PingMessage {
+        pub sender_id: String,
+        pub receiver_id: String,
+        /// Increases by one every round trip; the child must echo it.
+        pub seq: u64,
+        /// When the parent sent it, in nanoseconds since the parent's run started.
+        pub sent_at_ns: u64,
+        pub payload: String,
+    }
 }
 
-/// The child's answer to one [`PingMessage`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "bitcode", derive(bitcode::Encode, bitcode::Decode))]
-pub struct PongMessage {
-    pub sender_id: String,
-    pub receiver_id: String,
-    /// The ping's `seq`, echoed.
-    pub seq: u64,
-    /// The ping's `sent_at_ns`, echoed.
-    pub ping_sent_at_ns: u64,
-    /// The ping's payload, echoed.
-    pub payload: String,
+codecs::message! {
+    /// The child's answer to one [`PingMessage`].
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PongMessage {
+        pub sender_id: String,
+        pub receiver_id: String,
+        /// The ping's `seq`, echoed.
+        pub seq: u64,
+        /// The ping's `sent_at_ns`, echoed.
+        pub ping_sent_at_ns: u64,
+        /// The ping's payload, echoed.
+        pub payload: String,
+    }
 }
 
 /// How messages are represented on the wire.

@@ -3,7 +3,7 @@
 //! child's own figures and turn everything into a [`BenchResult`].
 
 use crate::dispatch::{dispatch_case, CaseVisitor};
-use crate::engine::{EngineConfig, EngineError, PingPong};
+use crate::engine::{EngineConfig, EngineError, Phase, PingPong};
 use crate::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV, PROTOCOL_VERSION};
 use crate::liveness::{self, Liveness, Peer, PeerError, Watchdog};
 use crate::machine::MachineInfo;
@@ -29,6 +29,8 @@ const MEMCPY_FROM_PAYLOAD: usize = 64 * 1024;
 pub struct CaseSpec {
     pub transport: String,
     pub codec: String,
+    /// Why this codec, for the summary: named by the user, or this build's default.
+    pub codec_reason: String,
     pub complexity: Complexity,
     pub payload_bytes: usize,
     pub pin: PinMode,
@@ -37,6 +39,9 @@ pub struct CaseSpec {
     pub child_bin: Option<PathBuf>,
     /// How long each handshake step may take.
     pub handshake_timeout: Duration,
+    /// Say on stderr when the warm-up and the measured phase begin (a single
+    /// run does; a matrix shows its own progress instead).
+    pub announce_phases: bool,
     /// raw-sync's wait strategy.
     pub wait: WaitStrategy,
     /// iceoryx2's messaging pattern.
@@ -134,8 +139,13 @@ impl CaseVisitor for ParentRun<'_> {
         let mut transport = T::accept(listener, &options, &mut liveness, spec.handshake_timeout)
             .map_err(|e| child.explain(anyhow!("connecting to the child: {e}"), false))?;
 
+        let announce = |phase| {
+            if spec.announce_phases {
+                announce_phase(phase, &spec.engine);
+            }
+        };
         let measurement = PingPong::new(&mut transport, &mut format, &mut liveness)
-            .run(&spec.engine)
+            .run(&spec.engine, announce)
             .map_err(|e| child.explain_engine_error(e))?;
 
         let served = match child.next_report(spec.handshake_timeout, &mut liveness)? {
@@ -198,6 +208,21 @@ impl CaseVisitor for ParentRun<'_> {
             placement,
             machine: MachineInfo::current(),
         })
+    }
+}
+
+/// One line on stderr as a phase of a single run begins, so a person (or a
+/// test) can tell a slow handshake from a run under way.
+fn announce_phase(phase: Phase, engine: &EngineConfig) {
+    match phase {
+        Phase::WarmingUp => eprintln!(
+            "ipc-bench: child connected; warming up for {} s",
+            engine.warmup.as_secs_f64()
+        ),
+        Phase::Measuring => eprintln!(
+            "ipc-bench: measuring for {} s",
+            engine.duration.as_secs_f64()
+        ),
     }
 }
 

@@ -33,8 +33,13 @@ pub fn format_ns(ns: f64) -> String {
     }
 }
 
-/// The block printed after a run, in the spirit of hyperfine's.
-pub fn render(result: &BenchResult, saved_to: Option<&Path>) -> String {
+/// The warning every summary and matrix of a debug build carries.
+pub const DEBUG_BUILD_WARNING: &str =
+    "debug build: figures are several times slower than release; add --release";
+
+/// The block printed after a run, in the spirit of hyperfine's; `codec_reason`
+/// says why the codec was used (named, or the build's default).
+pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Option<&str>) -> String {
     let mut out = String::new();
     let placement = match (result.placement.parent_core, result.placement.child_core) {
         (Some(p), Some(c)) => format!(
@@ -47,11 +52,20 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>) -> String {
         Some(variant) => format!("{} ({variant})", result.transport),
         None => result.transport.clone(),
     };
+    let codec = match codec_reason {
+        Some(why) if result.complexity == crate::message::Complexity::Structured => {
+            format!("{} ({why})", result.codec)
+        }
+        _ => result.codec.clone(),
+    };
     let _ = writeln!(
         out,
-        "{transport} · {} · {} · {} B payload · {placement}",
-        result.codec, result.complexity, result.payload_bytes
+        "{transport} · {codec} · {} · {} B payload · {placement}",
+        result.complexity, result.payload_bytes
     );
+    if result.machine.build_profile == "debug" {
+        let _ = writeln!(out, "  warning: {DEBUG_BUILD_WARNING}");
+    }
     let _ = writeln!(
         out,
         "  Round trips:  {} in {:.2} s, every one verified (after {} in a {:.1} s warm-up)",

@@ -1,46 +1,15 @@
 //! The executables, driven as a user drives them: end-to-end runs, bad input,
 //! and children that misbehave during the handshake or die mid-run.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{cmd, fake_child, label_args, IPC_BENCH};
 use ipc_bench::result::BenchResult;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-const IPC_BENCH: &str = env!("CARGO_BIN_EXE_ipc-bench");
 const IPCC_PARENT: &str = env!("CARGO_BIN_EXE_ipcc-parent");
 const IPCC_CHILD: &str = env!("CARGO_BIN_EXE_ipcc-child");
-
-/// A command with none of the user's environment variables that would change a run.
-fn cmd(exe: &str) -> Command {
-    let mut c = Command::new(exe);
-    for var in [
-        "TRANSPORT",
-        "CODEC",
-        "RPC_MESSAGE_COMPLEXITY",
-        "PAYLOAD_BYTES",
-        "TEST_DURATION_SECONDS",
-        "WARMUP_SECONDS",
-        "PIN",
-        "RESULTS_DIR",
-        "HANDSHAKE_TIMEOUT_SECONDS",
-        "IPCC_CHILD_BIN_PATH",
-        "RAW_SYNC_CHILD_BIN_PATH",
-        "SHARED_MEM_QUEUE_CHILD_BIN_PATH",
-        "WAIT_STRATEGY",
-        "IOX_PATTERN",
-        "SPIN_CHILD_BIN_PATH",
-        "PIPE_CHILD_BIN_PATH",
-        "UNIX_SOCKET_CHILD_BIN_PATH",
-        "TCP_CHILD_BIN_PATH",
-        "ICEORYX2_CHILD_BIN_PATH",
-        "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
-        "IPC_BENCH_CHILD_ROLE",
-    ] {
-        c.env_remove(var);
-    }
-    c.timeout(Duration::from_secs(60));
-    c
-}
 
 /// A short run; `ipc-bench` gets its `run` subcommand, parent binaries need none.
 fn short_run(exe: &str, dir: &Path) -> Command {
@@ -84,51 +53,6 @@ fn check_result(result: &BenchResult, transport: &str, codec: &str, complexity: 
     );
     assert!(result.cpu.parent_secs.unwrap() > 0.0 && result.cpu.child_secs.unwrap() > 0.0);
     assert!(!result.machine.rustc_version.is_empty());
-}
-
-/// What processes `pids` created and did not remove: shared-memory regions
-/// and socket directories named after them, and (with iceoryx2) nodes of
-/// theirs that iceoryx2 sees as dead, i.e. still holding files and segments.
-fn leftovers(pids: &[u32]) -> Vec<String> {
-    let regions: Vec<String> = pids.iter().map(|p| format!("ipc-bench-{p}-")).collect();
-    let sockets: Vec<String> = pids.iter().map(|p| format!("{p}-")).collect();
-    let names_in = |dir: PathBuf, prefixes: &[String]| -> Vec<String> {
-        std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
-            .collect()
-    };
-    let mut found = names_in(PathBuf::from("/dev/shm"), &regions);
-    #[cfg(unix)]
-    found.extend(names_in(
-        ipc_bench::transport::stale::private_dir(),
-        &sockets,
-    ));
-    // A dry run lists without removing; only transports with a sweep of
-    // their own (iceoryx2) add anything beyond the names checked above.
-    for stale in ipc_bench::transport::sweep_transports_stale(true).unwrap_or_default() {
-        if pids.contains(&stale.pid) {
-            found.push(format!("{} {}", stale.kind, stale.path.display()));
-        }
-    }
-    found
-}
-
-/// The flags that select one transport label (`raw-sync-block`,
-/// `iceoryx2-req-res`, `ipcc`): every variant setting is given, and each
-/// transport reads only its own.
-fn label_args(label: &ipc_bench::transport::Label) -> Vec<&'static str> {
-    vec![
-        "--transport",
-        label.transport,
-        "--wait",
-        label.choice.wait.name(),
-        "--iox-pattern",
-        label.choice.iox_pattern.name(),
-    ]
 }
 
 /// Every transport and variant, every compiled codec and both complexities.
@@ -183,6 +107,7 @@ fn json_flag_prints_the_result_document() {
             "same",
         ])
         .env("RPC_MESSAGE_COMPLEXITY", "json")
+        .env("CODEC", "json")
         .assert()
         .success()
         .get_output()
@@ -422,17 +347,6 @@ fn a_transport_missing_from_the_build_names_the_feature() {
 }
 
 /// Writes an executable shell script standing in for a misbehaving child.
-fn fake_child(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    path
-}
-
 fn run_with_child(child: &Path, results: &Path) -> (std::process::Output, Duration) {
     let started = Instant::now();
     let out = short_run(IPC_BENCH, results)
@@ -579,292 +493,6 @@ fn the_child_refuses_bad_configs_clearly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-#[cfg(target_os = "linux")]
-mod faults {
-    //! Killing processes mid-run. Linux-only: finding the child uses /proc.
-    use super::*;
-    use std::process::Stdio;
-
-    fn children_of(pid: u32) -> Vec<u32> {
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    }
-
-    fn alive(pid: u32) -> bool {
-        // A zombie has exited; only a process still running counts.
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Ok(stat) => !stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z'),
-            Err(_) => false,
-        }
-    }
-
-    /// The transports and variants every fault is tried on.
-    fn fault_cases() -> Vec<Vec<&'static str>> {
-        ipc_bench::transport::labels()
-            .iter()
-            .map(label_args)
-            .collect()
-    }
-
-    // The child is returned to the caller, which waits for it.
-    #[allow(clippy::zombie_processes)]
-    fn start_long_run(results: &Path, case: &[&str]) -> (std::process::Child, u32) {
-        start_run(results, case, "0.1")
-    }
-
-    /// Like `start_long_run`, with the warm-up given; a long one keeps the
-    /// run in its warm-up when the test strikes.
-    // The child is returned to the caller, which waits for it.
-    #[allow(clippy::zombie_processes)]
-    fn start_run(results: &Path, case: &[&str], warmup: &str) -> (std::process::Child, u32) {
-        let mut parent = std::process::Command::new(IPC_BENCH)
-            .args([
-                "run",
-                "--duration",
-                "30",
-                "--warmup",
-                warmup,
-                "--results-dir",
-            ])
-            .arg(results)
-            .args(case)
-            .env_remove("IPCC_CHILD_BIN_PATH")
-            .env_remove("RAW_SYNC_CHILD_BIN_PATH")
-            .env_remove("SHARED_MEM_QUEUE_CHILD_BIN_PATH")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(&child) = children_of(parent.id()).first() {
-                // Give the handshake time to finish so the ping-pong is under way.
-                std::thread::sleep(Duration::from_millis(500));
-                return (parent, child);
-            }
-            if Instant::now() > deadline {
-                let _ = parent.kill();
-                let _ = parent.wait();
-                panic!("the parent never started a child");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn wait_for_exit(
-        child: &mut std::process::Child,
-        within: Duration,
-    ) -> std::process::ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("process did not exit within {within:?}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn wait_until_gone(pid: u32, within: Duration, what: &str) {
-        let deadline = Instant::now() + within;
-        while alive(pid) {
-            assert!(
-                Instant::now() < deadline,
-                "{what}: process {pid} still running after {within:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stderr_of(process: &mut std::process::Child) -> String {
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(process.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-        stderr
-    }
-
-    fn kill(pid: u32, signal: i32) {
-        // SAFETY: kill(2) with a pid we started; no memory is involved.
-        unsafe {
-            libc::kill(pid as i32, signal);
-        }
-    }
-
-    /// SIGKILLs the child of a run with this warm-up (short: the measured
-    /// phase is under way; long: still warming up) and checks the parent
-    /// reports it, writes nothing and leaves no region behind.
-    fn child_killed_fails_the_parent_quickly(warmup: &str) {
-        for case in fault_cases() {
-            let dir = tempfile::tempdir().unwrap();
-            let (mut parent, child) = start_run(dir.path(), &case, warmup);
-            kill(child, libc::SIGKILL);
-            let status = wait_for_exit(&mut parent, Duration::from_secs(3));
-            let stderr = stderr_of(&mut parent);
-            assert_eq!(status.code(), Some(1), "{case:?}: {stderr}");
-            assert!(stderr.contains("killed by signal 9"), "{case:?}: {stderr}");
-            assert_eq!(
-                std::fs::read_dir(dir.path()).unwrap().count(),
-                0,
-                "{case:?}: a failed run wrote results"
-            );
-            assert_eq!(
-                leftovers(&[parent.id(), child]),
-                Vec::<String>::new(),
-                "{case:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_child_killed_mid_run_fails_the_parent_quickly() {
-        child_killed_fails_the_parent_quickly("0.1");
-    }
-
-    #[test]
-    fn a_child_killed_during_the_warm_up_fails_the_parent_quickly() {
-        child_killed_fails_the_parent_quickly("30");
-    }
-
-    #[test]
-    fn a_killed_parent_takes_the_child_with_it() {
-        for case in fault_cases() {
-            let dir = tempfile::tempdir().unwrap();
-            let (mut parent, child) = start_long_run(dir.path(), &case);
-            kill(parent.id(), libc::SIGKILL);
-            let _ = parent.wait();
-            wait_until_gone(
-                child,
-                Duration::from_secs(3),
-                &format!("{case:?}: orphaned child"),
-            );
-            assert_eq!(
-                leftovers(&[parent.id(), child]),
-                Vec::<String>::new(),
-                "{case:?}: the child left the region"
-            );
-        }
-    }
-
-    /// A parent SIGKILLed while its child is still in the handshake cannot
-    /// clean up after itself: whatever it created for the transport must be
-    /// found by `ipc-bench clean` (and by any later run), and nothing of ours
-    /// may stay behind after that.
-    #[test]
-    fn a_parent_killed_during_the_handshake_leaves_only_what_clean_removes() {
-        let dir = tempfile::tempdir().unwrap();
-        // Reads the config and never answers: the parent stays in the handshake.
-        let child = fake_child(dir.path(), "stalls", "read line; exec sleep 30");
-        let mut cleaned = Vec::new();
-        for info in ipc_bench::transport::TRANSPORTS {
-            let mut parent = std::process::Command::new(IPC_BENCH)
-                .args([
-                    "run",
-                    "--duration",
-                    "1",
-                    "--handshake-timeout",
-                    "30",
-                    "--transport",
-                    info.name,
-                ])
-                .arg("--results-dir")
-                .arg(dir.path().join("results"))
-                .env(info.child_bin_env, &child)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let stalled_child = loop {
-                if let Some(&pid) = children_of(parent.id()).first() {
-                    break pid;
-                }
-                assert!(Instant::now() < deadline, "{}: no child started", info.name);
-                std::thread::sleep(Duration::from_millis(20));
-            };
-            // Let the child read its config: the parent now waits for "ready".
-            std::thread::sleep(Duration::from_millis(300));
-            kill(parent.id(), libc::SIGKILL);
-            let _ = parent.wait();
-            // A shell script has no parent-death signal; ours do (tested above).
-            kill(stalled_child, libc::SIGKILL);
-
-            let left = leftovers(&[parent.id(), stalled_child]);
-            let out = cmd(IPC_BENCH).arg("clean").output().unwrap();
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            assert_eq!(out.status.code(), Some(0), "{}: {stdout}", info.name);
-            for name in &left {
-                assert!(
-                    stdout.contains(name.as_str()),
-                    "{}: clean did not report {name}: {stdout}",
-                    info.name
-                );
-            }
-            assert_eq!(
-                leftovers(&[parent.id(), stalled_child]),
-                Vec::<String>::new(),
-                "{}",
-                info.name
-            );
-            assert!(
-                !dir.path().join("results").exists(),
-                "{}: a killed run wrote results",
-                info.name
-            );
-            cleaned.extend(left);
-        }
-        // The shared-memory transports and the Unix socket create theirs
-        // before the handshake; if none were seen, this test tested nothing.
-        let regions = cleaned
-            .iter()
-            .filter(|n| n.contains("-rs-") || n.contains("-spin-") || n.contains("-smq-"))
-            .count();
-        assert!(regions >= 3, "{cleaned:?}");
-        #[cfg(unix)]
-        assert!(cleaned.len() > regions, "no socket directory: {cleaned:?}");
-    }
-
-    #[test]
-    fn ctrl_c_and_sigterm_stop_both_and_write_nothing() {
-        for case in fault_cases() {
-            for signal in [libc::SIGINT, libc::SIGTERM] {
-                let dir = tempfile::tempdir().unwrap();
-                let (mut parent, child) = start_long_run(dir.path(), &case);
-                kill(parent.id(), signal);
-                let status = wait_for_exit(&mut parent, Duration::from_secs(3));
-                let stderr = stderr_of(&mut parent);
-                assert_eq!(
-                    status.code(),
-                    Some(130),
-                    "{case:?} signal {signal}: {stderr}"
-                );
-                assert!(stderr.contains("interrupted"), "{stderr}");
-                wait_until_gone(
-                    child,
-                    Duration::from_secs(1),
-                    &format!("{case:?}: child after signal {signal}"),
-                );
-                assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-                assert_eq!(
-                    leftovers(&[parent.id(), child]),
-                    Vec::<String>::new(),
-                    "{case:?}"
-                );
-            }
-        }
-    }
-}
-
 /// Files and directories named like ours but not ours survive `run`,
 /// `matrix` and `clean`, and `clean --dry-run` does not offer to remove them;
 /// real leftovers of a dead process are still found and removed. TMPDIR is a
@@ -999,4 +627,129 @@ fn look_alikes_survive_every_command_and_real_leftovers_do_not() {
     ] {
         assert!(path.exists(), "{path:?} was removed: {clean}");
     }
+}
+
+/// Without --codec or CODEC, a run uses this build's default codec (the only
+/// optional one when there is exactly one: `--features postcard` measures
+/// postcard) and its summary's first line says which and why; a debug build
+/// (as tests are) says so in the summary too.
+#[test]
+fn the_default_codec_and_a_debug_build_are_named_in_the_summary() {
+    let default = codecs::default_codec();
+    let dir = tempfile::tempdir().unwrap();
+    let out = short_run(IPC_BENCH, dir.path())
+        .args(["--transport", "spin"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.contains(&format!(
+            "{} ({}; --codec or CODEC to choose)",
+            default.name, default.reason
+        )),
+        "{out}"
+    );
+    let result = BenchResult::read(&only_file(dir.path())).unwrap();
+    assert_eq!(result.codec, default.name);
+    if cfg!(debug_assertions) {
+        assert!(out.contains("warning: debug build"), "{out}");
+        assert_eq!(result.machine.build_profile, "debug");
+    }
+    // Named explicitly, json is json whatever the build, and says so.
+    let dir = tempfile::tempdir().unwrap();
+    let out = short_run(IPC_BENCH, dir.path())
+        .args(["--transport", "spin"])
+        .env("CODEC", "json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.lines()
+            .next()
+            .unwrap()
+            .contains("json (chosen with --codec or CODEC)"),
+        "{out}"
+    );
+}
+
+/// Tables mark rows measured by a debug build, and comparing a debug set
+/// with a release set warns that the difference is mostly the build.
+#[test]
+fn debug_rows_are_marked_and_a_debug_release_comparison_warns() {
+    let debug = tempfile::tempdir().unwrap();
+    short_run(IPC_BENCH, debug.path())
+        .args(["--transport", "spin"])
+        .assert()
+        .success();
+    let path = only_file(debug.path());
+    // The same file as if a release build had written it.
+    let mut as_release: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let profile = as_release["machine"]["build_profile"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = if profile == "debug" {
+        "release"
+    } else {
+        "debug"
+    };
+    as_release["machine"]["build_profile"] = other.into();
+    let release = tempfile::tempdir().unwrap();
+    std::fs::write(
+        release.path().join(path.file_name().unwrap()),
+        as_release.to_string(),
+    )
+    .unwrap();
+    let (debug_dir, release_dir) = if profile == "debug" {
+        (debug.path(), release.path())
+    } else {
+        (release.path(), debug.path())
+    };
+    let table = cmd(IPC_BENCH)
+        .args(["compare", "--format", "csv"])
+        .arg(debug_dir)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.lines().next().unwrap().contains("Build"), "{table}");
+    assert!(table.contains("debug"), "{table}");
+    let pair = cmd(IPC_BENCH)
+        .args(["compare"])
+        .arg(debug_dir)
+        .arg(release_dir)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&pair.stderr);
+    assert!(
+        stderr.contains("warning: comparing a debug build (A) with a release build (B)"),
+        "{stderr}"
+    );
+    // Release against release: no column, no warning.
+    let same = cmd(IPC_BENCH)
+        .args(["compare", "--format", "csv"])
+        .arg(release_dir)
+        .arg(release_dir)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        same.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&same.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&same.stdout).contains("Build"));
 }

@@ -5,10 +5,13 @@
 
 use codecs::{Codec, CodecVisitor};
 use ipc_bench::dispatch::boxed_format;
-use ipc_bench::handshake::{ChildConfig, ChildReport};
+use ipc_bench::handshake::{
+    ChildConfig, ChildReport, MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION,
+};
 use ipc_bench::message::{
     Complexity, MessageFormat, PingMessage, PongMessage, RawString, Structured,
 };
+use ipc_bench::transport::{self, TransportOptions, WaitStrategy};
 use proptest::prelude::*;
 
 fn ping() -> impl Strategy<Value = PingMessage> {
@@ -167,12 +170,167 @@ proptest! {
         }
     }
 
-    /// What the `handshake_config` fuzz target does, with a fixed case count.
-    #[test]
-    fn any_config_line_is_parsed_or_refused(line in ".{0,300}") {
-        if let Ok(config) = ChildConfig::parse(&line) {
-            prop_assert_eq!(ChildConfig::parse(&config.to_line()).unwrap().to_line(), config.to_line());
+}
+
+/// A valid config, as a parent would write it: every field drawn from what
+/// a real run can send, the transport setup an arbitrary small document.
+fn valid_config() -> impl Strategy<Value = ChildConfig> {
+    let transports: Vec<&'static str> = transport::TRANSPORTS.iter().map(|t| t.name).collect();
+    let codecs: Vec<&'static str> = codecs::CODECS.iter().map(|c| c.name).collect();
+    let setup = proptest::collection::btree_map(
+        "[a-z_]{1,12}",
+        prop_oneof![
+            any::<u64>().prop_map(serde_json::Value::from),
+            "[ -~]{0,24}".prop_map(serde_json::Value::from),
+            any::<bool>().prop_map(serde_json::Value::from),
+        ],
+        0..4,
+    )
+    .prop_map(|fields| serde_json::Value::Object(fields.into_iter().collect()));
+    (
+        proptest::sample::select(transports),
+        proptest::sample::select(codecs),
+        proptest::sample::select(Complexity::ALL.to_vec()),
+        0..=MAX_PAYLOAD_BYTES,
+        0..=MAX_MESSAGE_BYTES,
+        (any::<bool>(), 1usize..=(1 << 30)),
+        setup,
+        any::<u32>(),
+        proptest::option::of(0usize..256),
+    )
+        .prop_map(
+            |(
+                transport,
+                codec,
+                complexity,
+                payload_bytes,
+                max_message,
+                (block, region),
+                setup,
+                parent_pid,
+                child_core,
+            )| {
+                let mut options = TransportOptions::for_messages(max_message);
+                if block {
+                    options.wait = WaitStrategy::Block;
+                }
+                options.queue_region_bytes = region;
+                ChildConfig {
+                    protocol_version: PROTOCOL_VERSION,
+                    transport: transport.into(),
+                    codec: codec.into(),
+                    complexity,
+                    payload_bytes,
+                    transport_options: options,
+                    transport_setup: setup,
+                    parent_pid,
+                    child_core,
+                }
+            },
+        )
+}
+
+/// A config line, and how it was damaged (if it was).
+#[derive(Debug, Clone)]
+enum Damage {
+    None,
+    /// One character removed, replaced or inserted at this fraction of the line.
+    Char {
+        at: f64,
+        kind: u8,
+        with: char,
+    },
+    /// One field replaced by another JSON value.
+    Field {
+        field: usize,
+        value: serde_json::Value,
+    },
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        2 => Just(Damage::None),
+        1 => (0.0..1.0, 0u8..3, any::<char>()).prop_map(|(at, kind, with)| Damage::Char { at, kind, with }),
+        1 => (0usize..9, prop_oneof![
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            "[ -~]{0,12}".prop_map(serde_json::Value::from),
+            Just(serde_json::Value::Null),
+        ]).prop_map(|(field, value)| Damage::Field { field, value }),
+    ]
+}
+
+fn damaged(config: &ChildConfig, how: &Damage) -> String {
+    let line = config.to_line();
+    match how {
+        Damage::None => line,
+        Damage::Char { at, kind, with } => {
+            let chars: Vec<char> = line.chars().collect();
+            let i = ((chars.len() as f64 * at) as usize).min(chars.len() - 1);
+            let mut out: Vec<char> = chars.clone();
+            match kind {
+                0 => {
+                    out.remove(i);
+                }
+                1 => out[i] = *with,
+                _ => out.insert(i, *with),
+            }
+            out.into_iter().collect()
         }
-        let _ = ChildReport::parse(&line);
+        Damage::Field { field, value } => {
+            let mut doc = serde_json::to_value(config).unwrap();
+            let object = doc.as_object_mut().unwrap();
+            let key = object.keys().nth(field % object.len()).unwrap().clone();
+            object.insert(key, value.clone());
+            doc.to_string()
+        }
     }
+}
+
+/// What the `handshake_config` fuzz target does, with a fixed case count:
+/// any line the child reads is parsed or refused, never panicked on, and an
+/// accepted one survives its own line form. The lines are valid configs,
+/// some of them damaged, so that both outcomes happen often; the test counts
+/// them, so it cannot pass with one branch never taken.
+#[test]
+fn any_config_line_is_parsed_or_refused() {
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 512,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let parsed = std::cell::Cell::new(0u32);
+    let refused = std::cell::Cell::new(0u32);
+    runner
+        .run(&(valid_config(), damage()), |(config, how)| {
+            let line = damaged(&config, &how);
+            match ChildConfig::parse(&line) {
+                Ok(read) => {
+                    parsed.set(parsed.get() + 1);
+                    prop_assert_eq!(
+                        ChildConfig::parse(&read.to_line()).unwrap().to_line(),
+                        read.to_line()
+                    );
+                    if matches!(how, Damage::None) {
+                        prop_assert_eq!(read, config);
+                    }
+                }
+                Err(_) => {
+                    refused.set(refused.get() + 1);
+                    prop_assert!(
+                        !matches!(how, Damage::None),
+                        "a valid config was refused: {}",
+                        line
+                    );
+                }
+            }
+            let _ = ChildReport::parse(&line);
+            Ok(())
+        })
+        .unwrap();
+    let (parsed, refused) = (parsed.get(), refused.get());
+    assert!(
+        parsed >= 128 && refused >= 64,
+        "parsed {parsed}, refused {refused}: one branch barely ran"
+    );
 }

@@ -33,6 +33,37 @@ impl<T: Serialize + DeserializeOwned + ::bitcode::Encode + for<'a> ::bitcode::De
 {
 }
 
+/// bitcode itself, for [`message!`]'s derive: a message type derives bitcode's
+/// traits through this crate, so the derive is on exactly when the
+/// [`Message`] bound asks for it, whichever package turned the feature on.
+#[cfg(feature = "bitcode")]
+#[doc(hidden)]
+pub use ::bitcode as bitcode_crate;
+
+/// Declares a message type: the item as written, plus bitcode's derive when
+/// this crate's `bitcode` feature is on. Both follow the same feature, so
+/// turning it on from any package (`--features codecs/bitcode`) cannot leave
+/// the bound without its derive. Dependents name this crate `codecs`.
+#[cfg(feature = "bitcode")]
+#[macro_export]
+macro_rules! message {
+    ($item:item) => {
+        #[derive($crate::bitcode_crate::Encode, $crate::bitcode_crate::Decode)]
+        #[bitcode(crate = "codecs::bitcode_crate")]
+        $item
+    };
+}
+
+/// Declares a message type: the item as written, plus bitcode's derive when
+/// this crate's `bitcode` feature is on (it is not in this build).
+#[cfg(not(feature = "bitcode"))]
+#[macro_export]
+macro_rules! message {
+    ($item:item) => {
+        $item
+    };
+}
+
 /// A serialization format that can carry the benchmark's messages.
 ///
 /// Methods take `&mut self` so a codec can keep reusable state between
@@ -183,6 +214,42 @@ pub fn compiled_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// The codec a run uses when none is named: the one optional codec a build
+/// has, when it has exactly one (so `cargo run --features postcard` measures
+/// postcard), and json otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefaultCodec {
+    pub name: &'static str,
+    /// Why it is the default, for the run's summary.
+    pub reason: &'static str,
+}
+
+/// The default codec of this build; see [`DefaultCodec`].
+pub fn default_codec() -> DefaultCodec {
+    default_among(CODECS)
+}
+
+fn default_among(codecs: &[CodecInfo]) -> DefaultCodec {
+    let optional: Vec<&CodecInfo> = codecs
+        .iter()
+        .filter(|c| c.compiled && c.feature.is_some())
+        .collect();
+    match optional.as_slice() {
+        [only] => DefaultCodec {
+            name: only.name,
+            reason: "the only optional codec in this build",
+        },
+        [] => DefaultCodec {
+            name: "json",
+            reason: "the default; no optional codec in this build",
+        },
+        _ => DefaultCodec {
+            name: "json",
+            reason: "the default with several codecs in this build",
+        },
+    }
+}
+
 /// Looks a codec up by name, explaining why it cannot be used when it cannot.
 pub fn lookup(name: &str) -> Result<&'static CodecInfo, LookupError> {
     match CODECS.iter().find(|c| c.name == name) {
@@ -225,6 +292,31 @@ mod tests {
             assert_eq!(dispatch(name, NameOf).unwrap(), name);
         }
         assert!(compiled_names().contains(&"json"));
+    }
+
+    #[test]
+    fn the_only_optional_codec_is_the_default_and_json_otherwise() {
+        let info = |name, compiled| CodecInfo {
+            name,
+            feature: (name != "json").then_some(name),
+            compiled,
+        };
+        let json = info("json", true);
+        let only_postcard = [json, info("postcard", true), info("msgpack", false)];
+        assert_eq!(default_among(&only_postcard).name, "postcard");
+        assert!(default_among(&only_postcard)
+            .reason
+            .contains("only optional"));
+        let none = [json, info("postcard", false)];
+        assert_eq!(default_among(&none).name, "json");
+        let several = [json, info("postcard", true), info("msgpack", true)];
+        assert_eq!(default_among(&several).name, "json");
+        // And this build's own answer follows the same rule.
+        let optional = CODECS
+            .iter()
+            .filter(|c| c.compiled && c.feature.is_some())
+            .count();
+        assert_eq!(default_codec().name == "json", optional != 1);
     }
 
     #[test]

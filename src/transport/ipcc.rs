@@ -129,8 +129,9 @@ impl Transport for Ipcc {
 
     fn recv(&mut self, _liveness: &mut Liveness) -> Result<&[u8], TransportError> {
         // A blocking receive: the peer's death closes its end and wakes us with
-        // Disconnected, and the parent's signal handler kills the child, so this
-        // cannot outlive either process.
+        // Disconnected, and after Ctrl-C the parent's watchdog kills the child
+        // (the signal handler only raises a flag), so this cannot outlive
+        // either process.
         self.last = self.receiver.recv().map_err(map_ipc_error)?;
         Ok(&self.last)
     }

@@ -1,0 +1,98 @@
+//! Helpers shared by the suites that drive the executables (`cli.rs`,
+//! `faults.rs`); each uses a part of them.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const IPC_BENCH: &str = env!("CARGO_BIN_EXE_ipc-bench");
+
+/// A command with none of the user's environment variables that would change a run.
+pub fn cmd(exe: &str) -> Command {
+    let mut c = Command::new(exe);
+    for var in [
+        "TRANSPORT",
+        "CODEC",
+        "RPC_MESSAGE_COMPLEXITY",
+        "PAYLOAD_BYTES",
+        "TEST_DURATION_SECONDS",
+        "WARMUP_SECONDS",
+        "PIN",
+        "RESULTS_DIR",
+        "HANDSHAKE_TIMEOUT_SECONDS",
+        "IPCC_CHILD_BIN_PATH",
+        "RAW_SYNC_CHILD_BIN_PATH",
+        "SHARED_MEM_QUEUE_CHILD_BIN_PATH",
+        "WAIT_STRATEGY",
+        "IOX_PATTERN",
+        "SPIN_CHILD_BIN_PATH",
+        "PIPE_CHILD_BIN_PATH",
+        "UNIX_SOCKET_CHILD_BIN_PATH",
+        "TCP_CHILD_BIN_PATH",
+        "ICEORYX2_CHILD_BIN_PATH",
+        "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
+        "IPC_BENCH_CHILD_ROLE",
+    ] {
+        c.env_remove(var);
+    }
+    c.timeout(Duration::from_secs(60));
+    c
+}
+
+/// What processes `pids` created and did not remove: shared-memory regions
+/// and socket directories named after them, and (with iceoryx2) nodes of
+/// theirs that iceoryx2 sees as dead, i.e. still holding files and segments.
+pub fn leftovers(pids: &[u32]) -> Vec<String> {
+    let regions: Vec<String> = pids.iter().map(|p| format!("ipc-bench-{p}-")).collect();
+    let sockets: Vec<String> = pids.iter().map(|p| format!("{p}-")).collect();
+    let names_in = |dir: PathBuf, prefixes: &[String]| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
+            .collect()
+    };
+    let mut found = names_in(PathBuf::from("/dev/shm"), &regions);
+    #[cfg(unix)]
+    found.extend(names_in(
+        ipc_bench::transport::stale::private_dir(),
+        &sockets,
+    ));
+    // A dry run lists without removing; only transports with a sweep of
+    // their own (iceoryx2) add anything beyond the names checked above.
+    for stale in ipc_bench::transport::sweep_transports_stale(true).unwrap_or_default() {
+        if pids.contains(&stale.pid) {
+            found.push(format!("{} {}", stale.kind, stale.path.display()));
+        }
+    }
+    found
+}
+
+/// The flags that select one transport label (`raw-sync-block`,
+/// `iceoryx2-req-res`, `ipcc`): every variant setting is given, and each
+/// transport reads only its own.
+pub fn label_args(label: &ipc_bench::transport::Label) -> Vec<&'static str> {
+    vec![
+        "--transport",
+        label.transport,
+        "--wait",
+        label.choice.wait.name(),
+        "--iox-pattern",
+        label.choice.iox_pattern.name(),
+    ]
+}
+
+/// A shell script standing in for the child.
+pub fn fake_child(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}

@@ -1,0 +1,358 @@
+//! Killing processes mid-run, for every transport label, one test each
+//! (generated from the registry at run time with libtest-mimic, so one
+//! failure hides no other and one transport runs by name:
+//! `cargo test --test faults -- raw-sync-block`). Linux-only: finding the
+//! child uses /proc.
+//!
+//! No test sleeps in the hope that a run has reached a phase: each waits for
+//! the event that says it has — the parent's "warming up" or "measuring"
+//! line on stderr, or the stand-in child's mark that it read its config.
+
+mod common;
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use super::common::{cmd, fake_child, label_args, leftovers, IPC_BENCH};
+    use ipc_bench::transport::Label;
+    use std::io::BufRead;
+    use std::path::Path;
+    use std::process::{Child, Stdio};
+    use std::sync::mpsc::{Receiver, RecvTimeoutError};
+    use std::time::{Duration, Instant};
+
+    fn children_of(pid: u32) -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
+    fn alive(pid: u32) -> bool {
+        // A zombie has exited; only a process still running counts.
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z'),
+            Err(_) => false,
+        }
+    }
+
+    fn kill(pid: u32, signal: i32) {
+        // SAFETY: kill(2) with a pid we started; no memory is involved.
+        unsafe {
+            libc::kill(pid as i32, signal);
+        }
+    }
+
+    /// A parent run under way, its stderr read line by line as it comes.
+    struct Running {
+        parent: Child,
+        child: u32,
+        stderr: Receiver<String>,
+        seen: Vec<String>,
+    }
+
+    impl Running {
+        /// Starts `ipc-bench run` for `label` with this warm-up and waits
+        /// until the parent says `phase` (its "warming up" or "measuring"
+        /// line): the transport is connected and the ping-pong is in it.
+        fn start(results: &Path, label: &Label, warmup: &str, phase: &str) -> Self {
+            let mut parent = std::process::Command::new(IPC_BENCH)
+                .args([
+                    "run",
+                    "--duration",
+                    "30",
+                    "--warmup",
+                    warmup,
+                    "--results-dir",
+                ])
+                .arg(results)
+                .args(label_args(label))
+                .env_remove("IPCC_CHILD_BIN_PATH")
+                .env_remove("RAW_SYNC_CHILD_BIN_PATH")
+                .env_remove("SHARED_MEM_QUEUE_CHILD_BIN_PATH")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let stderr = parent.stderr.take().unwrap();
+            let (tx, lines) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut running = Running {
+                child: 0,
+                parent,
+                stderr: lines,
+                seen: Vec::new(),
+            };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !running.seen.iter().any(|l| l.contains(phase)) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match running.stderr.recv_timeout(left) {
+                    Ok(line) => running.seen.push(line),
+                    Err(_) => {
+                        let _ = running.parent.kill();
+                        let _ = running.parent.wait();
+                        panic!(
+                            "{}: the parent never said {phase:?}: {:?}",
+                            label.label, running.seen
+                        );
+                    }
+                }
+            }
+            running.child = *children_of(running.parent.id())
+                .first()
+                .expect("a connected run has a child");
+            running
+        }
+
+        /// Everything the parent wrote on stderr, once it has exited.
+        fn stderr(&mut self) -> String {
+            // The child shares the pipe; it may hold it open a moment longer.
+            let deadline = Instant::now() + Duration::from_secs(3);
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.stderr.recv_timeout(left) {
+                    Ok(line) => self.seen.push(line),
+                    Err(RecvTimeoutError::Disconnected | RecvTimeoutError::Timeout) => break,
+                }
+            }
+            self.seen.join("\n")
+        }
+
+        fn wait_for_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+            let deadline = Instant::now() + within;
+            loop {
+                if let Some(status) = self.parent.try_wait().unwrap() {
+                    return status;
+                }
+                if Instant::now() > deadline {
+                    let _ = self.parent.kill();
+                    let _ = self.parent.wait();
+                    panic!("the parent did not exit within {within:?}");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    fn wait_until_gone(pid: u32, within: Duration, what: &str) {
+        let deadline = Instant::now() + within;
+        while alive(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: process {pid} still running after {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILLs the child once the parent has said `phase` and checks the
+    /// parent reports it, writes nothing and leaves nothing behind.
+    fn child_killed(label: &Label, warmup: &str, phase: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = Running::start(dir.path(), label, warmup, phase);
+        kill(run.child, libc::SIGKILL);
+        let status = run.wait_for_exit(Duration::from_secs(3));
+        let stderr = run.stderr();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("killed by signal 9"), "{stderr}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "a failed run wrote results"
+        );
+        assert_eq!(
+            leftovers(&[run.parent.id(), run.child]),
+            Vec::<String>::new()
+        );
+    }
+
+    pub fn child_killed_mid_run(label: &Label) {
+        child_killed(label, "0.1", "measuring");
+    }
+
+    pub fn child_killed_during_the_warm_up(label: &Label) {
+        child_killed(label, "30", "warming up");
+    }
+
+    pub fn killed_parent_takes_the_child_with_it(label: &Label) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = Running::start(dir.path(), label, "0.1", "measuring");
+        kill(run.parent.id(), libc::SIGKILL);
+        let _ = run.parent.wait();
+        wait_until_gone(run.child, Duration::from_secs(3), "orphaned child");
+        assert_eq!(
+            leftovers(&[run.parent.id(), run.child]),
+            Vec::<String>::new(),
+            "the child left the region"
+        );
+    }
+
+    pub fn ctrl_c_and_sigterm_stop_both_and_write_nothing(label: &Label) {
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut run = Running::start(dir.path(), label, "0.1", "measuring");
+            kill(run.parent.id(), signal);
+            let status = run.wait_for_exit(Duration::from_secs(3));
+            let stderr = run.stderr();
+            assert_eq!(status.code(), Some(130), "signal {signal}: {stderr}");
+            assert!(stderr.contains("interrupted"), "{stderr}");
+            wait_until_gone(
+                run.child,
+                Duration::from_secs(1),
+                &format!("child after signal {signal}"),
+            );
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+            assert_eq!(
+                leftovers(&[run.parent.id(), run.child]),
+                Vec::<String>::new()
+            );
+        }
+    }
+
+    /// Transports that create a named resource before the handshake (a
+    /// region, a socket directory): for these, the test below must find one.
+    const CREATES_BEFORE_HANDSHAKE: [&str; 4] =
+        ["spin", "raw-sync", "shared-mem-queue", "unix-socket"];
+
+    /// A parent SIGKILLed while its child is still in the handshake cannot
+    /// clean up after itself: whatever it created for the transport must be
+    /// found by `ipc-bench clean` (and by any later run), and nothing of ours
+    /// may stay behind after that.
+    pub fn a_parent_killed_during_the_handshake_leaves_only_what_clean_removes(
+        transport: &str,
+        child_bin_env: &str,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        // Reads the config, marks that it did, and never answers: the parent
+        // stays in the handshake.
+        let mark = dir.path().join("config-read");
+        let child = fake_child(
+            dir.path(),
+            "stalls",
+            &format!("read line; : > '{}'; exec sleep 30", mark.display()),
+        );
+        let mut parent = std::process::Command::new(IPC_BENCH)
+            .args([
+                "run",
+                "--duration",
+                "1",
+                "--handshake-timeout",
+                "30",
+                "--transport",
+                transport,
+            ])
+            .arg("--results-dir")
+            .arg(dir.path().join("results"))
+            .env(child_bin_env, &child)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !mark.exists() {
+            if Instant::now() > deadline {
+                let _ = parent.kill();
+                let _ = parent.wait();
+                panic!("the stand-in child never read its config");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let stalled_child = children_of(parent.id())[0];
+        kill(parent.id(), libc::SIGKILL);
+        let _ = parent.wait();
+        // A shell script has no parent-death signal; ours do (tested above).
+        kill(stalled_child, libc::SIGKILL);
+
+        let left = leftovers(&[parent.id(), stalled_child]);
+        if CREATES_BEFORE_HANDSHAKE.contains(&transport) {
+            assert!(
+                !left.is_empty(),
+                "nothing was left to clean: this tested nothing"
+            );
+        }
+        let out = cmd(IPC_BENCH).arg("clean").output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        for name in &left {
+            assert!(
+                stdout.contains(name.as_str()),
+                "clean did not report {name}: {stdout}"
+            );
+        }
+        assert_eq!(
+            leftovers(&[parent.id(), stalled_child]),
+            Vec::<String>::new()
+        );
+        assert!(
+            !dir.path().join("results").exists(),
+            "a killed run wrote results"
+        );
+    }
+}
+
+fn main() {
+    let mut args = libtest_mimic::Arguments::from_args();
+    // One at a time unless asked otherwise: each test spins a parent and a
+    // child on this machine's cores and times their reactions, and a run
+    // started by one test sweeps the leftovers another is about to check.
+    args.test_threads.get_or_insert(1);
+    #[allow(unused_mut)]
+    let mut trials: Vec<libtest_mimic::Trial> = Vec::new();
+    #[cfg(target_os = "linux")]
+    {
+        use ipc_bench::transport::Label;
+        type Fault = fn(&Label);
+        let faults: [(&str, Fault); 4] = [
+            ("child_killed_mid_run", linux::child_killed_mid_run),
+            (
+                "child_killed_during_the_warm_up",
+                linux::child_killed_during_the_warm_up,
+            ),
+            (
+                "killed_parent_takes_the_child_with_it",
+                linux::killed_parent_takes_the_child_with_it,
+            ),
+            (
+                "ctrl_c_and_sigterm_stop_both_and_write_nothing",
+                linux::ctrl_c_and_sigterm_stop_both_and_write_nothing,
+            ),
+        ];
+        for label in ipc_bench::transport::labels() {
+            for (name, fault) in faults {
+                let label = label.clone();
+                trials.push(libtest_mimic::Trial::test(
+                    format!("{name}::{}", label.label),
+                    move || {
+                        fault(&label);
+                        Ok(())
+                    },
+                ));
+            }
+        }
+        for info in ipc_bench::transport::TRANSPORTS {
+            trials.push(libtest_mimic::Trial::test(
+                format!("parent_killed_during_the_handshake::{}", info.name),
+                move || {
+                    linux::a_parent_killed_during_the_handshake_leaves_only_what_clean_removes(
+                        info.name,
+                        info.child_bin_env,
+                    );
+                    Ok(())
+                },
+            ));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
