@@ -4,7 +4,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{cmd, fake_child, label_args, IPC_BENCH};
+use common::{cmd, fake_child, label_args, stdout_of, IPC_BENCH};
 use ipc_bench::result::BenchResult;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -635,48 +635,39 @@ fn look_alikes_survive_every_command_and_real_leftovers_do_not() {
 /// (as tests are) says so in the summary too.
 #[test]
 fn the_default_codec_and_a_debug_build_are_named_in_the_summary() {
+    // A short spin run's summary and result, with the codec left to the build
+    // or named through CODEC.
+    let spin_run = |codec: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = short_run(IPC_BENCH, dir.path());
+        run.args(["--transport", "spin"]);
+        if let Some(codec) = codec {
+            run.env("CODEC", codec);
+        }
+        let out = stdout_of(&mut run);
+        (out, BenchResult::read(&only_file(dir.path())).unwrap())
+    };
     let default = codecs::default_codec();
-    let dir = tempfile::tempdir().unwrap();
-    let out = short_run(IPC_BENCH, dir.path())
-        .args(["--transport", "spin"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let (out, result) = spin_run(None);
     let first = out.lines().next().unwrap();
-    assert!(
-        first.contains(&format!(
-            "{} ({}; --codec or CODEC to choose)",
-            default.name, default.reason
-        )),
-        "{out}"
+    let expected = format!(
+        "{} ({}; --codec or CODEC to choose)",
+        default.name, default.reason
     );
-    let result = BenchResult::read(&only_file(dir.path())).unwrap();
+    assert!(first.contains(&expected), "{out}");
     assert_eq!(result.codec, default.name);
     if cfg!(debug_assertions) {
         assert!(out.contains("warning: debug build"), "{out}");
         assert_eq!(result.machine.build_profile, "debug");
     }
     // Named explicitly, json is json whatever the build, and says so.
-    let dir = tempfile::tempdir().unwrap();
-    let out = short_run(IPC_BENCH, dir.path())
-        .args(["--transport", "spin"])
-        .env("CODEC", "json")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let (out, result) = spin_run(Some("json"));
+    let first = out.lines().next().unwrap();
     assert!(
-        out.lines()
-            .next()
-            .unwrap()
-            .contains("json (chosen with --codec or CODEC)"),
+        first.contains("json (chosen with --codec or CODEC)"),
         "{out}"
     );
+    assert_eq!(result.codec, "json");
 }
 
 /// Tables mark rows measured by a debug build, and comparing a debug set
@@ -713,15 +704,11 @@ fn debug_rows_are_marked_and_a_debug_release_comparison_warns() {
     } else {
         (release.path(), debug.path())
     };
-    let table = cmd(IPC_BENCH)
-        .args(["compare", "--format", "csv"])
-        .arg(debug_dir)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let table = String::from_utf8(table).unwrap();
+    let table = stdout_of(
+        cmd(IPC_BENCH)
+            .args(["compare", "--format", "csv"])
+            .arg(debug_dir),
+    );
     assert!(table.lines().next().unwrap().contains("Build"), "{table}");
     assert!(table.contains("debug"), "{table}");
     let pair = cmd(IPC_BENCH)

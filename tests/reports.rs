@@ -1,29 +1,18 @@
 //! matrix, compare and plot, driven as a user would.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{stdout_of, IPC_BENCH};
 use ipc_bench::result::BenchResult;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const IPC_BENCH: &str = env!("CARGO_BIN_EXE_ipc-bench");
-
+/// `ipc-bench` without the user's settings, with room for a small matrix.
 fn cmd() -> Command {
-    let mut c = Command::new(IPC_BENCH);
-    for var in [
-        "TEST_DURATION_SECONDS",
-        "WARMUP_SECONDS",
-        "RESULTS_DIR",
-        "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
-        "NO_COLOR",
-    ] {
-        c.env_remove(var);
-    }
-    c.timeout(Duration::from_secs(120));
+    let mut c = common::cmd(IPC_BENCH);
+    c.env_remove("NO_COLOR").timeout(Duration::from_secs(120));
     c
-}
-
-fn stdout_of(c: &mut Command) -> String {
-    String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap()
 }
 
 /// A short matrix over two transports, json and raw strings, into `dir`.

@@ -85,6 +85,11 @@ pub fn label_args(label: &ipc_bench::transport::Label) -> Vec<&'static str> {
     ]
 }
 
+/// What a command that must succeed printed on stdout.
+pub fn stdout_of(c: &mut Command) -> String {
+    String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap()
+}
+
 /// A shell script standing in for the child.
 pub fn fake_child(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
