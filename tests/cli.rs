@@ -740,3 +740,151 @@ fn debug_rows_are_marked_and_a_debug_release_comparison_warns() {
     );
     assert!(!String::from_utf8_lossy(&same.stdout).contains("Build"));
 }
+
+/// The flags of `run` and `matrix`, each with its variable and default:
+/// what users and scripts rely on, pinned so that reshaping the code cannot
+/// change them unnoticed.
+#[test]
+fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
+    use clap::CommandFactory;
+    let cli = ipc_bench::cli::Cli::command();
+    let flags = |sub: &str| -> Vec<String> {
+        let command = cli.find_subcommand(sub).unwrap();
+        let mut flags: Vec<String> = command
+            .get_arguments()
+            .filter_map(|a| {
+                let env = a.get_env().map(|e| format!("={}", e.to_string_lossy()));
+                let default = a
+                    .get_default_values()
+                    .first()
+                    .map(|d| format!(" [{}]", d.to_string_lossy()));
+                Some(format!(
+                    "{}{}{}",
+                    a.get_long()?,
+                    env.unwrap_or_default(),
+                    default.unwrap_or_default()
+                ))
+            })
+            .collect();
+        flags.sort();
+        flags
+    };
+    assert_eq!(
+        flags("run"),
+        [
+            "child-bin",
+            "codec=CODEC",
+            "complexity=RPC_MESSAGE_COMPLEXITY [structured]",
+            "duration=TEST_DURATION_SECONDS [10]",
+            "handshake-timeout=HANDSHAKE_TIMEOUT_SECONDS [10]",
+            "iox-pattern=IOX_PATTERN [publish-subscribe]",
+            "json",
+            "no-latency",
+            "payload-bytes=PAYLOAD_BYTES [32]",
+            "pin=PIN [none]",
+            "queue-region-bytes=SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES [4194304]",
+            "results-dir=RESULTS_DIR [results/local]",
+            "transport=TRANSPORT [ipcc]",
+            "wait=WAIT_STRATEGY [spin]",
+            "warmup=WARMUP_SECONDS [1]",
+        ]
+    );
+    assert_eq!(
+        flags("matrix"),
+        [
+            "codecs",
+            "complexities [raw-string,structured]",
+            "duration=TEST_DURATION_SECONDS [2]",
+            "format [table]",
+            "handshake-timeout=HANDSHAKE_TIMEOUT_SECONDS [10]",
+            "iox-patterns [publish-subscribe]",
+            "no-latency",
+            "payload-bytes [32]",
+            "pin [none]",
+            "queue-region-bytes=SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES [4194304]",
+            "reference",
+            "results-dir=RESULTS_DIR [results/local]",
+            "transports",
+            "waits [spin]",
+            "warmup=WARMUP_SECONDS [0.5]",
+        ]
+    );
+}
+
+/// Every key of a result file, nested ones as `outer.inner`: the schema
+/// readers depend on, pinned.
+#[test]
+fn the_keys_of_a_result_file_are_pinned() {
+    fn keys(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        if let serde_json::Value::Object(fields) = value {
+            for (k, v) in fields {
+                let path = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                keys(v, &path, out);
+                out.push(path);
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    short_run(IPC_BENCH, dir.path())
+        .args(["--transport", "spin"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(only_file(dir.path())).unwrap();
+    let mut found = Vec::new();
+    keys(&serde_json::from_str(&text).unwrap(), "", &mut found);
+    found.sort();
+    let expected = [
+        "codec",
+        "complexity",
+        "cpu",
+        "cpu.child_secs",
+        "cpu.ns_per_round_trip",
+        "cpu.parent_secs",
+        "cpu.round_trips",
+        "duration_secs",
+        "latency_ns",
+        "latency_ns.count",
+        "latency_ns.max",
+        "latency_ns.mean",
+        "latency_ns.min",
+        "latency_ns.p50",
+        "latency_ns.p90",
+        "latency_ns.p99",
+        "latency_ns.p999",
+        "latency_recorded",
+        "machine",
+        "machine.arch",
+        "machine.build_profile",
+        "machine.cpu_model",
+        "machine.enabled_features",
+        "machine.kernel",
+        "machine.logical_cores",
+        "machine.os",
+        "machine.rustc_version",
+        "machine.virtualized",
+        "memcpy_mb_per_sec",
+        "ns_per_round_trip",
+        "payload_bytes",
+        "payload_mb_per_sec",
+        "placement",
+        "placement.child_core",
+        "placement.mode",
+        "placement.parent_core",
+        "requested_duration_secs",
+        "round_trips",
+        "round_trips_per_sec",
+        "schema_version",
+        "timestamp",
+        "tool_version",
+        "transport",
+        "variant",
+        "verified",
+        "warmup_round_trips",
+        "warmup_secs",
+    ];
+    assert_eq!(found, expected, "{text}");
+}
