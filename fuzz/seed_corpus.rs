@@ -48,8 +48,9 @@ fn main() {
         "codec": "json",
         "complexity": "structured",
         "payload_bytes": 32,
-        "transport_options": ipc_bench::transport::TransportOptions::for_messages(200),
-        "transport_setup": {"region": "/ipc-bench-1-rs-0"},
+        "max_message_bytes": 200,
+        "transport_config": {"wait": "spin"},
+        "transport_setup": {"os_id": "/ipc-bench-1-rs-abc123", "slot_capacity": 200, "wait": "spin"},
         "parent_pid": 1,
         "child_core": 0,
     });

@@ -8,9 +8,11 @@ use crate::dispatch::{dispatch_case, CaseVisitor};
 use crate::engine::serve;
 use crate::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV};
 use crate::liveness::{self, Liveness, Peer, Watchdog};
-use crate::message::MessageFormat;
+use crate::message::{Complexity, MessageFormat};
 use crate::placement;
-use crate::transport::Transport;
+use crate::transport::{self, Options, Transport, TransportId};
+use codecs::CodecId;
+use serde::Deserialize;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
@@ -56,17 +58,26 @@ pub fn main() -> ExitCode {
             return refuse(e);
         }
     }
-    let outcome = dispatch_case(
-        &config.transport,
+    let transport = match TransportId::parse(&config.transport) {
+        Ok(id) => id,
+        Err(e) => return refuse(e),
+    };
+    // Raw strings use no codec (the parent says "none"); json stands in.
+    let codec = match config.complexity {
+        Complexity::RawString => Ok(CodecId::Json),
+        Complexity::Structured => CodecId::parse(&config.codec),
+    };
+    let codec = match codec {
+        Ok(codec) => codec,
+        Err(e) => return refuse(e.to_string()),
+    };
+    dispatch_case(
+        transport,
         config.complexity,
-        &config.codec,
+        codec,
         config.payload_bytes,
         ChildRun { config: &config },
-    );
-    match outcome {
-        Ok(code) => code,
-        Err(e) => refuse(e.to_string()),
-    }
+    )
 }
 
 struct ChildRun<'a> {
@@ -83,22 +94,29 @@ impl CaseVisitor for ChildRun<'_> {
         }
         // The transport is sized for the longest message; it must be the one
         // this format produces, whatever the parent claims.
-        let options = &self.config.transport_options;
+        let max_message_bytes = self.config.max_message_bytes;
         match format.max_message_bytes() {
-            Ok(needed) if needed == options.max_message_bytes => {}
+            Ok(needed) if needed == max_message_bytes => {}
             Ok(needed) => {
                 return refuse(format!(
-                    "max_message_bytes is {}, but these messages need {needed}",
-                    options.max_message_bytes
+                    "max_message_bytes is {max_message_bytes}, but these messages need {needed}"
                 ))
             }
             Err(e) => return refuse(e.to_string()),
         }
-        let mut transport = match T::connect(
-            &self.config.transport_setup,
-            &self.config.transport_options,
-            &mut liveness,
-        ) {
+        let config = match transport::decode_config::<T::Config>(&self.config.transport_config) {
+            Ok(config) => config,
+            Err(e) => return refuse(e.to_string()),
+        };
+        let setup = match T::Setup::deserialize(&self.config.transport_setup) {
+            Ok(setup) => setup,
+            Err(e) => return refuse(format!("bad transport setup from the parent: {e}")),
+        };
+        let options = Options {
+            max_message_bytes,
+            config,
+        };
+        let mut transport = match T::connect(&setup, &options, &mut liveness) {
             Ok(t) => t,
             Err(e) => return refuse(format!("cannot connect the {} transport: {e}", T::NAME)),
         };

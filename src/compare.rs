@@ -1,51 +1,10 @@
-//! Reading result files back and laying them side by side.
+//! Laying result files side by side: one set as a table, two sets case by
+//! case with verdicts, codecs as columns. Reading the files is `result`'s.
 
-use crate::result::BenchResult;
+use crate::result::{BenchResult, Loaded};
 use crate::summary::{format_ns, group_thousands};
 use crate::table::{Entry, Table};
-use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-
-/// The file a matrix rewrites after every case; not a result.
-pub const MATRIX_SUMMARY_FILE: &str = "matrix-summary.json";
-
-/// One result and where it came from.
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    pub path: PathBuf,
-    pub result: BenchResult,
-}
-
-/// Reads result files: each path a file, or a directory whose `*.json` files
-/// (not the matrix summary) are all results. Any unreadable, truncated,
-/// corrupt or newer-schema file is an error naming it.
-pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
-    let mut files = Vec::new();
-    for path in paths {
-        let meta =
-            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-        if meta.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .with_context(|| format!("cannot list {}", path.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                .filter(|p| p.file_name().is_some_and(|n| n != MATRIX_SUMMARY_FILE))
-                .collect();
-            found.sort();
-            if found.is_empty() {
-                anyhow::bail!("{} holds no result files (*.json)", path.display());
-            }
-            files.extend(found);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    files
-        .into_iter()
-        .map(|path| BenchResult::read(&path).map(|result| Loaded { path, result }))
-        .collect()
-}
 
 /// What identifies a case across result sets.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -72,27 +31,27 @@ impl CaseKey {
 
     /// `raw-sync-spin`, `ipcc`: the transport with its variant.
     pub fn transport_label(&self) -> String {
-        match &self.variant {
-            Some(v) => format!("{}-{v}", self.transport),
-            None => self.transport.clone(),
-        }
+        crate::transport::label_text(&self.transport, self.variant.as_deref())
     }
 
-    /// The same case on another transport: how rows find their reference.
-    fn with_transport_label(&self, label: &str) -> Self {
-        let (transport, variant) = match crate::transport::labels()
-            .into_iter()
-            .find(|l| l.label == label)
-        {
-            Some(known) => (known.transport.to_string(), known.variant.map(String::from)),
-            None => (label.to_string(), None),
-        };
-        CaseKey {
-            transport,
-            variant,
-            ..self.clone()
-        }
+    /// The case without its transport: what a row and its reference share.
+    fn without_transport(&self) -> (String, String, usize, String) {
+        (
+            self.complexity.clone(),
+            self.codec.clone(),
+            self.payload_bytes,
+            self.placement.clone(),
+        )
     }
+}
+
+/// The transport labels of a set of results, for `--reference`: matched
+/// against what the files hold, whatever this build compiled.
+pub fn labels_in(results: &[Loaded]) -> BTreeSet<String> {
+    results
+        .iter()
+        .map(|l| CaseKey::of(&l.result).transport_label())
+        .collect()
 }
 
 fn ratio_text(ratio: f64) -> String {
@@ -191,8 +150,17 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
         .iter()
         .filter_map(|r| verified_rate(r))
         .fold(0.0, f64::max);
-    let by_key: BTreeMap<CaseKey, &BenchResult> =
-        rows.iter().map(|r| (CaseKey::of(r), *r)).collect();
+    // The reference's figure for each case, by everything but the transport.
+    let reference_rates: BTreeMap<(String, String, usize, String), f64> = match reference {
+        Some(label) => rows
+            .iter()
+            .map(|r| CaseKey::of(r))
+            .zip(rows.iter())
+            .filter(|(key, _)| key.transport_label() == label)
+            .filter_map(|(key, r)| Some((key.without_transport(), verified_rate(r)?)))
+            .collect(),
+        None => BTreeMap::new(),
+    };
     for r in &rows {
         let key = CaseKey::of(r);
         let mut row = case_entries(&key);
@@ -222,10 +190,8 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
                     None => Entry::missing(),
                 });
                 row.push(Entry::number(ratio_text(rate / fastest), rate / fastest));
-                if let Some(reference) = reference {
-                    let target = by_key
-                        .get(&key.with_transport_label(reference))
-                        .and_then(|t| verified_rate(t));
+                if reference.is_some() {
+                    let target = reference_rates.get(&key.without_transport()).copied();
                     row.push(match target {
                         Some(t) => Entry::number(ratio_text(rate / t), rate / t),
                         None => Entry::missing(),

@@ -2,8 +2,8 @@
 //! monomorphized `(Transport, MessageFormat)` pair.
 
 use crate::message::{Complexity, MessageFormat, RawString, Structured};
-use crate::transport::{self, Transport, TransportVisitor};
-use codecs::{Codec, CodecVisitor};
+use crate::transport::{self, Transport, TransportId, TransportVisitor};
+use codecs::{Codec, CodecId, CodecVisitor};
 
 /// Generic code to run with a concrete transport type and message format.
 pub trait CaseVisitor {
@@ -11,24 +11,15 @@ pub trait CaseVisitor {
     fn visit<T: Transport, F: MessageFormat>(self, format: F) -> Self::Output;
 }
 
-/// Why a case cannot be built in this executable.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DispatchError {
-    #[error("{0}")]
-    UnknownTransport(String),
-    #[error(transparent)]
-    Codec(#[from] codecs::LookupError),
-}
-
-/// Calls `visitor` with the transport called `transport` and the message
-/// format for `complexity` (through the codec called `codec` when structured).
+/// Calls `visitor` with the transport `transport` and the message format for
+/// `complexity` (through the codec called `codec` when structured).
 pub fn dispatch_case<V: CaseVisitor>(
-    transport: &str,
+    transport: TransportId,
     complexity: Complexity,
-    codec: &str,
+    codec: CodecId,
     payload_bytes: usize,
     visitor: V,
-) -> Result<V::Output, DispatchError> {
+) -> V::Output {
     transport::dispatch(
         transport,
         WithTransport {
@@ -38,34 +29,28 @@ pub fn dispatch_case<V: CaseVisitor>(
             visitor,
         },
     )
-    .ok_or_else(|| {
-        DispatchError::UnknownTransport(transport::unknown_transport_message(transport))
-    })?
 }
 
-struct WithTransport<'a, V> {
+struct WithTransport<V> {
     complexity: Complexity,
-    codec: &'a str,
+    codec: CodecId,
     payload_bytes: usize,
     visitor: V,
 }
 
-impl<V: CaseVisitor> TransportVisitor for WithTransport<'_, V> {
-    type Output = Result<V::Output, DispatchError>;
+impl<V: CaseVisitor> TransportVisitor for WithTransport<V> {
+    type Output = V::Output;
 
     fn visit<T: Transport>(self) -> Self::Output {
         match self.complexity {
-            Complexity::RawString => Ok(self
+            Complexity::RawString => self
                 .visitor
-                .visit::<T, _>(RawString::new(self.payload_bytes))),
-            Complexity::Structured => Ok(codecs::dispatch(
-                self.codec,
-                WithCodec::<T, V> {
-                    payload_bytes: self.payload_bytes,
-                    visitor: self.visitor,
-                    transport: std::marker::PhantomData,
-                },
-            )?),
+                .visit::<T, _>(RawString::new(self.payload_bytes)),
+            Complexity::Structured => self.codec.dispatch(WithCodec::<T, V> {
+                payload_bytes: self.payload_bytes,
+                visitor: self.visitor,
+                transport: std::marker::PhantomData,
+            }),
         }
     }
 }

@@ -70,8 +70,8 @@ pub enum EngineError {
         "the child answered the stop message with {0} bytes instead of an empty acknowledgement"
     )]
     BadStopAck(usize),
-    #[error("interrupted by a signal (Ctrl-C or SIGTERM)")]
-    Interrupted,
+    #[error(transparent)]
+    Interrupted(#[from] crate::liveness::Interrupted),
 }
 
 impl EngineError {
@@ -88,7 +88,7 @@ impl EngineError {
 #[inline]
 fn check_interrupt() -> Result<(), EngineError> {
     if crate::liveness::interrupted() {
-        Err(EngineError::Interrupted)
+        Err(crate::liveness::Interrupted.into())
     } else {
         Ok(())
     }

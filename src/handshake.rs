@@ -4,11 +4,10 @@
 //! has finished (with what it measured on its side).
 
 use crate::message::Complexity;
-use crate::transport::TransportOptions;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever [`ChildConfig`] or [`ChildReport`] change incompatibly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Set in the child's environment to make any ipc-bench executable act as a child.
 pub const CHILD_ROLE_ENV: &str = "IPC_BENCH_CHILD_ROLE";
@@ -22,7 +21,10 @@ pub struct ChildConfig {
     pub codec: String,
     pub complexity: Complexity,
     pub payload_bytes: usize,
-    pub transport_options: TransportOptions,
+    /// The longest message either side will send; the transport is sized for it.
+    pub max_message_bytes: usize,
+    /// The transport's own settings (its `Transport::Config`), as chosen by the user.
+    pub transport_config: serde_json::Value,
     /// The transport's own setup (a server name, a shared-memory id, ...).
     pub transport_setup: serde_json::Value,
     /// The parent's pid, so the child can notice when it is gone.
@@ -99,7 +101,7 @@ impl ChildConfig {
                 self.payload_bytes
             )));
         }
-        let max_message = self.transport_options.max_message_bytes;
+        let max_message = self.max_message_bytes;
         if max_message > MAX_MESSAGE_BYTES {
             return Err(ConfigError::OutOfRange(format!(
                 "max_message_bytes {max_message} is larger than {MAX_MESSAGE_BYTES}"
@@ -134,7 +136,8 @@ mod tests {
             codec: "json".into(),
             complexity: Complexity::Structured,
             payload_bytes: 32,
-            transport_options: TransportOptions::for_messages(200),
+            max_message_bytes: 200,
+            transport_config: serde_json::json!(null),
             transport_setup: serde_json::json!({"server_name": "x"}),
             parent_pid: 1,
             child_core: None,
@@ -214,7 +217,7 @@ mod tests {
             assert!(matches!(err, ConfigError::OutOfRange(_)), "{err}");
         }
         let mut v = serde_json::to_value(config()).unwrap();
-        v["transport_options"]["max_message_bytes"] = serde_json::json!(usize::MAX / 2);
+        v["max_message_bytes"] = serde_json::json!(usize::MAX / 2);
         let err = ChildConfig::parse(&v.to_string()).unwrap_err();
         assert!(err.to_string().contains("max_message_bytes"), "{err}");
     }

@@ -8,6 +8,7 @@
 
 pub mod child;
 pub mod cli;
+pub mod cmd;
 pub mod compare;
 pub mod dispatch;
 pub mod engine;
@@ -16,10 +17,12 @@ pub mod liveness;
 pub mod machine;
 pub mod matrix;
 pub mod message;
+pub mod parse;
 pub mod placement;
 pub mod plot;
 pub mod result;
 pub mod runner;
+pub mod spec;
 pub mod stats;
 pub mod summary;
 pub mod table;

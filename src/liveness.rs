@@ -24,6 +24,14 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// The child's pid, for the watchdog; 0 when there is none.
 static CHILD_PID: AtomicU32 = AtomicU32::new(0);
 
+/// The user pressed Ctrl-C or sent SIGTERM: the one interruption every
+/// layer (a wait, the engine, a run, a matrix) reports.
+#[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
+#[error(
+    "interrupted by a signal (Ctrl-C or SIGTERM); the child was stopped and no result was written"
+)]
+pub struct Interrupted;
+
 /// Why a wait ended without a message.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum PeerError {
@@ -31,8 +39,8 @@ pub enum PeerError {
     ChildExited(String),
     #[error("the parent process (pid {0}) is gone")]
     ParentGone(u32),
-    #[error("interrupted by a signal (Ctrl-C or SIGTERM)")]
-    Interrupted,
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
 }
 
 /// Who is on the other side of the transport.
@@ -117,7 +125,7 @@ impl Liveness {
     /// Checks the peer and the interrupt flag now.
     pub fn check_now(&mut self) -> Result<(), PeerError> {
         if interrupted() {
-            return Err(PeerError::Interrupted);
+            return Err(PeerError::Interrupted(Interrupted));
         }
         match self.peer {
             Peer::Child(pid) => match child_exit(pid) {
@@ -193,7 +201,7 @@ impl Watchdog {
                 disarmed.recv_timeout(CHECK_INTERVAL)
             {
                 let trouble = if interrupted() {
-                    Some(PeerError::Interrupted)
+                    Some(PeerError::Interrupted(Interrupted))
                 } else {
                     Liveness::new(peer).check_now().err()
                 };
@@ -202,7 +210,9 @@ impl Watchdog {
                     continue;
                 };
                 let waited = trouble_since.get_or_insert_with(Instant::now).elapsed();
-                if trouble == PeerError::Interrupted && waited >= KILL_CHILD_AFTER && !child_killed
+                if trouble == PeerError::Interrupted(Interrupted)
+                    && waited >= KILL_CHILD_AFTER
+                    && !child_killed
                 {
                     // Wakes a parent blocked in a receive that only a closed
                     // connection can end.
@@ -213,7 +223,7 @@ impl Watchdog {
                     eprintln!("error: {trouble}, and the run did not stop within {FORCED_EXIT_AFTER:?}; cleaning up and exiting");
                     cleanup();
                     kill_registered_child();
-                    let code = if trouble == PeerError::Interrupted {
+                    let code = if trouble == PeerError::Interrupted(Interrupted) {
                         130
                     } else {
                         1

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    ipc_bench::cli::main()
+    ipc_bench::cmd::main()
 }

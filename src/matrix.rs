@@ -5,97 +5,104 @@
 //! case so far is rewritten after each one, so a failure (or Ctrl-C) late in
 //! the matrix loses nothing already measured.
 
-use crate::compare::{Loaded, MATRIX_SUMMARY_FILE};
 use crate::liveness;
 use crate::message::Complexity;
 use crate::placement::PinMode;
-use crate::result::{case_stem, now_rfc3339, write_json_atomically};
-use crate::runner::{run_case, CaseSpec};
-use crate::transport::{self, IoxPattern, VariantChoice, WaitStrategy};
+use crate::result::{case_stem, now_rfc3339, write_json_atomically, Loaded, MATRIX_SUMMARY_FILE};
+use crate::runner::{run_case, CaseSettings, CaseSpec};
+use crate::transport::{self, TransportId};
+use codecs::CodecId;
 use serde::Serialize;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// What to combine; every list must be non-empty.
 #[derive(Debug, Clone)]
 pub struct MatrixSpec {
-    pub transports: Vec<String>,
-    pub waits: Vec<WaitStrategy>,
-    pub iox_patterns: Vec<IoxPattern>,
-    pub codecs: Vec<String>,
+    /// Each transport with the configs (variants) to run it with, in the
+    /// opaque form the transport defined.
+    pub transports: Vec<(TransportId, Vec<serde_json::Value>)>,
+    pub codecs: Vec<CodecId>,
     pub complexities: Vec<Complexity>,
     pub payloads: Vec<usize>,
     pub pins: Vec<PinMode>,
-    /// Everything else (duration, warm-up, ...) comes from this template.
-    pub template: CaseSpec,
+    /// What every case shares (duration, warm-up, ...).
+    pub settings: CaseSettings,
 }
 
-/// One case to run, with the name its result file will get.
+/// One case to run, with its transport label and the name its result file
+/// will get.
 #[derive(Debug, Clone)]
 pub struct PlannedCase {
     pub name: String,
+    pub label: String,
     pub spec: CaseSpec,
 }
 
 /// Expands the matrix into cases, in a stable order. A raw-string case uses
-/// no codec, so it appears once per transport, not once per codec; a
-/// transport without variants appears once whatever the wait strategies and
-/// iceoryx2 patterns.
-pub fn plan(spec: &MatrixSpec) -> Vec<PlannedCase> {
+/// no codec, so it appears once per transport variant, not once per codec.
+pub fn plan(spec: &MatrixSpec) -> Result<Vec<PlannedCase>, transport::TransportError> {
     let mut cases = Vec::new();
-    let mut seen = BTreeSet::new();
-    for transport in &spec.transports {
-        for choice in VariantChoice::all(&spec.waits, &spec.iox_patterns) {
-            let variant = transport::variant(transport, choice);
+    for (transport, configs) in &spec.transports {
+        for config in configs {
+            let label = transport::label(*transport, config)?;
             for &complexity in &spec.complexities {
-                let codecs: Vec<&str> = match complexity {
-                    Complexity::RawString => vec!["none"],
-                    Complexity::Structured => spec.codecs.iter().map(String::as_str).collect(),
+                // Raw strings use no codec ("none" in names); json stands in.
+                let codecs: Vec<(&str, CodecId)> = match complexity {
+                    Complexity::RawString => vec![("none", CodecId::Json)],
+                    Complexity::Structured => spec.codecs.iter().map(|&c| (c.name(), c)).collect(),
                 };
-                for codec in codecs {
+                for (codec_name, codec) in codecs {
                     for &payload_bytes in &spec.payloads {
                         for &pin in &spec.pins {
                             let name = case_stem(
-                                transport,
-                                variant,
-                                codec,
+                                transport.name(),
+                                label.variant,
+                                codec_name,
                                 complexity,
                                 payload_bytes,
                                 pin,
                             );
-                            if !seen.insert(name.clone()) {
-                                continue;
-                            }
-                            let mut case = spec.template.clone();
-                            case.transport = transport.clone();
-                            case.wait = choice.wait;
-                            case.iox_pattern = choice.iox_pattern;
-                            case.complexity = complexity;
-                            // The raw-string format ignores the codec; keep a valid name.
-                            case.codec = if codec == "none" {
-                                "json".into()
-                            } else {
-                                codec.into()
+                            let spec = CaseSpec {
+                                transport: *transport,
+                                transport_config: label.config.clone(),
+                                codec,
+                                codec_reason: "one of the matrix's codecs".into(),
+                                complexity,
+                                payload_bytes,
+                                pin,
+                                settings: spec.settings.clone(),
                             };
-                            case.payload_bytes = payload_bytes;
-                            case.pin = pin;
-                            cases.push(PlannedCase { name, spec: case });
+                            cases.push(PlannedCase {
+                                name,
+                                label: label.label.clone(),
+                                spec,
+                            });
                         }
                     }
                 }
             }
         }
     }
-    cases
+    Ok(cases)
+}
+
+/// Where a case stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Ok,
+    Failed,
+    /// Not run, after an interrupt.
+    Skipped,
 }
 
 /// The state of one case, as written to the summary file.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseStatus {
     pub case: String,
-    /// `pending`, `ok`, `failed` or `skipped` (after an interrupt).
-    pub status: &'static str,
+    pub status: Status,
     pub result_file: Option<PathBuf>,
     pub error: Option<String>,
 }
@@ -116,7 +123,7 @@ pub struct MatrixOutcome {
 
 impl MatrixOutcome {
     pub fn failures(&self) -> impl Iterator<Item = &CaseStatus> {
-        self.statuses.iter().filter(|s| s.status == "failed")
+        self.statuses.iter().filter(|s| s.status == Status::Failed)
     }
 }
 
@@ -140,7 +147,7 @@ pub fn run(
         .iter()
         .map(|c| CaseStatus {
             case: c.name.clone(),
-            status: "pending",
+            status: Status::Pending,
             result_file: None,
             error: None,
         })
@@ -172,7 +179,7 @@ pub fn run(
         let status = &mut statuses[i];
         match outcome {
             Ok((path, result)) => {
-                status.status = "ok";
+                status.status = Status::Ok;
                 status.result_file = Some(path.clone());
                 results.push(Loaded { path, result });
                 progress.case_finished(&case.name, None);
@@ -181,7 +188,11 @@ pub fn run(
                 if liveness::interrupted() {
                     interrupted = true;
                 }
-                status.status = if interrupted { "skipped" } else { "failed" };
+                status.status = if interrupted {
+                    Status::Skipped
+                } else {
+                    Status::Failed
+                };
                 status.error = Some(format!("{e:#}"));
                 progress.case_finished(&case.name, Some(&format!("{e:#}")));
             }
@@ -192,8 +203,8 @@ pub fn run(
         }
     }
     if interrupted {
-        for status in statuses.iter_mut().filter(|s| s.status == "pending") {
-            status.status = "skipped";
+        for status in statuses.iter_mut().filter(|s| s.status == Status::Pending) {
+            status.status = Status::Skipped;
         }
         write_summary(&statuses)?;
     }
@@ -213,7 +224,11 @@ fn estimate_left(remaining: &[PlannedCase], elapsed: Duration, done: usize) -> D
     }
     remaining
         .iter()
-        .map(|c| c.spec.engine.warmup + c.spec.engine.duration + Duration::from_millis(300))
+        .map(|c| {
+            c.spec.settings.engine.warmup
+                + c.spec.settings.engine.duration
+                + Duration::from_millis(300)
+        })
         .sum()
 }
 

@@ -45,32 +45,23 @@ codecs::message! {
 }
 
 /// How messages are represented on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Complexity {
     /// The seed's `sender|receiver|ping` bytes; no codec involved.
     RawString,
-    /// Typed messages through the selected codec.
+    /// Typed messages through the selected codec (`json` is the seed's name for it).
+    #[value(alias = "json")]
     Structured,
 }
 
 impl Complexity {
     pub const ALL: [Complexity; 2] = [Complexity::RawString, Complexity::Structured];
-    pub const ACCEPTED: &'static str = "raw-string, structured (or json, the seed's name for it)";
 
     pub fn name(self) -> &'static str {
         match self {
             Complexity::RawString => "raw-string",
             Complexity::Structured => "structured",
-        }
-    }
-
-    /// Parses a user's value; `json` is the seed's name for `structured`.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "raw-string" => Some(Complexity::RawString),
-            "structured" | "json" => Some(Complexity::Structured),
-            _ => None,
         }
     }
 }
@@ -403,8 +394,10 @@ mod tests {
 
     #[test]
     fn complexity_accepts_the_seed_name() {
-        assert_eq!(Complexity::parse("json"), Some(Complexity::Structured));
-        assert_eq!(Complexity::parse("raw-string"), Some(Complexity::RawString));
-        assert_eq!(Complexity::parse("yaml"), None);
+        use clap::ValueEnum;
+        let parse = |s| Complexity::from_str(s, false).ok();
+        assert_eq!(parse("json"), Some(Complexity::Structured));
+        assert_eq!(parse("raw-string"), Some(Complexity::RawString));
+        assert_eq!(parse("yaml"), None);
     }
 }

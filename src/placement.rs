@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum PinMode {
     /// Let the scheduler decide.
@@ -14,17 +14,6 @@ pub enum PinMode {
 }
 
 impl PinMode {
-    pub const ACCEPTED: &'static str = "none, cross, same";
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "none" => Some(PinMode::None),
-            "cross" => Some(PinMode::Cross),
-            "same" => Some(PinMode::Same),
-            _ => None,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             PinMode::None => "none",

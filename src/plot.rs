@@ -1,8 +1,9 @@
 //! SVG charts of result sets (plotters, SVG backend only: no system
 //! libraries; text is left to the viewer's fonts).
 
-use crate::compare::{CaseKey, Loaded};
+use crate::compare::CaseKey;
 use crate::result::BenchResult;
+use crate::result::Loaded;
 use anyhow::{anyhow, Context};
 use plotters::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};

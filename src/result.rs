@@ -1,4 +1,5 @@
-//! Result files: one JSON document per run, written atomically.
+//! Result files: one JSON document per run, written atomically, and read
+//! back (a file or a directory of them) for compare and plot.
 //!
 //! The schema is documented in the README; bump [`SCHEMA_VERSION`] on any
 //! change that an older reader would misread.
@@ -167,6 +168,46 @@ pub fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> anyhow::Re
     file.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// The file a matrix rewrites after every case; not a result.
+pub const MATRIX_SUMMARY_FILE: &str = "matrix-summary.json";
+
+/// One result and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub result: BenchResult,
+}
+
+/// Reads result files: each path a file, or a directory whose `*.json` files
+/// (not the matrix summary) are all results. Any unreadable, truncated,
+/// corrupt or newer-schema file is an error naming it.
+pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot list {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .filter(|p| p.file_name().is_some_and(|n| n != MATRIX_SUMMARY_FILE))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                anyhow::bail!("{} holds no result files (*.json)", path.display());
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files
+        .into_iter()
+        .map(|path| BenchResult::read(&path).map(|result| Loaded { path, result }))
+        .collect()
 }
 
 /// The current time as RFC 3339 UTC, to the second.

@@ -5,15 +5,13 @@
 use crate::dispatch::{dispatch_case, CaseVisitor};
 use crate::engine::{EngineConfig, EngineError, Phase, PingPong};
 use crate::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV, PROTOCOL_VERSION};
-use crate::liveness::{self, Liveness, Peer, PeerError, Watchdog};
+use crate::liveness::{self, Interrupted, Liveness, Peer, PeerError, Watchdog};
 use crate::machine::MachineInfo;
 use crate::message::{Complexity, MessageFormat};
 use crate::placement::{self, PinMode};
 use crate::result::{now_rfc3339, BenchResult, CpuUsage};
 use crate::stats;
-use crate::transport::{
-    self, IoxPattern, Transport, TransportError, TransportOptions, WaitStrategy,
-};
+use crate::transport::{self, Options, Transport, TransportError, TransportId};
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -27,13 +25,23 @@ const MEMCPY_FROM_PAYLOAD: usize = 64 * 1024;
 /// Everything that defines one benchmark case.
 #[derive(Debug, Clone)]
 pub struct CaseSpec {
-    pub transport: String,
-    pub codec: String,
+    pub transport: TransportId,
+    /// The transport's own settings (its `Transport::Config`), opaque here.
+    pub transport_config: serde_json::Value,
+    /// The codec of structured messages (raw strings use none; any codec
+    /// stands in for them here).
+    pub codec: codecs::CodecId,
     /// Why this codec, for the summary: named by the user, or this build's default.
     pub codec_reason: String,
     pub complexity: Complexity,
     pub payload_bytes: usize,
     pub pin: PinMode,
+    pub settings: CaseSettings,
+}
+
+/// What every case of one `run` or `matrix` shares.
+#[derive(Debug, Clone)]
+pub struct CaseSettings {
     pub engine: EngineConfig,
     /// The executable to run as the child; `None` re-executes this one.
     pub child_bin: Option<PathBuf>,
@@ -42,12 +50,6 @@ pub struct CaseSpec {
     /// Say on stderr when the warm-up and the measured phase begin (a single
     /// run does; a matrix shows its own progress instead).
     pub announce_phases: bool,
-    /// raw-sync's wait strategy.
-    pub wait: WaitStrategy,
-    /// iceoryx2's messaging pattern.
-    pub iox_pattern: IoxPattern,
-    /// shared-mem-queue's region length.
-    pub queue_region_bytes: usize,
 }
 
 /// The case cannot run as configured; found before anything was spawned,
@@ -56,20 +58,15 @@ pub struct CaseSpec {
 #[error("{0}")]
 pub struct BadSetup(pub String);
 
-/// The run stopped because the user pressed Ctrl-C or sent SIGTERM.
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted by a signal; the child was stopped and no result was written")]
-pub struct Interrupted;
-
 /// Runs one case end to end.
 pub fn run_case(spec: &CaseSpec) -> anyhow::Result<BenchResult> {
     let result = dispatch_case(
-        &spec.transport,
+        spec.transport,
         spec.complexity,
-        &spec.codec,
+        spec.codec,
         spec.payload_bytes,
         ParentRun { spec },
-    )?;
+    );
     if liveness::interrupted() {
         return Err(Interrupted.into());
     }
@@ -85,12 +82,11 @@ impl CaseVisitor for ParentRun<'_> {
 
     fn visit<T: Transport, F: MessageFormat>(self, mut format: F) -> Self::Output {
         let spec = self.spec;
+        let settings = &spec.settings;
         let max_message_bytes = format.max_message_bytes()?;
-        let options = TransportOptions {
+        let options = Options {
             max_message_bytes,
-            wait: spec.wait,
-            queue_region_bytes: spec.queue_region_bytes,
-            iox_pattern: spec.iox_pattern,
+            config: transport::decode_config::<T::Config>(&spec.transport_config)?,
         };
         if let Some(capacity) = T::capacity(&options) {
             if max_message_bytes > capacity {
@@ -115,40 +111,47 @@ impl CaseVisitor for ParentRun<'_> {
             None => None,
         };
 
-        let (listener, transport_setup) =
-            T::listen(&options).context("setting up the transport")?;
+        let (listener, setup) = T::listen(&options).context("setting up the transport")?;
+        let transport_setup =
+            serde_json::to_value(&setup).context("writing the transport's setup")?;
         let config = ChildConfig {
             protocol_version: PROTOCOL_VERSION,
             transport: T::NAME.to_string(),
             codec: format.codec_name().to_string(),
             complexity: format.complexity(),
             payload_bytes: spec.payload_bytes,
-            transport_options: options,
+            max_message_bytes,
+            transport_config: transport::encode_config(&options.config),
             transport_setup,
             parent_pid: std::process::id(),
             child_core: placement.child_core,
         };
-        let mut child = ChildProcess::spawn(spec.child_bin.as_ref(), &config)?;
+        let mut child = ChildProcess::spawn(settings.child_bin.as_ref(), &config)?;
         let _watchdog = Watchdog::start(Peer::Child(child.pid()), transport::remove_all_regions);
         let mut liveness = Liveness::new(Peer::Child(child.pid()));
 
-        match child.next_report(spec.handshake_timeout, &mut liveness)? {
+        match child.next_report(settings.handshake_timeout, &mut liveness)? {
             ChildReport::Ready => {}
             other => bail!("unexpected report from the child during the handshake: {other:?}"),
         }
-        let mut transport = T::accept(listener, &options, &mut liveness, spec.handshake_timeout)
-            .map_err(|e| child.explain(anyhow!("connecting to the child: {e}"), false))?;
+        let mut transport = T::accept(
+            listener,
+            &options,
+            &mut liveness,
+            settings.handshake_timeout,
+        )
+        .map_err(|e| child.explain(anyhow!("connecting to the child: {e}"), false))?;
 
         let announce = |phase| {
-            if spec.announce_phases {
-                announce_phase(phase, &spec.engine);
+            if settings.announce_phases {
+                announce_phase(phase, &settings.engine);
             }
         };
         let measurement = PingPong::new(&mut transport, &mut format, &mut liveness)
-            .run(&spec.engine, announce)
+            .run(&settings.engine, announce)
             .map_err(|e| child.explain_engine_error(e))?;
 
-        let served = match child.next_report(spec.handshake_timeout, &mut liveness)? {
+        let served = match child.next_report(settings.handshake_timeout, &mut liveness)? {
             ChildReport::Done {
                 round_trips,
                 cpu_secs,
@@ -156,7 +159,7 @@ impl CaseVisitor for ParentRun<'_> {
             other => bail!("unexpected report from the child after the run: {other:?}"),
         };
         drop(transport);
-        let status = child.wait(spec.handshake_timeout)?;
+        let status = child.wait(settings.handshake_timeout)?;
         if !status.success() {
             bail!("the child {} after the run", describe_status(status));
         }
@@ -181,13 +184,13 @@ impl CaseVisitor for ParentRun<'_> {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             timestamp: now_rfc3339(),
             transport: T::NAME.to_string(),
-            variant: T::variant(&options).map(String::from),
+            variant: T::variant(&options.config).map(String::from),
             codec: format.codec_name().to_string(),
             complexity: format.complexity(),
             payload_bytes: spec.payload_bytes,
             duration_secs: secs,
-            requested_duration_secs: spec.engine.duration.as_secs_f64(),
-            warmup_secs: spec.engine.warmup.as_secs_f64(),
+            requested_duration_secs: settings.engine.duration.as_secs_f64(),
+            warmup_secs: settings.engine.warmup.as_secs_f64(),
             warmup_round_trips: measurement.warmup_round_trips,
             round_trips: measurement.round_trips,
             round_trips_per_sec: measurement.round_trips as f64 / secs,
@@ -196,7 +199,7 @@ impl CaseVisitor for ParentRun<'_> {
                 / secs
                 / 1e6,
             memcpy_mb_per_sec: memcpy,
-            latency_recorded: spec.engine.record_latency,
+            latency_recorded: settings.engine.record_latency,
             latency_ns: measurement.latency.clone(),
             cpu: CpuUsage {
                 parent_secs,

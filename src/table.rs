@@ -7,26 +7,13 @@ use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table as Com
 use serde_json::Value;
 
 /// How a table is written out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
+    #[value(alias = "md")]
     Markdown,
     Csv,
     Json,
-}
-
-impl Format {
-    pub const ACCEPTED: &'static str = "table, markdown, csv, json";
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "table" => Some(Format::Table),
-            "markdown" | "md" => Some(Format::Markdown),
-            "csv" => Some(Format::Csv),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
-    }
 }
 
 /// One cell: what people read, and what programs get.

@@ -66,7 +66,7 @@ fn every_transport_codec_and_complexity_runs_end_to_end() {
         cases.push((label, "json".into(), "raw-string"));
     }
     for (label, codec, complexity) in cases {
-        let transport = label.transport;
+        let transport = label.transport.name();
         let dir = tempfile::tempdir().unwrap();
         let mut run = short_run(IPC_BENCH, dir.path());
         run.args(label_args(&label))
@@ -450,7 +450,8 @@ fn valid_config() -> serde_json::Value {
         "codec": "json",
         "complexity": "structured",
         "payload_bytes": 32,
-        "transport_options": ipc_bench::transport::TransportOptions::for_messages(200),
+        "max_message_bytes": 200,
+        "transport_config": null,
         "transport_setup": {"server_name": "/nonexistent"},
         "parent_pid": std::process::id(),
         "child_core": null,

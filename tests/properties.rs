@@ -11,7 +11,7 @@ use ipc_bench::handshake::{
 use ipc_bench::message::{
     Complexity, MessageFormat, PingMessage, PongMessage, RawString, Structured,
 };
-use ipc_bench::transport::{self, TransportOptions, WaitStrategy};
+use ipc_bench::transport;
 use proptest::prelude::*;
 
 fn ping() -> impl Strategy<Value = PingMessage> {
@@ -210,18 +210,19 @@ fn valid_config() -> impl Strategy<Value = ChildConfig> {
                 parent_pid,
                 child_core,
             )| {
-                let mut options = TransportOptions::for_messages(max_message);
-                if block {
-                    options.wait = WaitStrategy::Block;
-                }
-                options.queue_region_bytes = region;
+                // A transport's config as the transports write theirs.
+                let transport_config = serde_json::json!({
+                    "wait": if block { "block" } else { "spin" },
+                    "queue_region_bytes": region,
+                });
                 ChildConfig {
                     protocol_version: PROTOCOL_VERSION,
                     transport: transport.into(),
                     codec: codec.into(),
                     complexity,
                     payload_bytes,
-                    transport_options: options,
+                    max_message_bytes: max_message,
+                    transport_config,
                     transport_setup: setup,
                     parent_pid,
                     child_core,

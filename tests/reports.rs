@@ -146,7 +146,7 @@ fn compare_tables_in_every_format_and_two_sets_with_verdicts() {
 
     // B: one case 20% faster, one 20% slower, one within the threshold, one missing.
     let b = tempfile::tempdir().unwrap();
-    let loaded = ipc_bench::compare::load(&[a.path().to_path_buf()]).unwrap();
+    let loaded = ipc_bench::result::load(&[a.path().to_path_buf()]).unwrap();
     let factors = [1.2, 0.8, 1.02];
     for (l, factor) in loaded.iter().zip(factors) {
         scaled_copy(&l.result, factor, b.path());
@@ -374,7 +374,7 @@ fn every_transport_carries_payloads_from_0_to_1_mib() {
             .args(["--duration", "0.1", "--warmup", "0.02", "--results-dir"])
             .arg(dir.path()),
     );
-    let results = ipc_bench::compare::load(&[dir.path().to_path_buf()]).unwrap();
+    let results = ipc_bench::result::load(&[dir.path().to_path_buf()]).unwrap();
     assert_eq!(
         results.len(),
         4 * ipc_bench::transport::TRANSPORTS.len(),

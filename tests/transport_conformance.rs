@@ -6,9 +6,8 @@
 //! by name: `cargo test --test transport_conformance -- raw-sync-block`.
 
 use ipc_bench::liveness::{Liveness, Peer};
-use ipc_bench::transport::{
-    self, Transport, TransportError, TransportOptions, TransportVisitor, VariantChoice,
-};
+use ipc_bench::transport::{self, Options, Transport, TransportError, TransportVisitor};
+use serde::Deserialize;
 use std::thread;
 use std::time::Duration;
 
@@ -27,14 +26,18 @@ fn pattern(len: usize, salt: u64) -> Vec<u8> {
 const STOP: &[u8] = b"conformance: stop";
 
 /// Starts the child end on a thread: it echoes every message until [`STOP`].
-fn start_echo<T: Transport>(options: TransportOptions) -> (T, thread::JoinHandle<u64>) {
+fn start_echo<T: Transport>(options: Options<T::Config>) -> (T, thread::JoinHandle<u64>) {
     let (listener, setup) = T::listen(&options).expect("listen");
+    // The setup crosses to the child as it does in the handshake: as JSON.
+    let setup = serde_json::to_value(&setup).expect("a setup serializes");
+    let child_options = options.clone();
     // As in the real handshake, the parent accepts only once the child has
     // connected and said so.
     let (ready, connected) = std::sync::mpsc::channel();
     let child = thread::spawn(move || {
         let mut live = Liveness::new(Peer::InProcess);
-        let mut t = T::connect(&setup, &options, &mut live).expect("connect");
+        let setup = T::Setup::deserialize(&setup).expect("a setup reads back");
+        let mut t = T::connect(&setup, &child_options, &mut live).expect("connect");
         ready.send(()).expect("the parent waits for ready");
         let mut echoed = 0;
         loop {
@@ -54,19 +57,25 @@ fn start_echo<T: Transport>(options: TransportOptions) -> (T, thread::JoinHandle
     (parent, child)
 }
 
-/// Options for the suite: messages up to MAX_MESSAGE, and a shared-memory
-/// queue barely larger, so that thousands of messages wrap it many times.
-fn options(max_message_bytes: usize, variant: VariantChoice) -> TransportOptions {
-    TransportOptions {
+/// Options for the suite: messages up to MAX_MESSAGE, the label's variant,
+/// and a shared-memory queue barely larger than a message, so that thousands
+/// of messages wrap it many times.
+fn options<T: Transport>(
+    max_message_bytes: usize,
+    config: &serde_json::Value,
+) -> Options<T::Config> {
+    let mut config = config.clone();
+    if let Some(region) = config.get_mut("queue_region_bytes") {
+        *region = (2 * (max_message_bytes + 64)).into();
+    }
+    Options {
         max_message_bytes,
-        wait: variant.wait,
-        iox_pattern: variant.iox_pattern,
-        queue_region_bytes: 2 * (max_message_bytes + 64),
+        config: transport::decode_config(&config).expect("a label's config decodes"),
     }
 }
 
-fn conformance<T: Transport>(variant: VariantChoice) {
-    let options = options(MAX_MESSAGE, variant);
+fn conformance<T: Transport>(config: &serde_json::Value) {
+    let options = options::<T>(MAX_MESSAGE, config);
     let capacity = T::capacity(&options);
     if let Some(capacity) = capacity {
         assert!(
@@ -75,7 +84,7 @@ fn conformance<T: Transport>(variant: VariantChoice) {
             T::NAME
         );
     }
-    let (mut t, child) = start_echo::<T>(options);
+    let (mut t, child) = start_echo::<T>(options.clone());
     let mut live = Liveness::new(Peer::InProcess);
 
     let limit = capacity.unwrap_or(MAX_MESSAGE);
@@ -143,8 +152,8 @@ fn dead_child_pid() -> u32 {
     child.id()
 }
 
-fn peer_disconnect_is_an_error<T: Transport>(variant: VariantChoice) {
-    let options = options(64, variant);
+fn peer_disconnect_is_an_error<T: Transport>(config: &serde_json::Value) {
+    let options = options::<T>(64, config);
     let (mut t, child) = start_echo::<T>(options);
     t.send(STOP).unwrap();
     let mut live = Liveness::new(Peer::InProcess);
@@ -207,8 +216,8 @@ const STRESS_MESSAGES: u64 = if cfg!(debug_assertions) {
 /// The shared-memory protocols under load: many messages of changing size
 /// and content, every byte checked on the way back, so a publication that
 /// let a reader see a stale or half-written message would show up.
-fn stress<T: Transport>(variant: VariantChoice) {
-    let (mut t, child) = start_echo::<T>(options(512, variant));
+fn stress<T: Transport>(config: &serde_json::Value) {
+    let (mut t, child) = start_echo::<T>(options::<T>(512, config));
     let mut live = Liveness::new(Peer::InProcess);
     for n in 0..STRESS_MESSAGES {
         let len = (n as usize * 37) % 500;
@@ -232,9 +241,10 @@ fn stress<T: Transport>(variant: VariantChoice) {
 /// what the parent created cannot fit its region and must be refused (one a
 /// little larger may still fit the slot's alignment padding); whatever is
 /// accepted, no message may reach past what was mapped.
-fn hostile_setups_are_refused<T: Transport>(variant: VariantChoice) {
-    let options = options(256, variant);
+fn hostile_setups_are_refused<T: Transport>(config: &serde_json::Value) {
+    let options = options::<T>(256, config);
     let (listener, setup) = T::listen(&options).expect("listen");
+    let setup = serde_json::to_value(&setup).expect("a setup serializes");
     let numbers = numbers_in(&setup, String::new());
     assert!(!numbers.is_empty(), "{}: no sizes in {setup}", T::NAME);
     let mut live = Liveness::new(Peer::InProcess);
@@ -255,6 +265,10 @@ fn hostile_setups_are_refused<T: Transport>(variant: VariantChoice) {
         for value in hostile {
             let mut bad = setup.clone();
             *bad.pointer_mut(&pointer).unwrap() = value.into();
+            // A setup that does not even read back is refused too.
+            let Ok(bad) = T::Setup::deserialize(&bad) else {
+                continue;
+            };
             match T::connect(&bad, &options, &mut live) {
                 Err(_) => {}
                 Ok(mut t) => {
@@ -346,15 +360,15 @@ impl Check {
 }
 
 /// Runs a check with the transport type a label names.
-struct Visit(Check, VariantChoice);
+struct Visit(Check, serde_json::Value);
 impl TransportVisitor for Visit {
     type Output = ();
     fn visit<T: Transport>(self) {
         match self.0 {
-            Check::Conformance => conformance::<T>(self.1),
-            Check::GonePeer => peer_disconnect_is_an_error::<T>(self.1),
-            Check::Stress => stress::<T>(self.1),
-            Check::HostileSetup => hostile_setups_are_refused::<T>(self.1),
+            Check::Conformance => conformance::<T>(&self.1),
+            Check::GonePeer => peer_disconnect_is_an_error::<T>(&self.1),
+            Check::Stress => stress::<T>(&self.1),
+            Check::HostileSetup => hostile_setups_are_refused::<T>(&self.1),
         }
     }
 }
@@ -371,12 +385,11 @@ fn main() {
     for label in transport::labels() {
         for check in checks.into_iter().filter(|c| c.applies_to(&label.label)) {
             let name = format!("{}::{}", check.name(), label.label);
-            let (transport, choice) = (label.transport, label.choice);
+            let (transport, config) = (label.transport, label.config.clone());
             let guard_name = name.clone();
             trials.push(libtest_mimic::Trial::test(name, move || {
                 let _guard = HangGuard::new(guard_name, check.limit());
-                transport::dispatch(transport, Visit(check, choice))
-                    .expect("a registered transport");
+                transport::dispatch(transport, Visit(check, config));
                 Ok(())
             }));
         }

@@ -180,15 +180,39 @@ macro_rules! registry {
             }, )*
         ];
 
+        /// A codec compiled into this build. Built only by [`CodecId::parse`]
+        /// (which explains a missing one), so dispatching on it cannot fail.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum CodecId {
+            $( $(#[cfg(feature = $feature)])? $ty, )*
+        }
+
+        impl CodecId {
+            /// The codec called `name`, or why this build has none.
+            pub fn parse(name: &str) -> Result<Self, LookupError> {
+                match name {
+                    $( $(#[cfg(feature = $feature)])? $name => Ok(CodecId::$ty), )*
+                    _ => Err(lookup_error(name)),
+                }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( $(#[cfg(feature = $feature)])? CodecId::$ty => $name, )*
+                }
+            }
+
+            /// Calls `visitor` with this codec.
+            pub fn dispatch<V: CodecVisitor>(self, visitor: V) -> V::Output {
+                match self {
+                    $( $(#[cfg(feature = $feature)])? CodecId::$ty => visitor.visit($module::$ty::default()), )*
+                }
+            }
+        }
+
         /// Calls `visitor` with the codec called `name`, if this build has it.
         pub fn dispatch<V: CodecVisitor>(name: &str, visitor: V) -> Result<V::Output, LookupError> {
-            match name {
-                $(
-                    $(#[cfg(feature = $feature)])?
-                    $name => Ok(visitor.visit($module::$ty::default())),
-                )*
-                _ => Err(lookup_error(name)),
-            }
+            Ok(CodecId::parse(name)?.dispatch(visitor))
         }
     };
     (@feature) => { None };

@@ -15,8 +15,9 @@
 
 use ipc_bench::handshake::{ChildConfig, ChildReport};
 use ipc_bench::liveness::{Liveness, Peer};
-use ipc_bench::transport::{self, Transport, TransportOptions, TransportVisitor};
+use ipc_bench::transport::{self, Options, Transport, TransportVisitor};
 use libfuzzer_sys::fuzz_target;
+use serde::Deserialize;
 
 /// The labels whose setup documents carry sizes.
 const SIZED: [&str; 4] = [
@@ -30,16 +31,22 @@ const SIZED: [&str; 4] = [
 const REAL_MESSAGE: usize = 200;
 
 struct Connect<'a> {
-    options: TransportOptions,
+    /// The label's config, with a small shared-mem-queue region.
+    config: serde_json::Value,
     data: &'a [u8],
 }
 
 impl TransportVisitor for Connect<'_> {
     type Output = ();
     fn visit<T: Transport>(self) {
-        let Ok((listener, setup)) = T::listen(&self.options) else {
+        let options = Options {
+            max_message_bytes: REAL_MESSAGE,
+            config: transport::decode_config::<T::Config>(&self.config).expect("a label's config"),
+        };
+        let Ok((listener, setup)) = T::listen(&options) else {
             return;
         };
+        let setup = serde_json::to_value(&setup).expect("a setup serializes");
         let (whole, sizes) = match self.data.split_first() {
             Some((&first, rest)) => (first & 1 == 1, rest),
             None => (false, &[][..]),
@@ -67,8 +74,11 @@ impl TransportVisitor for Connect<'_> {
             }
             fuzzed
         };
+        let Ok(fuzzed) = T::Setup::deserialize(&fuzzed) else {
+            return;
+        };
         let mut live = Liveness::new(Peer::InProcess);
-        if let Ok(mut child) = T::connect(&fuzzed, &self.options, &mut live) {
+        if let Ok(mut child) = T::connect(&fuzzed, &options, &mut live) {
             // As long as the largest size it accepted, within reason: past
             // the mapping this write faults.
             let len = usize::try_from(claimed).unwrap_or(usize::MAX).min(1 << 20);
@@ -98,15 +108,9 @@ fuzz_target!(|data: &[u8]| {
         .filter(|l| SIZED.contains(&l.label.as_str()))
         .collect();
     let label = &labels[usize::from(selector) % labels.len()];
-    let mut options = TransportOptions::for_messages(REAL_MESSAGE);
-    options.wait = label.choice.wait;
-    options.iox_pattern = label.choice.iox_pattern;
-    options.queue_region_bytes = 2 * (REAL_MESSAGE + 64);
-    transport::dispatch(
-        label.transport,
-        Connect {
-            options,
-            data: rest,
-        },
-    );
+    let mut config = label.config.clone();
+    if let Some(region) = config.get_mut("queue_region_bytes") {
+        *region = (2 * (REAL_MESSAGE + 64)).into();
+    }
+    transport::dispatch(label.transport, Connect { config, data: rest });
 });

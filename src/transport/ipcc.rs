@@ -5,7 +5,7 @@
 //! channels would serialize with its own format, which would make every codec
 //! look the same.
 
-use super::{Transport, TransportError, TransportOptions};
+use super::{Options, Transport, TransportError};
 use crate::liveness::Liveness;
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcSender};
 use ipc_channel::IpcError;
@@ -17,8 +17,13 @@ use std::time::{Duration, Instant};
 /// sending end towards the child, and its receiving end from the child.
 type Bootstrap = (IpcBytesSender, IpcBytesReceiver);
 
+/// No settings of its own.
+pub type Flags = super::NoFlags;
+/// No variants to choose in a matrix.
+pub type MatrixFlags = super::NoFlags;
+
 #[derive(Debug, Serialize, Deserialize)]
-struct Setup {
+pub struct Setup {
     /// The name of the parent's one-shot server.
     server_name: String,
 }
@@ -34,26 +39,26 @@ impl Transport for Ipcc {
     const NAME: &'static str = "ipcc";
     const CHILD_BIN_ENV: &'static str = "IPCC_CHILD_BIN_PATH";
 
+    type Config = ();
+    type Setup = Setup;
     type Listener = IpcOneShotServer<Bootstrap>;
 
-    fn capacity(_options: &TransportOptions) -> Option<usize> {
+    fn capacity(_options: &Options<()>) -> Option<usize> {
         // ipc-channel fragments large messages itself.
         None
     }
 
-    fn listen(
-        _options: &TransportOptions,
-    ) -> Result<(Self::Listener, serde_json::Value), TransportError> {
+    fn listen(_options: &Options<()>) -> Result<(Self::Listener, Setup), TransportError> {
         let (server, server_name) = IpcOneShotServer::new().map_err(TransportError::io(
             "creating the ipc-channel one-shot server",
         ))?;
-        let setup = super::write_setup(&Setup { server_name })?;
+        let setup = Setup { server_name };
         Ok((server, setup))
     }
 
     fn accept(
         listener: Self::Listener,
-        _options: &TransportOptions,
+        _options: &Options<()>,
         liveness: &mut Liveness,
         timeout: Duration,
     ) -> Result<Self, TransportError> {
@@ -93,18 +98,18 @@ impl Transport for Ipcc {
     }
 
     fn connect(
-        setup: &serde_json::Value,
-        _options: &TransportOptions,
+        setup: &Setup,
+        _options: &Options<()>,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = super::read_setup(setup)?;
         let (to_child, from_parent) =
             ipc::bytes_channel().map_err(TransportError::io("creating a byte channel"))?;
         let (to_parent, from_child) =
             ipc::bytes_channel().map_err(TransportError::io("creating a byte channel"))?;
-        let bootstrap: IpcSender<Bootstrap> = IpcSender::connect(setup.server_name).map_err(
-            TransportError::io("connecting to the parent's one-shot server"),
-        )?;
+        let bootstrap: IpcSender<Bootstrap> = IpcSender::connect(setup.server_name.clone())
+            .map_err(TransportError::io(
+                "connecting to the parent's one-shot server",
+            ))?;
         bootstrap
             .send((to_child, from_child))
             .map_err(map_ipc_error)?;

@@ -5,92 +5,60 @@
 //! file in this folder and one line in [`registry!`] below.
 
 use crate::liveness::{Liveness, PeerError};
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Serialize};
+use std::fmt::Debug;
 use std::time::Duration;
 
-/// What a transport needs to know to set itself up, identical on both sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TransportOptions {
-    /// The longest message either side will send.
+/// A transport's own settings, chosen by the user (raw-sync's wait strategy,
+/// iceoryx2's pattern, shared-mem-queue's region size). The layers above the
+/// transports carry it as an opaque JSON value: a matrix case, the handshake
+/// and a label each hold one without knowing what is inside.
+pub trait Config:
+    Serialize + DeserializeOwned + Clone + Debug + Default + PartialEq + Send + Sync + 'static
+{
+}
+impl<T> Config for T where
+    T: Serialize + DeserializeOwned + Clone + Debug + Default + PartialEq + Send + Sync + 'static
+{
+}
+
+/// The `run` flags of one transport (declared in its file, next to its
+/// [`Config`]); the CLI flattens every transport's into one set.
+pub trait RunFlags: clap::Args + clap::FromArgMatches + Clone + Debug + Send + Sync {
+    type Config: Config;
+    fn config(&self) -> Self::Config;
+}
+
+/// The `matrix` flags of one transport: which of its variants to include.
+pub trait MatrixFlags: clap::Args + clap::FromArgMatches + Clone + Debug + Send + Sync {
+    type Config: Config;
+    fn configs(&self) -> Vec<Self::Config>;
+}
+
+/// The flags of a transport without settings: none.
+#[derive(clap::Args, Debug, Clone, Default)]
+// Several transports flatten flag structs of the same name: no clap group.
+#[group(skip)]
+pub struct NoFlags {}
+
+impl RunFlags for NoFlags {
+    type Config = ();
+    fn config(&self) {}
+}
+
+impl MatrixFlags for NoFlags {
+    type Config = ();
+    fn configs(&self) -> Vec<()> {
+        vec![()]
+    }
+}
+
+/// What a transport is set up with, identical on both sides: the longest
+/// message either side will send, and the transport's own settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options<C> {
     pub max_message_bytes: usize,
-    /// How a transport with a choice waits for a message (`raw-sync`).
-    pub wait: WaitStrategy,
-    /// Size of the whole shared region of `shared-mem-queue`; each direction gets half.
-    pub queue_region_bytes: usize,
-    /// Which iceoryx2 messaging pattern carries the messages (`iceoryx2`).
-    #[serde(default)]
-    pub iox_pattern: IoxPattern,
-}
-
-/// The seed's default region for shared-mem-queue (4 MiB).
-pub const DEFAULT_QUEUE_REGION_BYTES: usize = 4 * 1024 * 1024;
-
-impl TransportOptions {
-    /// Options with the defaults for everything but the message size.
-    pub fn for_messages(max_message_bytes: usize) -> Self {
-        TransportOptions {
-            max_message_bytes,
-            wait: WaitStrategy::Spin,
-            queue_region_bytes: DEFAULT_QUEUE_REGION_BYTES,
-            iox_pattern: IoxPattern::PublishSubscribe,
-        }
-    }
-}
-
-/// The iceoryx2 messaging pattern a run uses. Declared here, not in the
-/// feature-gated transport, so that the flag parses (and says what the build
-/// lacks) in every build.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum IoxPattern {
-    /// A ping service and a pong service, each with one publisher and one
-    /// subscriber; the receiver busy-polls.
-    #[default]
-    PublishSubscribe,
-    /// One service: the parent is the client, the child the server.
-    RequestResponse,
-}
-
-impl IoxPattern {
-    pub const ALL: [IoxPattern; 2] = [IoxPattern::PublishSubscribe, IoxPattern::RequestResponse];
-    pub const ACCEPTED: &'static str = "publish-subscribe, request-response";
-
-    pub fn name(self) -> &'static str {
-        match self {
-            IoxPattern::PublishSubscribe => "publish-subscribe",
-            IoxPattern::RequestResponse => "request-response",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        IoxPattern::ALL.into_iter().find(|p| p.name() == value)
-    }
-}
-
-/// Busy-poll or sleep until signalled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WaitStrategy {
-    /// Spin on shared memory (raw_sync's BusyEvent): lowest latency, a core each.
-    Spin,
-    /// Sleep on a process-shared mutex and condition variable (raw_sync's Event).
-    Block,
-}
-
-impl WaitStrategy {
-    pub const ALL: [WaitStrategy; 2] = [WaitStrategy::Spin, WaitStrategy::Block];
-    pub const ACCEPTED: &'static str = "spin, block";
-
-    pub fn name(self) -> &'static str {
-        match self {
-            WaitStrategy::Spin => "spin",
-            WaitStrategy::Block => "block",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        WaitStrategy::ALL.into_iter().find(|w| w.name() == value)
-    }
+    pub config: C,
 }
 
 /// Why a transport operation failed.
@@ -142,12 +110,35 @@ pub trait Transport: Sized {
     /// parent binary (the seed's `IPCC_CHILD_BIN_PATH` and its siblings).
     const CHILD_BIN_ENV: &'static str;
 
+    /// What the user chooses for this transport; `()` when nothing.
+    type Config: Config;
+    /// What the parent hands the child in the handshake (names, sizes, ...);
+    /// the child must check every size in it before mapping or writing.
+    type Setup: Serialize + DeserializeOwned;
     /// Parent-side state between `listen` and `accept`.
     type Listener: 'static;
 
+    /// Every variant this transport has, one config each (raw-sync: spin and
+    /// block); the suites and the labels come from them.
+    fn variants() -> Vec<Self::Config> {
+        vec![Self::Config::default()]
+    }
+
+    /// The variant `config` selects, for transports that have several;
+    /// recorded in results and file names (`raw-sync-spin`).
+    fn variant(_config: &Self::Config) -> Option<&'static str> {
+        None
+    }
+
+    /// The `run` flags that select `config` (for reproducing a case, and
+    /// for the suites that run every variant through the CLI).
+    fn flags(_config: &Self::Config) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The largest message this transport can carry with these options, or
     /// `None` when it has no fixed limit. Checked before the child is spawned.
-    fn capacity(options: &TransportOptions) -> Option<usize>;
+    fn capacity(options: &Options<Self::Config>) -> Option<usize>;
 
     /// What to change when a `max_message_bytes` message does not fit, for the
     /// start-up error (say, which setting to raise and to what).
@@ -155,32 +146,26 @@ pub trait Transport: Sized {
         None
     }
 
-    /// The variant these options select, for transports that have several
-    /// (raw-sync's wait strategy); recorded in results and file names.
-    fn variant(_options: &TransportOptions) -> Option<&'static str> {
-        None
-    }
-
     /// Parent: creates what the child will connect to; returns it and the
-    /// setup document the child needs (sent in the handshake config).
+    /// setup the child needs (sent in the handshake).
     fn listen(
-        options: &TransportOptions,
-    ) -> Result<(Self::Listener, serde_json::Value), TransportError>;
+        options: &Options<Self::Config>,
+    ) -> Result<(Self::Listener, Self::Setup), TransportError>;
 
     /// Parent: completes the connection. Called only after the child's
     /// `connect` has returned (the child reported ready); gives up after
     /// `timeout` or as soon as `liveness` reports the child gone.
     fn accept(
         listener: Self::Listener,
-        options: &TransportOptions,
+        options: &Options<Self::Config>,
         liveness: &mut Liveness,
         timeout: Duration,
     ) -> Result<Self, TransportError>;
 
-    /// Child: connects using the parent's setup document.
+    /// Child: connects using the parent's setup.
     fn connect(
-        setup: &serde_json::Value,
-        options: &TransportOptions,
+        setup: &Self::Setup,
+        options: &Options<Self::Config>,
         liveness: &mut Liveness,
     ) -> Result<Self, TransportError>;
 
@@ -205,19 +190,19 @@ pub trait Transport: Sized {
     }
 }
 
-/// Reads the setup document a transport's `listen` wrote, on the child's side.
-pub(crate) fn read_setup<S: serde::de::DeserializeOwned>(
-    setup: &serde_json::Value,
-) -> Result<S, TransportError> {
-    S::deserialize(setup).map_err(|e| TransportError::Setup(e.to_string()))
+/// A transport's config from its opaque form (a matrix case, the handshake).
+pub fn decode_config<C: Config>(value: &serde_json::Value) -> Result<C, TransportError> {
+    C::deserialize(value).map_err(|e| TransportError::Setup(format!("transport config: {e}")))
 }
 
-/// Writes a transport's setup document for the handshake.
-pub(crate) fn write_setup<S: Serialize>(setup: &S) -> Result<serde_json::Value, TransportError> {
-    serde_json::to_value(setup).map_err(|e| TransportError::Other(e.to_string()))
+/// A transport's config in its opaque form.
+pub fn encode_config<C: Config>(config: &C) -> serde_json::Value {
+    // Configs are plain structs and enums of numbers and strings, which JSON
+    // always represents (only maps with non-string keys could fail).
+    serde_json::to_value(config).expect("a transport config serializes")
 }
 
-/// Runs generic code with a transport chosen by name at run time.
+/// Runs generic code with a transport chosen at run time.
 pub trait TransportVisitor {
     type Output;
     fn visit<T: Transport>(self) -> Self::Output;
@@ -226,27 +211,97 @@ pub trait TransportVisitor {
 /// Static facts about one registered transport.
 #[derive(Debug, Clone, Copy)]
 pub struct TransportInfo {
+    pub id: TransportId,
     pub name: &'static str,
     pub child_bin_env: &'static str,
 }
 
+/// The registry. Each entry is `module::Type`, optionally `[feature =
+/// "name"]` for a transport behind a Cargo feature: its module (and so its
+/// flags) is compiled in every build, its transport only with the feature, so
+/// every build parses the same flags and can say which feature a transport
+/// needs. `#[cfg(...)]` before an entry leaves it out entirely.
 macro_rules! registry {
-    ($( $(#[$attr:meta])* $module:ident :: $ty:ident ),* $(,)?) => {
+    ($( $(#[$attr:meta])* $module:ident :: $ty:ident $([feature = $feature:literal])? ),* $(,)?) => {
         $( $(#[$attr])* pub mod $module; )*
+
+        /// A transport compiled into this build. Built only from the
+        /// registry (parsing a name, or [`TRANSPORTS`]), so every lookup
+        /// through it succeeds.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum TransportId {
+            $( $(#[$attr])* $(#[cfg(feature = $feature)])? $ty, )*
+        }
 
         /// Every transport compiled into this build, in display order.
         pub const TRANSPORTS: &[TransportInfo] = &[
-            $( $(#[$attr])* TransportInfo {
+            $( $(#[$attr])* $(#[cfg(feature = $feature)])? TransportInfo {
+                id: TransportId::$ty,
                 name: <$module::$ty as Transport>::NAME,
                 child_bin_env: <$module::$ty as Transport>::CHILD_BIN_ENV,
             }, )*
         ];
 
-        /// Calls `visitor` with the transport called `name`.
-        pub fn dispatch<V: TransportVisitor>(name: &str, visitor: V) -> Option<V::Output> {
-            match name {
-                $( $(#[$attr])* n if n == <$module::$ty as Transport>::NAME => Some(visitor.visit::<$module::$ty>()), )*
-                _ => None,
+        /// Transports behind a Cargo feature, with the feature, so that
+        /// asking a build without it gets told how to get one.
+        const FEATURE_GATED: &[(&str, &str)] = &[
+            $( $( (stringify!($module), $feature), )? )*
+        ];
+
+        impl TransportId {
+            /// The facts the registry holds about this transport.
+            pub fn info(self) -> TransportInfo {
+                match self {
+                    $( $(#[$attr])* $(#[cfg(feature = $feature)])? TransportId::$ty => TransportInfo {
+                        id: self,
+                        name: <$module::$ty as Transport>::NAME,
+                        child_bin_env: <$module::$ty as Transport>::CHILD_BIN_ENV,
+                    }, )*
+                }
+            }
+        }
+
+        /// Calls `visitor` with the transport `id` names.
+        pub fn dispatch<V: TransportVisitor>(id: TransportId, visitor: V) -> V::Output {
+            match id {
+                $( $(#[$attr])* $(#[cfg(feature = $feature)])? TransportId::$ty => visitor.visit::<$module::$ty>(), )*
+            }
+        }
+
+        /// The `run` flags of every transport, flattened into `run`'s own.
+        #[derive(clap::Args, Debug, Clone)]
+        pub struct AllRunFlags {
+            $( $(#[$attr])* #[command(flatten)] pub $module: $module::Flags, )*
+        }
+
+        /// The `matrix` flags of every transport, flattened into `matrix`'s own.
+        #[derive(clap::Args, Debug, Clone)]
+        pub struct AllMatrixFlags {
+            $( $(#[$attr])* #[command(flatten)] pub $module: $module::MatrixFlags, )*
+        }
+
+        impl AllRunFlags {
+            /// The config the flags give transport `id`, in its opaque form.
+            pub fn config_of(&self, id: TransportId) -> serde_json::Value {
+                match id {
+                    $( $(#[$attr])* $(#[cfg(feature = $feature)])? TransportId::$ty => {
+                        encode_config::<<$module::$ty as Transport>::Config>(&RunFlags::config(&self.$module))
+                    } )*
+                }
+            }
+        }
+
+        impl AllMatrixFlags {
+            /// The configs (variants) the flags select for transport `id`.
+            pub fn configs_of(&self, id: TransportId) -> Vec<serde_json::Value> {
+                match id {
+                    $( $(#[$attr])* $(#[cfg(feature = $feature)])? TransportId::$ty => {
+                        MatrixFlags::configs(&self.$module)
+                            .iter()
+                            .map(encode_config::<<$module::$ty as Transport>::Config>)
+                            .collect()
+                    } )*
+                }
             }
         }
     };
@@ -268,81 +323,88 @@ registry! {
     #[cfg(unix)]
     unix_socket::UnixSocket,
     tcp::Tcp,
-    #[cfg(feature = "iceoryx2")]
-    iceoryx2::Iceoryx2,
+    iceoryx2::Iceoryx2 [feature = "iceoryx2"],
 }
 
-/// The settings that select a transport's variant; each transport looks at
-/// the one it has (raw-sync the wait strategy, iceoryx2 the pattern).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VariantChoice {
-    pub wait: WaitStrategy,
-    pub iox_pattern: IoxPattern,
-}
+impl TransportId {
+    /// The transport called `name`, or why there is none in this build.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        lookup(name)
+            .map(|info| info.id)
+            .ok_or_else(|| unknown_transport_message(name))
+    }
 
-impl VariantChoice {
-    /// Every combination of these lists.
-    pub fn all(waits: &[WaitStrategy], patterns: &[IoxPattern]) -> Vec<VariantChoice> {
-        waits
-            .iter()
-            .flat_map(|&wait| {
-                patterns
-                    .iter()
-                    .map(move |&iox_pattern| VariantChoice { wait, iox_pattern })
-            })
-            .collect()
+    pub fn name(self) -> &'static str {
+        self.info().name
     }
 }
 
-/// The variant transport `name` runs with `choice` (`None` for transports
-/// without variants, or unknown names).
-pub fn variant(name: &str, choice: VariantChoice) -> Option<&'static str> {
-    struct Variant(VariantChoice);
-    impl TransportVisitor for Variant {
-        type Output = Option<&'static str>;
-        fn visit<T: Transport>(self) -> Self::Output {
-            let mut options = TransportOptions::for_messages(0);
-            options.wait = self.0.wait;
-            options.iox_pattern = self.0.iox_pattern;
-            T::variant(&options)
-        }
+impl std::fmt::Display for TransportId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
-    dispatch(name, Variant(choice)).flatten()
 }
 
 /// A transport label users see and type (`raw-sync-spin`, `iceoryx2-pub-sub`,
 /// `ipcc`): the transport's name, and its variant if it has several.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Label {
     pub label: String,
-    pub transport: &'static str,
+    pub transport: TransportId,
     pub variant: Option<&'static str>,
-    /// Settings that select this variant.
-    pub choice: VariantChoice,
+    /// The config that selects this variant, in its opaque form.
+    pub config: serde_json::Value,
+    /// The `run` flags that select it.
+    pub flags: Vec<String>,
+}
+
+/// `name` with its variant, as labels and file names show it.
+pub fn label_text(name: &str, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) => format!("{name}-{v}"),
+        None => name.to_string(),
+    }
+}
+
+fn label_of<T: Transport>(id: TransportId, config: &T::Config) -> Label {
+    let variant = T::variant(config);
+    Label {
+        label: label_text(T::NAME, variant),
+        transport: id,
+        variant,
+        flags: T::flags(config),
+        config: encode_config(config),
+    }
+}
+
+/// The label of transport `id` run with `config` (opaque form).
+pub fn label(id: TransportId, config: &serde_json::Value) -> Result<Label, TransportError> {
+    struct Labelled<'a>(TransportId, &'a serde_json::Value);
+    impl TransportVisitor for Labelled<'_> {
+        type Output = Result<Label, TransportError>;
+        fn visit<T: Transport>(self) -> Self::Output {
+            Ok(label_of::<T>(self.0, &decode_config(self.1)?))
+        }
+    }
+    dispatch(id, Labelled(id, config))
 }
 
 /// Every label of every transport in this build, in registry order.
 pub fn labels() -> Vec<Label> {
-    let mut labels: Vec<Label> = Vec::new();
-    let choices = VariantChoice::all(&WaitStrategy::ALL, &IoxPattern::ALL);
-    for info in TRANSPORTS {
-        for &choice in &choices {
-            let variant = variant(info.name, choice);
-            let label = match variant {
-                Some(v) => format!("{}-{v}", info.name),
-                None => info.name.to_string(),
-            };
-            if !labels.iter().any(|l| l.label == label) {
-                labels.push(Label {
-                    label,
-                    transport: info.name,
-                    variant,
-                    choice,
-                });
-            }
+    struct Variants(TransportId);
+    impl TransportVisitor for Variants {
+        type Output = Vec<Label>;
+        fn visit<T: Transport>(self) -> Self::Output {
+            T::variants()
+                .iter()
+                .map(|config| label_of::<T>(self.0, config))
+                .collect()
         }
     }
-    labels
+    TRANSPORTS
+        .iter()
+        .flat_map(|info| dispatch(info.id, Variants(info.id)))
+        .collect()
 }
 
 /// What every transport's own [`Transport::sweep_stale`] finds.
@@ -356,9 +418,7 @@ pub fn sweep_transports_stale(dry_run: bool) -> std::io::Result<Vec<StaleResourc
     }
     let mut found = Vec::new();
     for info in TRANSPORTS {
-        if let Some(stale) = dispatch(info.name, Sweep(dry_run)) {
-            found.extend(stale?);
-        }
+        found.extend(dispatch(info.id, Sweep(dry_run))?);
     }
     Ok(found)
 }
@@ -376,10 +436,6 @@ pub fn names() -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-/// Transports behind a Cargo feature, with the feature, so that asking a
-/// build without it gets told how to get one rather than "unknown".
-const FEATURE_GATED: &[(&str, &str)] = &[("iceoryx2", "iceoryx2")];
 
 /// The Cargo feature that builds transport `name`, if it is an optional one.
 pub fn feature_for(name: &str) -> Option<&'static str> {

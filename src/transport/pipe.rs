@@ -5,15 +5,20 @@
 //! handshake and the child's reports.
 
 use super::stream::Framed;
-use super::{Transport, TransportError, TransportOptions};
+use super::{Options, Transport, TransportError};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
+/// No settings of its own.
+pub type Flags = super::NoFlags;
+/// No variants to choose in a matrix.
+pub type MatrixFlags = super::NoFlags;
+
 #[derive(Debug, Serialize, Deserialize)]
-struct Setup {
+pub struct Setup {
     /// The child reads from this descriptor and writes to the other.
     read_fd: RawFd,
     write_fd: RawFd,
@@ -86,15 +91,15 @@ impl Transport for Pipe {
     const NAME: &'static str = "pipe";
     const CHILD_BIN_ENV: &'static str = "PIPE_CHILD_BIN_PATH";
 
+    type Config = ();
+    type Setup = Setup;
     type Listener = Listener;
 
-    fn capacity(options: &TransportOptions) -> Option<usize> {
+    fn capacity(options: &Options<()>) -> Option<usize> {
         super::stream::capacity(options)
     }
 
-    fn listen(
-        _options: &TransportOptions,
-    ) -> Result<(Listener, serde_json::Value), TransportError> {
+    fn listen(_options: &Options<()>) -> Result<(Listener, Setup), TransportError> {
         let (child_read, parent_write) = pipe()?;
         let (parent_read, child_write) = pipe()?;
         // Only the child's ends cross exec; ours must not, or the child would
@@ -113,12 +118,12 @@ impl Transport for Pipe {
             child_read,
             child_write,
         };
-        Ok((listener, serde_json::json!(setup)))
+        Ok((listener, setup))
     }
 
     fn accept(
         listener: Listener,
-        options: &TransportOptions,
+        options: &Options<()>,
         _liveness: &mut Liveness,
         _timeout: Duration,
     ) -> Result<Self, TransportError> {
@@ -136,11 +141,10 @@ impl Transport for Pipe {
     }
 
     fn connect(
-        setup: &serde_json::Value,
-        options: &TransportOptions,
+        setup: &Setup,
+        options: &Options<()>,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = super::read_setup(setup)?;
         // Copies, not the inherited numbers themselves: in the conformance
         // tests both ends live in one process, and the parent closes the originals.
         Ok(Pipe {

@@ -10,7 +10,7 @@
 //! ```
 
 use super::shm_region::{Region, SlotData, TwoSlots};
-use super::{Transport, TransportError, TransportOptions, WaitStrategy};
+use super::{Options, RunFlags, Transport, TransportError};
 use crate::liveness::Liveness;
 use raw_sync::events::{BusyEvent, Event, EventImpl, EventInit, EventState};
 use raw_sync::Timeout;
@@ -25,13 +25,75 @@ const EVENT_BYTES: usize = 256;
 /// and check the peer. Only reached when the peer is slow.
 const SPIN_SLICE: Duration = Duration::from_micros(20);
 
+/// Busy-poll or sleep until signalled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaitStrategy {
+    /// Spin on shared memory (raw_sync's BusyEvent): lowest latency, a core each.
+    #[default]
+    Spin,
+    /// Sleep on a process-shared mutex and condition variable (raw_sync's Event).
+    Block,
+}
+
+impl WaitStrategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            WaitStrategy::Spin => "spin",
+            WaitStrategy::Block => "block",
+        }
+    }
+}
+
+/// What the user chooses: how to wait.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    pub wait: WaitStrategy,
+}
+
+/// `run`'s flag for raw-sync.
+#[derive(clap::Args, Debug, Clone)]
+// Several transports flatten flag structs of the same name: no clap group.
+#[group(skip)]
+pub struct Flags {
+    /// How raw-sync waits: spin (busy-poll, the seed's choice) or block (mutex and condition variable).
+    #[arg(long, env = "WAIT_STRATEGY", default_value = "spin",
+          value_parser = crate::parse::enum_parser::<WaitStrategy>("wait strategy", "WAIT_STRATEGY"))]
+    pub wait: WaitStrategy,
+}
+
+impl RunFlags for Flags {
+    type Config = Config;
+    fn config(&self) -> Config {
+        Config { wait: self.wait }
+    }
+}
+
+/// `matrix`'s flag for raw-sync: the wait strategies to include.
+#[derive(clap::Args, Debug, Clone)]
+// Several transports flatten flag structs of the same name: no clap group.
+#[group(skip)]
+pub struct MatrixFlags {
+    /// raw-sync wait strategies to include, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "spin",
+          value_parser = crate::parse::enum_parser::<WaitStrategy>("wait strategy", "--waits"))]
+    pub waits: Vec<WaitStrategy>,
+}
+
+impl super::MatrixFlags for MatrixFlags {
+    type Config = Config;
+    fn configs(&self) -> Vec<Config> {
+        self.waits.iter().map(|&wait| Config { wait }).collect()
+    }
+}
+
 /// Both slots (event, length, data), sized from a capacity that was checked.
 fn layout(slot_capacity: usize) -> Result<TwoSlots, TransportError> {
     TwoSlots::new(EVENT_BYTES + 8, slot_capacity)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct Setup {
+pub struct Setup {
     os_id: String,
     /// Checked again by the child before it maps anything.
     slot_capacity: usize,
@@ -199,36 +261,47 @@ impl Transport for RawSync {
     const NAME: &'static str = "raw-sync";
     const CHILD_BIN_ENV: &'static str = "RAW_SYNC_CHILD_BIN_PATH";
 
+    type Config = Config;
+    type Setup = Setup;
     type Listener = Listener;
 
-    fn capacity(options: &TransportOptions) -> Option<usize> {
+    fn variants() -> Vec<Config> {
+        [WaitStrategy::Spin, WaitStrategy::Block]
+            .map(|wait| Config { wait })
+            .to_vec()
+    }
+
+    fn flags(config: &Config) -> Vec<String> {
+        vec!["--wait".into(), config.wait.name().into()]
+    }
+
+    fn capacity(options: &Options<Config>) -> Option<usize> {
         // Slots are sized from the message size itself.
         Some(options.max_message_bytes)
     }
 
-    fn variant(options: &TransportOptions) -> Option<&'static str> {
-        Some(options.wait.name())
+    fn variant(config: &Config) -> Option<&'static str> {
+        Some(config.wait.name())
     }
 
-    fn listen(options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
+    fn listen(options: &Options<Config>) -> Result<(Listener, Setup), TransportError> {
         let layout = layout(options.max_message_bytes)?;
         let region = Region::create("rs", layout.region_len())?;
         for index in 0..2 {
             // SAFETY: the region is region_len() long and the child has not
             // been told its name yet, so nobody else can touch it.
-            drop(unsafe { Slot::new(region.as_ptr(), &layout, index, options.wait, true)? });
+            drop(unsafe { Slot::new(region.as_ptr(), &layout, index, options.config.wait, true)? });
         }
         let setup = Setup {
             os_id: region.os_id().to_string(),
             slot_capacity: layout.capacity(),
-            wait: options.wait,
+            wait: options.config.wait,
         };
-        let setup = super::write_setup(&setup)?;
         Ok((
             Listener {
                 region,
                 layout,
-                wait: options.wait,
+                wait: options.config.wait,
             },
             setup,
         ))
@@ -236,7 +309,7 @@ impl Transport for RawSync {
 
     fn accept(
         listener: Listener,
-        _options: &TransportOptions,
+        _options: &Options<Config>,
         _liveness: &mut Liveness,
         _timeout: Duration,
     ) -> Result<Self, TransportError> {
@@ -245,11 +318,10 @@ impl Transport for RawSync {
     }
 
     fn connect(
-        setup: &serde_json::Value,
-        _options: &TransportOptions,
+        setup: &Setup,
+        _options: &Options<Config>,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = super::read_setup(setup)?;
         let layout = layout(setup.slot_capacity)?;
         let region = Region::open(&setup.os_id, layout.region_len())?;
         RawSync::build(region, layout, setup.wait, false)

@@ -11,7 +11,7 @@
 //! which is not an OSI-approved licence.
 
 use super::shm_region::Region;
-use super::{Transport, TransportError, TransportOptions};
+use super::{Options, RunFlags, Transport, TransportError};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use shared_mem_queue::byte_queue::ByteQueue;
@@ -29,6 +29,63 @@ pub const MIN_REGION_BYTES: usize = 64;
 /// The largest region accepted: ByteQueue keeps u32 positions, so each half
 /// must stay below 4 GiB.
 pub const MAX_REGION_BYTES: usize = 4 * 1024 * 1024 * 1024 - 16;
+
+/// The seed's default region (4 MiB).
+pub const DEFAULT_REGION_BYTES: usize = 4 * 1024 * 1024;
+
+/// What the user chooses: the size of the whole region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Bytes of the whole shared region; each direction gets half.
+    pub queue_region_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            queue_region_bytes: DEFAULT_REGION_BYTES,
+        }
+    }
+}
+
+/// The region size flag, the same for `run` and `matrix`.
+#[derive(clap::Args, Debug, Clone)]
+// Several transports flatten flag structs of the same name: no clap group.
+#[group(skip)]
+pub struct Flags {
+    /// Bytes of shared memory for shared-mem-queue; each direction gets half.
+    #[arg(long, env = "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES", default_value_t = DEFAULT_REGION_BYTES,
+          value_name = "BYTES", value_parser = parse_region)]
+    pub queue_region_bytes: usize,
+}
+
+/// The matrix takes the same flag: one region size for every case.
+pub type MatrixFlags = Flags;
+
+impl RunFlags for Flags {
+    type Config = Config;
+    fn config(&self) -> Config {
+        Config {
+            queue_region_bytes: self.queue_region_bytes,
+        }
+    }
+}
+
+impl super::MatrixFlags for Flags {
+    type Config = Config;
+    fn configs(&self) -> Vec<Config> {
+        vec![RunFlags::config(self)]
+    }
+}
+
+fn parse_region(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (MIN_REGION_BYTES..=MAX_REGION_BYTES).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "accepted: a whole number of bytes from {MIN_REGION_BYTES} to {MAX_REGION_BYTES} (SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES)"
+        )),
+    }
+}
 
 /// The geometry both sides derive from the region length. Built only through
 /// [`new`](Self::new), which keeps the length within what ByteQueue handles.
@@ -75,7 +132,7 @@ impl Geometry {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct Setup {
+pub struct Setup {
     os_id: String,
     geometry: Geometry,
 }
@@ -133,10 +190,12 @@ impl Transport for SharedMemQueue {
     const NAME: &'static str = "shared-mem-queue";
     const CHILD_BIN_ENV: &'static str = "SHARED_MEM_QUEUE_CHILD_BIN_PATH";
 
+    type Config = Config;
+    type Setup = Setup;
     type Listener = Listener;
 
-    fn capacity(options: &TransportOptions) -> Option<usize> {
-        Some(Geometry::new(options.queue_region_bytes).map_or(0, |g| g.max_message()))
+    fn capacity(options: &Options<Config>) -> Option<usize> {
+        Some(Geometry::new(options.config.queue_region_bytes).map_or(0, |g| g.max_message()))
     }
 
     fn too_large_hint(max_message_bytes: usize) -> Option<String> {
@@ -146,8 +205,9 @@ impl Transport for SharedMemQueue {
         ))
     }
 
-    fn listen(options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
-        let geometry = Geometry::new(options.queue_region_bytes).map_err(TransportError::Setup)?;
+    fn listen(options: &Options<Config>) -> Result<(Listener, Setup), TransportError> {
+        let geometry =
+            Geometry::new(options.config.queue_region_bytes).map_err(TransportError::Setup)?;
         if geometry.max_message() < options.max_message_bytes {
             return Err(TransportError::TooLarge {
                 len: options.max_message_bytes,
@@ -166,13 +226,12 @@ impl Transport for SharedMemQueue {
             os_id: region.os_id().to_string(),
             geometry,
         };
-        let setup = super::write_setup(&setup)?;
         Ok((Listener { region, geometry }, setup))
     }
 
     fn accept(
         listener: Listener,
-        _options: &TransportOptions,
+        _options: &Options<Config>,
         _liveness: &mut Liveness,
         _timeout: Duration,
     ) -> Result<Self, TransportError> {
@@ -184,11 +243,10 @@ impl Transport for SharedMemQueue {
     }
 
     fn connect(
-        setup: &serde_json::Value,
-        _options: &TransportOptions,
+        setup: &Setup,
+        _options: &Options<Config>,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = super::read_setup(setup)?;
         let region = Region::open(&setup.os_id, 2 * setup.geometry.half())?;
         Ok(SharedMemQueue::build(region, setup.geometry, false))
     }

@@ -13,7 +13,7 @@
 //! line, as in the bare atomic ping-pong.
 
 use super::shm_region::{Region, SlotData, TwoSlots};
-use super::{Transport, TransportError, TransportOptions};
+use super::{Options, Transport, TransportError};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,8 +27,13 @@ fn layout(slot_capacity: usize) -> Result<TwoSlots, TransportError> {
     TwoSlots::new(HEADER, slot_capacity)
 }
 
+/// No settings of its own.
+pub type Flags = super::NoFlags;
+/// No variants to choose in a matrix.
+pub type MatrixFlags = super::NoFlags;
+
 #[derive(Debug, Serialize, Deserialize)]
-struct Setup {
+pub struct Setup {
     os_id: String,
     /// Checked again by the child before it maps anything.
     slot_capacity: usize,
@@ -155,13 +160,15 @@ impl Transport for Spin {
     const NAME: &'static str = "spin";
     const CHILD_BIN_ENV: &'static str = "SPIN_CHILD_BIN_PATH";
 
+    type Config = ();
+    type Setup = Setup;
     type Listener = Listener;
 
-    fn capacity(options: &TransportOptions) -> Option<usize> {
+    fn capacity(options: &Options<()>) -> Option<usize> {
         Some(options.max_message_bytes)
     }
 
-    fn listen(options: &TransportOptions) -> Result<(Listener, serde_json::Value), TransportError> {
+    fn listen(options: &Options<()>) -> Result<(Listener, Setup), TransportError> {
         let layout = layout(options.max_message_bytes)?;
         // Zero-filled by the OS: both sequence numbers start at 0.
         let region = Region::create("spin", layout.region_len())?;
@@ -169,13 +176,12 @@ impl Transport for Spin {
             os_id: region.os_id().to_string(),
             slot_capacity: layout.capacity(),
         };
-        let setup = super::write_setup(&setup)?;
         Ok((Listener { region, layout }, setup))
     }
 
     fn accept(
         listener: Listener,
-        _options: &TransportOptions,
+        _options: &Options<()>,
         _liveness: &mut Liveness,
         _timeout: Duration,
     ) -> Result<Self, TransportError> {
@@ -183,11 +189,10 @@ impl Transport for Spin {
     }
 
     fn connect(
-        setup: &serde_json::Value,
-        _options: &TransportOptions,
+        setup: &Setup,
+        _options: &Options<()>,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = super::read_setup(setup)?;
         let layout = layout(setup.slot_capacity)?;
         let region = Region::open(&setup.os_id, layout.region_len())?;
         Ok(Spin::build(region, layout, false))

@@ -96,9 +96,9 @@ pub fn accept_socket<L: SocketListener>(
 
 /// Frames messages over a connected socket: a duplicate handle reads, the
 /// original writes.
-pub fn framed_socket<S: Socket>(
+pub fn framed_socket<S: Socket, C>(
     stream: S,
-    options: &super::TransportOptions,
+    options: &super::Options<C>,
 ) -> Result<Framed<S, S>, TransportError> {
     let reader = stream
         .duplicate()
@@ -114,7 +114,7 @@ const COALESCE_LIMIT: usize = 64 * 1024;
 
 /// The largest message stream framing carries for these options: the size
 /// agreed in the handshake, and never more than the `u32` prefix can say.
-pub fn capacity(options: &super::TransportOptions) -> Option<usize> {
+pub fn capacity<C>(options: &super::Options<C>) -> Option<usize> {
     Some(options.max_message_bytes.min(u32::MAX as usize))
 }
 

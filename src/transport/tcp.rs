@@ -2,14 +2,19 @@
 //! framed with a length prefix.
 
 use super::stream::{accept_socket, framed_socket, Framed};
-use super::{Transport, TransportError, TransportOptions};
+use super::{Options, Transport, TransportError};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::time::Duration;
 
+/// No settings of its own.
+pub type Flags = super::NoFlags;
+/// No variants to choose in a matrix.
+pub type MatrixFlags = super::NoFlags;
+
 #[derive(Debug, Serialize, Deserialize)]
-struct Setup {
+pub struct Setup {
     port: u16,
 }
 
@@ -17,7 +22,7 @@ pub struct Tcp {
     framed: Framed<TcpStream, TcpStream>,
 }
 
-fn setup_stream(stream: TcpStream, options: &TransportOptions) -> Result<Tcp, TransportError> {
+fn setup_stream(stream: TcpStream, options: &Options<()>) -> Result<Tcp, TransportError> {
     stream
         .set_nodelay(true)
         .map_err(TransportError::io("setting TCP_NODELAY"))?;
@@ -30,27 +35,27 @@ impl Transport for Tcp {
     const NAME: &'static str = "tcp";
     const CHILD_BIN_ENV: &'static str = "TCP_CHILD_BIN_PATH";
 
+    type Config = ();
+    type Setup = Setup;
     type Listener = TcpListener;
 
-    fn capacity(options: &TransportOptions) -> Option<usize> {
+    fn capacity(options: &Options<()>) -> Option<usize> {
         super::stream::capacity(options)
     }
 
-    fn listen(
-        _options: &TransportOptions,
-    ) -> Result<(TcpListener, serde_json::Value), TransportError> {
+    fn listen(_options: &Options<()>) -> Result<(TcpListener, Setup), TransportError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .map_err(TransportError::io("binding a loopback TCP port"))?;
         let port = listener
             .local_addr()
             .map_err(TransportError::io("reading the TCP port"))?
             .port();
-        Ok((listener, super::write_setup(&Setup { port })?))
+        Ok((listener, Setup { port }))
     }
 
     fn accept(
         listener: TcpListener,
-        options: &TransportOptions,
+        options: &Options<()>,
         liveness: &mut Liveness,
         timeout: Duration,
     ) -> Result<Self, TransportError> {
@@ -58,11 +63,10 @@ impl Transport for Tcp {
     }
 
     fn connect(
-        setup: &serde_json::Value,
-        options: &TransportOptions,
+        setup: &Setup,
+        options: &Options<()>,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = super::read_setup(setup)?;
         let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, setup.port))
             .map_err(TransportError::io("connecting to the parent over TCP"))?;
         setup_stream(stream, options)

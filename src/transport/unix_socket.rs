@@ -4,15 +4,20 @@
 //! see `stale`), removed as soon as the child has connected (or the run ends).
 
 use super::stream::{accept_socket, framed_socket, Framed};
-use super::{Transport, TransportError, TransportOptions};
+use super::{Options, Transport, TransportError};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// No settings of its own.
+pub type Flags = super::NoFlags;
+/// No variants to choose in a matrix.
+pub type MatrixFlags = super::NoFlags;
+
 #[derive(Debug, Serialize, Deserialize)]
-struct Setup {
+pub struct Setup {
     path: PathBuf,
 }
 
@@ -30,15 +35,15 @@ impl Transport for UnixSocket {
     const NAME: &'static str = "unix-socket";
     const CHILD_BIN_ENV: &'static str = "UNIX_SOCKET_CHILD_BIN_PATH";
 
+    type Config = ();
+    type Setup = Setup;
     type Listener = Listener;
 
-    fn capacity(options: &TransportOptions) -> Option<usize> {
+    fn capacity(options: &Options<()>) -> Option<usize> {
         super::stream::capacity(options)
     }
 
-    fn listen(
-        _options: &TransportOptions,
-    ) -> Result<(Listener, serde_json::Value), TransportError> {
+    fn listen(_options: &Options<()>) -> Result<(Listener, Setup), TransportError> {
         let private = super::stale::ensure_private_dir().map_err(TransportError::io(
             "preparing the private directory for the Unix socket",
         ))?;
@@ -59,13 +64,13 @@ impl Transport for UnixSocket {
                 listener,
                 _dir: dir,
             },
-            super::write_setup(&Setup { path })?,
+            Setup { path },
         ))
     }
 
     fn accept(
         listener: Listener,
-        options: &TransportOptions,
+        options: &Options<()>,
         liveness: &mut Liveness,
         timeout: Duration,
     ) -> Result<Self, TransportError> {
@@ -77,11 +82,10 @@ impl Transport for UnixSocket {
     }
 
     fn connect(
-        setup: &serde_json::Value,
-        options: &TransportOptions,
+        setup: &Setup,
+        options: &Options<()>,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let setup: Setup = super::read_setup(setup)?;
         let stream = UnixStream::connect(&setup.path)
             .map_err(TransportError::io("connecting to the parent's Unix socket"))?;
         Ok(UnixSocket {

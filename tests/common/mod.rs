@@ -72,17 +72,15 @@ pub fn leftovers(pids: &[u32]) -> Vec<String> {
 }
 
 /// The flags that select one transport label (`raw-sync-block`,
-/// `iceoryx2-req-res`, `ipcc`): every variant setting is given, and each
-/// transport reads only its own.
-pub fn label_args(label: &ipc_bench::transport::Label) -> Vec<&'static str> {
-    vec![
-        "--transport",
-        label.transport,
-        "--wait",
-        label.choice.wait.name(),
-        "--iox-pattern",
-        label.choice.iox_pattern.name(),
-    ]
+/// `iceoryx2-req-res`, `ipcc`): the transport, and the flags its variant
+/// needs, as the transport itself says.
+pub fn label_args(label: &ipc_bench::transport::Label) -> Vec<String> {
+    let mut args = vec![
+        "--transport".to_string(),
+        label.transport.name().to_string(),
+    ];
+    args.extend(label.flags.iter().cloned());
+    args
 }
 
 /// What a command that must succeed printed on stdout.

@@ -1,0 +1,60 @@
+//! `ipc-bench compare`: one set of result files as a table, two sets case by
+//! case, or codecs as columns.
+
+use super::CliError;
+use crate::cli::CompareArgs;
+use crate::compare;
+use crate::result::{self, Loaded};
+use crate::spec::UsageError;
+use crate::table::Format;
+
+/// `--reference` must name a transport label the results hold.
+pub fn check_reference(reference: Option<&str>, results: &[Loaded]) -> Result<(), UsageError> {
+    let labels = compare::labels_in(results);
+    match reference {
+        Some(r) if !labels.contains(r) => Err(UsageError(format!(
+            "invalid value '{r}' for --reference; accepted: a transport of these results ({})",
+            labels.into_iter().collect::<Vec<_>>().join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
+pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
+    let load = |path: &std::path::PathBuf| result::load(std::slice::from_ref(path));
+    let a = load(&args.a).map_err(CliError::Failed)?;
+    let b = args
+        .b
+        .as_ref()
+        .map(load)
+        .transpose()
+        .map_err(CliError::Failed)?;
+    let table = match b {
+        None => {
+            check_reference(args.reference.as_deref(), &a)?;
+            if args.by.is_some() {
+                compare::by_codec(&a)
+            } else {
+                compare::single(&a, args.reference.as_deref())
+            }
+        }
+        Some(b) => {
+            if let Some(warning) = compare::build_mismatch(&a, &b) {
+                eprintln!("warning: {warning}");
+            }
+            compare::pair(&a, &b, args.threshold)
+        }
+    };
+    print!("{}", table.render(args.format));
+    if let Some(path) = &args.export_markdown {
+        let markdown = table.render(Format::Markdown);
+        if path.as_os_str() == "-" {
+            print!("{markdown}");
+        } else {
+            std::fs::write(path, markdown).map_err(|e| {
+                CliError::Failed(anyhow::anyhow!("cannot write {}: {e}", path.display()))
+            })?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! `ipc-bench matrix` (and `ipc-bench` alone): every combination, one table.
+
+use super::CliError;
+use crate::cli::MatrixArgs;
+use crate::result::MATRIX_SUMMARY_FILE;
+use crate::spec::UsageError;
+use crate::{compare, liveness, machine, matrix, summary};
+
+pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
+    let spec = args.to_spec()?;
+    let cases = matrix::plan(&spec).map_err(|e| CliError::Failed(e.into()))?;
+    if let Some(reference) = &args.reference {
+        // The cases about to run are the result files the column reads.
+        if !cases.iter().any(|c| &c.label == reference) {
+            let mut labels: Vec<&str> = cases.iter().map(|c| c.label.as_str()).collect();
+            labels.dedup();
+            return Err(UsageError(format!(
+                "invalid value '{reference}' for --reference; accepted: a transport of this matrix ({})",
+                labels.join(", ")
+            ))
+            .into());
+        }
+    }
+    liveness::install_signal_handler().map_err(CliError::Failed)?;
+    let debug = machine::build_profile() == "debug";
+    if debug {
+        eprintln!("warning: {}", summary::DEBUG_BUILD_WARNING);
+    }
+    let mut bar = matrix::Bar::new(cases.len());
+    let outcome =
+        matrix::run(&cases, &args.common.results_dir, &mut bar).map_err(CliError::Failed)?;
+    if !outcome.results.is_empty() {
+        print!(
+            "{}",
+            compare::single(&outcome.results, args.reference.as_deref()).render(args.format)
+        );
+    }
+    let failures: Vec<_> = outcome.failures().collect();
+    for failure in &failures {
+        eprintln!(
+            "failed: {}: {}",
+            failure.case,
+            failure.error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    eprintln!(
+        "{} of {} cases measured; results and {} in {}",
+        outcome.results.len(),
+        cases.len(),
+        MATRIX_SUMMARY_FILE,
+        args.common.results_dir.display()
+    );
+    if debug {
+        eprintln!("warning: {}", summary::DEBUG_BUILD_WARNING);
+    }
+    if outcome.interrupted {
+        Err(liveness::Interrupted.into())
+    } else if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Failed(anyhow::anyhow!(
+            "{} of {} cases failed",
+            failures.len(),
+            cases.len()
+        )))
+    }
+}

@@ -1,0 +1,153 @@
+//! Turning parsed flags into validated, typed specs: a [`CaseSpec`] for
+//! `run` and the parent binaries, a [`MatrixSpec`] for `matrix`, both built
+//! on the same [`CaseSettings`]. Everything a parser alone cannot see (a
+//! codec missing from the build, an unusable placement, a child executable
+//! that is not one) is found here, before anything is spawned.
+
+use crate::cli::{CaseArgs, CommonArgs, MatrixArgs};
+use crate::engine::EngineConfig;
+use crate::matrix::MatrixSpec;
+use crate::message::Complexity;
+use crate::placement::{self, PinMode};
+use crate::runner::{CaseSettings, CaseSpec};
+use crate::transport::{TransportId, TRANSPORTS};
+use codecs::CodecId;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A bad input, reported as one line and exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// What every case shares, from the flags `run` and `matrix` have in common.
+fn settings(
+    common: &CommonArgs,
+    duration: f64,
+    warmup: f64,
+    child_bin: Option<PathBuf>,
+    announce_phases: bool,
+) -> CaseSettings {
+    CaseSettings {
+        engine: EngineConfig {
+            warmup: Duration::from_secs_f64(warmup),
+            duration: Duration::from_secs_f64(duration),
+            record_latency: !common.no_latency,
+        },
+        child_bin,
+        handshake_timeout: Duration::from_secs_f64(common.handshake_timeout),
+        announce_phases,
+    }
+}
+
+fn check_codec(codec: &str, flag: &str) -> Result<CodecId, UsageError> {
+    CodecId::parse(codec)
+        .map_err(|e| UsageError(format!("invalid value '{codec}' for {flag}: {e}")))
+}
+
+fn check_pin(pin: PinMode, flag: &str) -> Result<(), UsageError> {
+    placement::plan(pin)
+        .map(|_| ())
+        .map_err(|e| UsageError(format!("invalid value '{}' for {flag}: {e}", pin.name())))
+}
+
+impl CaseArgs {
+    /// Checks what the parsers cannot see alone and builds the case.
+    pub fn to_spec(&self, transport: TransportId) -> Result<CaseSpec, UsageError> {
+        let (codec, codec_reason) = match &self.codec {
+            Some(codec) => (codec.clone(), "chosen with --codec or CODEC".to_string()),
+            None => {
+                let default = codecs::default_codec();
+                (
+                    default.name.to_string(),
+                    format!("{}; --codec or CODEC to choose", default.reason),
+                )
+            }
+        };
+        // Raw strings use no codec, so one missing from the build is no error.
+        let codec = match self.complexity {
+            Complexity::Structured => check_codec(&codec, "--codec/CODEC")?,
+            Complexity::RawString => CodecId::Json,
+        };
+        check_pin(self.pin, "--pin/PIN")?;
+        let info = transport.info();
+        let child_bin = match &self.child_bin {
+            Some(path) => Some(check_executable("--child-bin", path)?),
+            None => match std::env::var_os(info.child_bin_env) {
+                Some(path) if !path.is_empty() => {
+                    Some(check_executable(info.child_bin_env, Path::new(&path))?)
+                }
+                _ => None,
+            },
+        };
+        Ok(CaseSpec {
+            transport,
+            transport_config: self.transport_flags.config_of(transport),
+            codec,
+            codec_reason,
+            complexity: self.complexity,
+            payload_bytes: self.payload_bytes,
+            pin: self.pin,
+            settings: settings(&self.common, self.duration, self.warmup, child_bin, true),
+        })
+    }
+}
+
+impl MatrixArgs {
+    /// Checks the lists and builds the matrix.
+    pub fn to_spec(&self) -> Result<MatrixSpec, UsageError> {
+        let codecs = if self.codecs.is_empty() {
+            codecs::compiled_names()
+                .into_iter()
+                .map(|name| check_codec(name, "--codecs"))
+                .collect::<Result<_, _>>()?
+        } else {
+            self.codecs
+                .iter()
+                .map(|codec| check_codec(codec, "--codecs"))
+                .collect::<Result<_, _>>()?
+        };
+        for &pin in &self.pin {
+            check_pin(pin, "--pin")?;
+        }
+        let transports = if self.transports.is_empty() {
+            TRANSPORTS.iter().map(|t| t.id).collect()
+        } else {
+            self.transports.clone()
+        };
+        Ok(MatrixSpec {
+            transports: transports
+                .into_iter()
+                .map(|id| (id, self.transport_flags.configs_of(id)))
+                .collect(),
+            codecs,
+            complexities: self.complexities.clone(),
+            payloads: self.payloads.clone(),
+            pins: self.pin.clone(),
+            // Every case re-executes this binary as its child; a matrix
+            // shows its own progress instead of each case's phases.
+            settings: settings(&self.common, self.duration, self.warmup, None, false),
+        })
+    }
+}
+
+fn check_executable(name: &str, path: &Path) -> Result<PathBuf, UsageError> {
+    let bad = |why: &str| {
+        UsageError(format!(
+            "invalid value '{}' for {name}: {why}; accepted: the path of an executable ipc-bench child (such as target/release/ipcc-child)",
+            path.display()
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(|_| bad("no such file"))?;
+    if meta.is_dir() {
+        return Err(bad("it is a directory"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(bad("it is not executable"));
+        }
+    }
+    Ok(path.to_path_buf())
+}
