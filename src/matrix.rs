@@ -9,7 +9,7 @@ use crate::liveness;
 use crate::message::Complexity;
 use crate::placement::PinMode;
 use crate::result::{case_stem, now_rfc3339, write_json_atomically, Loaded, MATRIX_SUMMARY_FILE};
-use crate::runner::{run_case, CaseSettings, CaseSpec};
+use crate::runner::{run_case, CaseSettings, CaseSpec, RunError};
 use crate::transport::{self, TransportId};
 use codecs::CodecId;
 use serde::Serialize;
@@ -173,7 +173,7 @@ pub fn run(
         let left = estimate_left(&cases[i..], clock.elapsed(), i);
         progress.case_started(i, cases.len(), &case.name, left);
         let outcome = run_case(&case.spec).and_then(|result| {
-            let path = result.write_to_dir(dir)?;
+            let path = result.write_to_dir(dir).map_err(RunError::Failed)?;
             Ok((path, result))
         });
         let status = &mut statuses[i];
@@ -185,9 +185,7 @@ pub fn run(
                 progress.case_finished(&case.name, None);
             }
             Err(e) => {
-                if liveness::interrupted() {
-                    interrupted = true;
-                }
+                interrupted = matches!(e, RunError::Interrupted(_));
                 status.status = if interrupted {
                     Status::Skipped
                 } else {

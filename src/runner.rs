@@ -52,14 +52,23 @@ pub struct CaseSettings {
     pub announce_phases: bool,
 }
 
-/// The case cannot run as configured; found before anything was spawned,
-/// and reported like any other bad input (exit code 2).
+/// Why a case produced no result.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadSetup(pub String);
+pub enum RunError {
+    /// The case cannot run as configured; found before anything was
+    /// spawned, and reported like any other bad input.
+    #[error("{0}")]
+    BadSetup(String),
+    /// Ctrl-C or SIGTERM arrived during the case.
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
+    /// Anything else: the child, the transport, a check.
+    #[error("{0:#}")]
+    Failed(#[from] anyhow::Error),
+}
 
 /// Runs one case end to end.
-pub fn run_case(spec: &CaseSpec) -> anyhow::Result<BenchResult> {
+pub fn run_case(spec: &CaseSpec) -> Result<BenchResult, RunError> {
     let result = dispatch_case(
         spec.transport,
         spec.complexity,
@@ -78,28 +87,50 @@ struct ParentRun<'a> {
 }
 
 impl CaseVisitor for ParentRun<'_> {
-    type Output = anyhow::Result<BenchResult>;
+    type Output = Result<BenchResult, RunError>;
 
     fn visit<T: Transport, F: MessageFormat>(self, mut format: F) -> Self::Output {
+        let options = self.options::<T, F>(&mut format)?;
+        Ok(self.measure::<T, F>(format, options)?)
+    }
+}
+
+impl ParentRun<'_> {
+    /// The transport's options for this case, or why the case cannot run.
+    fn options<T: Transport, F: MessageFormat>(
+        &self,
+        format: &mut F,
+    ) -> Result<Options<T::Config>, RunError> {
         let spec = self.spec;
-        let settings = &spec.settings;
-        let max_message_bytes = format.max_message_bytes()?;
+        let max_message_bytes = format.max_message_bytes().map_err(anyhow::Error::from)?;
         let options = Options {
             max_message_bytes,
-            config: transport::decode_config::<T::Config>(&spec.transport_config)?,
+            config: transport::decode_config::<T::Config>(&spec.transport_config)
+                .map_err(anyhow::Error::from)?,
         };
         if let Some(capacity) = T::capacity(&options) {
             if max_message_bytes > capacity {
                 let hint = T::too_large_hint(max_message_bytes)
                     .map_or(String::new(), |h| format!("; {h}"));
-                return Err(BadSetup(format!(
+                return Err(RunError::BadSetup(format!(
                     "invalid value '{}' for --payload-bytes/PAYLOAD_BYTES: its {max_message_bytes}-byte messages do not fit the {} transport's {capacity}-byte capacity{hint}",
                     spec.payload_bytes,
                     T::NAME
-                ))
-                .into());
+                )));
             }
         }
+        Ok(options)
+    }
+
+    /// Spawns the child, connects, runs the engine and builds the result.
+    fn measure<T: Transport, F: MessageFormat>(
+        &self,
+        mut format: F,
+        options: Options<T::Config>,
+    ) -> anyhow::Result<BenchResult> {
+        let spec = self.spec;
+        let settings = &spec.settings;
+        let max_message_bytes = options.max_message_bytes;
         report_stale_regions();
         // Large payloads are bounded by copying; measure that limit now, on
         // this machine, before anything else runs.

@@ -409,3 +409,63 @@ fn every_transport_carries_payloads_from_0_to_1_mib() {
         payload.contains("single-core memcpy") && payload.contains("payload bytes per message")
     );
 }
+
+/// `--reference` is matched against the transports the result files hold,
+/// not those compiled into this build: a set measured elsewhere, with a
+/// transport this build lacks, can still be the reference.
+#[test]
+fn a_reference_is_any_transport_the_results_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    small_matrix(dir.path());
+    // The raw-sync results, as if a transport this build does not have
+    // (named with a variant) had measured them at half the speed.
+    for name in [
+        "raw-sync-spin-json-structured",
+        "raw-sync-spin-none-raw-string",
+    ] {
+        let path = dir.path().join(format!("{name}.json"));
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        doc["transport"] = "elsewhere".into();
+        doc["variant"] = "fast".into();
+        let rate = doc["round_trips_per_sec"].as_f64().unwrap();
+        doc["round_trips_per_sec"] = (rate / 2.0).into();
+        let copy = dir
+            .path()
+            .join(name.replace("raw-sync-spin", "elsewhere-fast") + ".json");
+        std::fs::write(copy, doc.to_string()).unwrap();
+    }
+    let table = stdout_of(
+        cmd()
+            .args([
+                "compare",
+                "--format",
+                "json",
+                "--reference",
+                "elsewhere-fast",
+            ])
+            .arg(dir.path()),
+    );
+    let rows: serde_json::Value = serde_json::from_str(&table).unwrap();
+    let rows = rows.as_array().unwrap();
+    let raw_sync = rows
+        .iter()
+        .find(|r| r["Transport"] == "raw-sync-spin" && r["Codec"] == "json")
+        .unwrap();
+    let ratio = raw_sync["vs elsewhere-fast"].as_f64().unwrap();
+    assert!((ratio - 2.0).abs() < 1e-6, "{raw_sync}");
+
+    // A label the files do not hold is refused, naming those they do.
+    let out = cmd()
+        .args(["compare", "--reference", "iceoryx2-pub-sub"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("iceoryx2-pub-sub") && stderr.contains("elsewhere-fast"),
+        "{stderr}"
+    );
+}

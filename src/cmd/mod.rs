@@ -11,6 +11,7 @@ mod run;
 use crate::child;
 use crate::cli::{CaseArgs, Cli, Command};
 use crate::liveness::Interrupted;
+use crate::runner::RunError;
 use crate::spec::UsageError;
 use crate::transport::TransportId;
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -45,16 +46,15 @@ impl CliError {
             CliError::Failed(_) => EXIT_FAILURE,
         }
     }
+}
 
-    /// A failure from the layers below, sorted: an interrupt is one whatever
-    /// wrapped it, and a case that cannot run as configured is bad input.
-    pub fn from_run(error: anyhow::Error) -> Self {
-        if error.is::<Interrupted>() || crate::liveness::interrupted() {
-            CliError::Interrupted(Interrupted)
-        } else if let Some(bad) = error.downcast_ref::<crate::runner::BadSetup>() {
-            CliError::Usage(UsageError(bad.0.clone()))
-        } else {
-            CliError::Failed(error)
+impl From<RunError> for CliError {
+    /// A case that cannot run as configured is bad input.
+    fn from(error: RunError) -> Self {
+        match error {
+            RunError::BadSetup(why) => CliError::Usage(UsageError(why)),
+            RunError::Interrupted(i) => CliError::Interrupted(i),
+            RunError::Failed(e) => CliError::Failed(e),
         }
     }
 }

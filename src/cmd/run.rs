@@ -11,7 +11,7 @@ use crate::transport::TransportId;
 pub fn run(transport: TransportId, args: &CaseArgs) -> Result<(), CliError> {
     let spec = args.to_spec(transport)?;
     liveness::install_signal_handler().map_err(CliError::Failed)?;
-    let result = run_case(&spec).map_err(CliError::from_run)?;
+    let result = run_case(&spec)?;
     let saved = result
         .write_to_dir(&args.common.results_dir)
         .map_err(CliError::Failed)?;

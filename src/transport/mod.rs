@@ -1,7 +1,11 @@
-//! The [`Transport`] trait: byte messages between the parent and its child.
+//! The [`Transport`] trait: byte messages between the parent and its child,
+//! and the registry of every transport with its settings and flags.
 //!
 //! A transport only moves opaque byte messages; codecs and verification live
-//! above it, so every transport carries exactly the same bytes. Adding one is a
+//! above it, so every transport carries exactly the same bytes. Each owns its
+//! settings (`Transport::Config`), what the parent hands the child
+//! (`Transport::Setup`) and its flags (`Flags`, `MatrixFlags` in its file);
+//! the layers above carry a config as an opaque JSON value. Adding one is a
 //! file in this folder and one line in [`registry!`] below.
 
 use crate::liveness::{Liveness, PeerError};
