@@ -58,10 +58,7 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     } else if failures.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Failed(anyhow::anyhow!(
-            "{} of {} cases failed",
-            failures.len(),
-            cases.len()
-        )))
+        // Each failed case was listed above.
+        Err(CliError::Reported)
     }
 }

@@ -31,11 +31,15 @@ pub enum CliError {
     #[error(transparent)]
     Usage(#[from] UsageError),
     /// Ctrl-C or SIGTERM: exit 130.
-    #[error(transparent)]
+    #[error("{0}; the child was stopped and no result was written")]
     Interrupted(#[from] Interrupted),
     /// Anything else: exit 1.
     #[error("{0:#}")]
     Failed(anyhow::Error),
+    /// A failure the command has already told the user about in its own
+    /// words (a matrix lists its failed cases): exit 1, nothing more said.
+    #[error("")]
+    Reported,
 }
 
 impl CliError {
@@ -43,7 +47,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Interrupted(_) => EXIT_INTERRUPTED,
-            CliError::Failed(_) => EXIT_FAILURE,
+            CliError::Failed(_) | CliError::Reported => EXIT_FAILURE,
         }
     }
 }
@@ -63,7 +67,9 @@ fn exit(outcome: Result<(), CliError>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            if !matches!(e, CliError::Reported) {
+                eprintln!("error: {e}");
+            }
             ExitCode::from(e.exit_code())
         }
     }
