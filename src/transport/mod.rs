@@ -239,22 +239,19 @@ macro_rules! registry {
 
         /// Every transport compiled into this build, in display order.
         pub const TRANSPORTS: &[TransportInfo] = &[
-            $( $(#[$attr])* $(#[cfg(feature = $feature)])? TransportInfo {
-                id: TransportId::$ty,
-                name: <$module::$ty as Transport>::NAME,
-                child_bin_env: <$module::$ty as Transport>::CHILD_BIN_ENV,
-            }, )*
+            $( $(#[$attr])* $(#[cfg(feature = $feature)])? TransportId::$ty.info(), )*
         ];
 
         /// Transports behind a Cargo feature, with the feature, so that
-        /// asking a build without it gets told how to get one.
+        /// asking a build without it gets told how to get one (a gated
+        /// transport's module bears its name).
         const FEATURE_GATED: &[(&str, &str)] = &[
             $( $( (stringify!($module), $feature), )? )*
         ];
 
         impl TransportId {
             /// The facts the registry holds about this transport.
-            pub fn info(self) -> TransportInfo {
+            pub const fn info(self) -> TransportInfo {
                 match self {
                     $( $(#[$attr])* $(#[cfg(feature = $feature)])? TransportId::$ty => TransportInfo {
                         id: self,
