@@ -130,9 +130,14 @@ impl CaseVisitor for ChildRun<'_> {
                 ExitCode::SUCCESS
             }
             Err(e) => {
+                // The run is over either way. Remove the names the parent
+                // created now rather than trust it to: a SIGKILLed parent
+                // dies thread by thread, and while its last threads live,
+                // `getppid` still names it although it will never clean up
+                // (its death signal has already reached us). A parent that
+                // does survive finds the names gone, which is harmless.
+                transport.orphaned();
                 if !liveness::parent_alive(self.config.parent_pid) {
-                    // Nobody else is left to remove what the parent created.
-                    transport.orphaned();
                     eprintln!("ipc-bench child: the parent is gone; cleaned up and stopping ({e})");
                     return ExitCode::FAILURE;
                 }

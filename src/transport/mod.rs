@@ -181,8 +181,10 @@ pub trait Transport: Sized {
     /// `liveness.tick()` on each empty poll), so a gone peer ends the wait.
     fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError>;
 
-    /// Child only: the parent died without cleaning up. Take over removing
-    /// whatever system resources it created (shared-memory regions).
+    /// Child only: the run failed (most often because the parent died) and
+    /// the parent may never clean up. Take over removing whatever named
+    /// system resources it created (shared-memory regions); removing a name
+    /// twice must be harmless, since a surviving parent removes it too.
     fn orphaned(&mut self) {}
 
     /// Finds what dead users of this transport left behind that the general

@@ -145,7 +145,8 @@ impl Region {
     }
 
     /// Makes this handle remove the region when dropped: the child calls it
-    /// when the parent, the region's creator, died without removing it.
+    /// when a run fails, since the parent, the region's creator, may have
+    /// died without removing it (if it did not, its removal finds nothing).
     pub fn take_ownership(&mut self) {
         self.shmem.set_owner(true);
     }
