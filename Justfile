@@ -52,23 +52,23 @@ ipc-shmem-shared-mem-queue codec="json": (_parent "shared-mem-queue" codec)
 # iceoryx2 (IOX_PATTERN=publish-subscribe|request-response; needs its feature, on in the default FEATURES): `just ipc-iceoryx2`, `just ipc-iceoryx2 codec=postcard`
 ipc-iceoryx2 codec="json": (_run "ipc-bench" codec "run" "--transport" "iceoryx2")
 
-# The reference results into results/reference/: every transport, variant, codec and complexity, across cores and on one core, with charts and the README tables
-results duration="3":
+# The reference results into results/reference/: every transport, variant, codec and complexity, across cores and on one core, 6 interleaved rounds each, with charts and the README tables
+results rounds="6":
     #!/usr/bin/env bash
     set -euo pipefail
     cargo build --release --features full --bin ipc-bench
     bench=target/release/ipc-bench
     out=results/reference
     rm -rf "$out"
-    "$bench" matrix --waits spin,block --iox-patterns publish-subscribe,request-response --pin cross,same --duration '{{ duration }}' --warmup 1 \
-        --reference spin --results-dir "$out" --format markdown > "$out.table.tmp"
+    "$bench" matrix --waits spin,block --iox-patterns publish-subscribe,request-response --pin cross,same \
+        --rounds '{{ rounds }}' --reference spin --results-dir "$out" --format markdown > "$out.table.tmp"
     mv "$out.table.tmp" "$out/table.md"
     "$bench" compare "$out" --by codec --format markdown > "$out/by-codec.md"
     "$bench" plot "$out"
     # The payload sweep: json and bitcode from nothing to 1 MiB, across cores.
     "$bench" matrix --codecs json,bitcode --complexities structured --pin cross \
         --iox-patterns publish-subscribe,request-response \
-        --payload-bytes 0,1024,16384,65536,1048576 --duration 1 --warmup 0.3 \
+        --payload-bytes 0,1024,16384,65536,1048576 --rounds '{{ rounds }}' \
         --reference spin --results-dir "$out/payload" --format markdown > "$out.payload.tmp"
     mv "$out.payload.tmp" "$out/payload/table.md"
     "$bench" plot "$out/payload"

@@ -50,6 +50,16 @@ pub enum Command {
     Plot(PlotArgs),
     /// Remove shared-memory regions and socket directories left by ipc-bench processes that no longer exist.
     Clean(CleanArgs),
+    /// Report what on this machine makes figures noisy, with advice.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Seconds to watch the machine (steal time, busy programs).
+    #[arg(long, default_value = "1", value_name = "SECONDS",
+          value_parser = seconds_parser("--watch", false))]
+    pub watch: f64,
 }
 
 #[derive(Args, Debug)]
@@ -82,18 +92,29 @@ pub struct MatrixArgs {
     #[arg(long, value_delimiter = ',', default_value = "none",
           value_parser = enum_parser::<PinMode>("placement", "PIN"))]
     pub pin: Vec<PinMode>,
-    /// Measured seconds per case.
-    #[arg(long, short, env = "TEST_DURATION_SECONDS", default_value = "2", value_name = "SECONDS",
+    /// Measured seconds per case in each round.
+    #[arg(long, short, env = "TEST_DURATION_SECONDS", default_value = "0.5", value_name = "SECONDS",
           value_parser = seconds_parser("TEST_DURATION_SECONDS", false))]
     pub duration: f64,
-    /// Warm-up seconds per case.
-    #[arg(long, short, env = "WARMUP_SECONDS", default_value = "0.5", value_name = "SECONDS",
+    /// Warm-up seconds per case in each round.
+    #[arg(long, short, env = "WARMUP_SECONDS", default_value = "0.2", value_name = "SECONDS",
           value_parser = seconds_parser("WARMUP_SECONDS", true))]
     pub warmup: f64,
+    /// Rounds: every case runs once per round, in a fresh shuffled order each
+    /// round, and its figures are the median over rounds with a 95 % interval
+    /// (6 or more rounds reach 95 %).
+    #[arg(long, env = "ROUNDS", default_value = "6", value_parser = parse_rounds)]
+    pub rounds: usize,
+    /// Seed of the shuffled order [default: a random one, recorded in every
+    /// result file, so that --seed replays an order].
+    #[arg(long, value_parser = parse_seed)]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub common: CommonArgs,
     /// Add a column with each row's throughput relative to this transport
-    /// (e.g. raw-sync-spin) for the same codec, complexity, payload and placement.
+    /// (e.g. spin) for the same codec, complexity, payload and placement. The
+    /// reference case runs next to the cases it is compared with in every
+    /// round, and the column shows the median of the per-round ratios.
     #[arg(long, value_name = "TRANSPORT")]
     pub reference: Option<String>,
     /// How to print the final table: table, markdown, csv or json.
@@ -116,7 +137,8 @@ pub struct CompareArgs {
     /// Also write the table as Markdown to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<PathBuf>,
-    /// Changes within ± this many percent count as "no change".
+    /// A change is claimed only when the whole 95 % interval of B/A lies
+    /// beyond ± this many percent, and "no change" only when it lies within.
     #[arg(long, default_value = "5", value_name = "PERCENT", value_parser = parse_threshold)]
     pub threshold: f64,
     /// Add a column relative to this transport (e.g. raw-sync-spin), one set only.
@@ -161,15 +183,20 @@ pub struct CaseArgs {
     #[arg(long, env = "PAYLOAD_BYTES", default_value_t = DEFAULT_PAYLOAD_BYTES, value_parser = parse_payload)]
     pub payload_bytes: usize,
 
-    /// Measured time in seconds (fractions allowed).
-    #[arg(long, short, env = "TEST_DURATION_SECONDS", default_value = "10", value_name = "SECONDS",
+    /// Measured time of each round in seconds (fractions allowed).
+    #[arg(long, short, env = "TEST_DURATION_SECONDS", default_value = "1.5", value_name = "SECONDS",
           value_parser = seconds_parser("TEST_DURATION_SECONDS", false))]
     pub duration: f64,
 
-    /// Warm-up time in seconds before measuring (not counted; 0 allowed).
-    #[arg(long, short, env = "WARMUP_SECONDS", default_value = "1", value_name = "SECONDS",
+    /// Warm-up time of each round in seconds before measuring (not counted; 0 allowed).
+    #[arg(long, short, env = "WARMUP_SECONDS", default_value = "0.3", value_name = "SECONDS",
           value_parser = seconds_parser("WARMUP_SECONDS", true))]
     pub warmup: f64,
+
+    /// Rounds, each with a fresh child and its own warm-up; the figures are
+    /// the median over rounds with a 95 % interval (6 or more rounds reach 95 %).
+    #[arg(long, env = "ROUNDS", default_value = "6", value_parser = parse_rounds)]
+    pub rounds: usize,
 
     /// CPU placement: none, cross (parent and child on different cores) or same (one core).
     #[arg(long, env = "PIN", default_value = "none",
@@ -235,6 +262,26 @@ fn parse_codec(value: &str) -> Result<String, String> {
             known.join(", ")
         ))
     }
+}
+
+/// Most rounds accepted: far beyond any useful count, low enough that a
+/// typo cannot start a week-long run.
+const MAX_ROUNDS: usize = 1000;
+
+fn parse_rounds(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_ROUNDS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "accepted: a whole number of rounds from 1 to {MAX_ROUNDS} (ROUNDS)"
+        )),
+    }
+}
+
+fn parse_seed(value: &str) -> Result<u64, String> {
+    value
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| "accepted: a whole number from 0 to 18446744073709551615".to_string())
 }
 
 fn parse_threshold(value: &str) -> Result<f64, String> {

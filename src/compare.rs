@@ -1,8 +1,12 @@
 //! Laying result files side by side: one set as a table, two sets case by
 //! case with verdicts, codecs as columns. Reading the files is `result`'s.
 
+use crate::estimate::{
+    self, median, median_interval, paired_ratio, shared_ranks, unpaired_ratio, Interval, Ratio,
+    Verdict,
+};
 use crate::result::{BenchResult, Loaded};
-use crate::summary::{format_ns, group_thousands};
+use crate::summary::format_ns;
 use crate::table::{Entry, Table};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -114,11 +118,101 @@ fn verified_rate(r: &BenchResult) -> Option<f64> {
     r.verified.then_some(r.round_trips_per_sec)
 }
 
-/// The one-set table, fastest first, with each row's throughput as a
-/// fraction of the fastest and, given a reference transport (`raw-sync-spin`,
-/// `ipcc`, ...), of that transport's figure for the same case.
+/// `1.06 M`, `20.3 k`, `812`: three significant digits, enough for figures
+/// that move by percents between runs.
+pub fn short_rate(rate: f64) -> String {
+    let (value, unit) = if rate >= 1e9 {
+        (rate / 1e9, " G")
+    } else if rate >= 1e6 {
+        (rate / 1e6, " M")
+    } else if rate >= 1e3 {
+        (rate / 1e3, " k")
+    } else {
+        (rate, "")
+    };
+    let digits = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.digits$}{unit}")
+}
+
+/// A median with its spread: `1.06 M ±4 %`, or `1.06 M (1 round)` when
+/// there is no interval to give.
+fn rate_with_spread(r: &BenchResult) -> String {
+    match &r.round_trips_per_sec_ci95 {
+        Some(ci) => format!(
+            "{} ±{:.0} %",
+            short_rate(r.round_trips_per_sec),
+            100.0 * ci.relative_half_width(r.round_trips_per_sec)
+        ),
+        None => format!("{} (1 round)", short_rate(r.round_trips_per_sec)),
+    }
+}
+
+/// CPU per round trip: the median over rounds, with its spread.
+fn cpu_entry(r: &BenchResult) -> Entry {
+    let per_round: Vec<f64> = r
+        .samples
+        .iter()
+        .filter_map(|s| s.cpu_ns_per_round_trip)
+        .collect();
+    match r.cpu.ns_per_round_trip {
+        Some(cpu) => {
+            let spread = median_interval(&per_round).map_or(String::new(), |(ci, _)| {
+                format!(" ±{:.0} %", 100.0 * ci.relative_half_width(cpu))
+            });
+            Entry::number(format!("{}{spread}", format_ns(cpu)), cpu)
+        }
+        None => Entry::missing(),
+    }
+}
+
+/// `0.79× (0.41–1.04)`; `unpaired` marks a ratio of two separate runs.
+fn ratio_with_interval(ratio: &Ratio) -> String {
+    let mut text = ratio_text(ratio.value);
+    if let Some(ci) = ratio.interval {
+        let bare = |r: f64| ratio_text(r).trim_end_matches('×').to_string();
+        text.push_str(&format!(" ({}–{})", bare(ci.lo), bare(ci.hi)));
+    }
+    if !ratio.paired {
+        text.push_str(" unpaired");
+    }
+    text
+}
+
+/// The ratio `numerator / denominator` of two results' throughput: round by
+/// round when both come from the same run (a matrix runs them in the same
+/// rounds), otherwise of the two medians with a bootstrap interval.
+pub fn ratio_between(numerator: &BenchResult, denominator: &BenchResult) -> Option<Ratio> {
+    let same_run = numerator.run_id.is_some() && numerator.run_id == denominator.run_id;
+    if same_run {
+        let pairs: Vec<(f64, f64)> = numerator
+            .samples
+            .iter()
+            .filter_map(|n| {
+                let d = denominator.samples.iter().find(|d| d.round == n.round)?;
+                Some((n.round_trips_per_sec, d.round_trips_per_sec))
+            })
+            .collect();
+        if pairs.len() >= 2 {
+            return paired_ratio(&pairs);
+        }
+    }
+    unpaired_ratio(&numerator.rates(), &denominator.rates())
+}
+
+/// The one-set table, fastest first. Rows whose intervals overlap share a
+/// rank (`=2`): the table claims no order its data do not support. Given a
+/// reference transport (`spin`, `ipcc`, ...), a column gives each row's
+/// throughput as a multiple of that transport's for the same case, with its
+/// interval.
 pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
-    let mut headers: Vec<String> = CASE_HEADERS.iter().map(|s| s.to_string()).collect();
+    let mut headers: Vec<String> = vec!["Rank".into()];
+    headers.extend(CASE_HEADERS.iter().map(|s| s.to_string()));
     let any_debug = results.iter().any(|l| is_debug(&l.result));
     if any_debug {
         headers.push(BUILD_HEADER.into());
@@ -131,13 +225,14 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
             "p50",
             "p99",
             "CPU/round trip",
-            "vs fastest",
+            "Rounds",
         ]
         .map(String::from),
     );
     if let Some(reference) = reference {
         headers.push(format!("vs {reference}"));
     }
+    headers.push("Warnings".into());
     let mut table = Table::new(headers);
     let mut rows: Vec<&BenchResult> = results.iter().map(|l| &l.result).collect();
     rows.sort_by(|a, b| {
@@ -146,30 +241,43 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
             .total_cmp(&verified_rate(a).unwrap_or(-1.0))
             .then_with(|| CaseKey::of(a).cmp(&CaseKey::of(b)))
     });
-    let fastest = rows
-        .iter()
-        .filter_map(|r| verified_rate(r))
-        .fold(0.0, f64::max);
-    // The reference's figure for each case, by everything but the transport.
-    let reference_rates: BTreeMap<(String, String, usize, String), f64> = match reference {
-        Some(label) => rows
+    let verified: Vec<&BenchResult> = rows.iter().copied().filter(|r| r.verified).collect();
+    let ranks = shared_ranks(
+        &verified
             .iter()
-            .map(|r| CaseKey::of(r))
-            .zip(rows.iter())
+            .map(|r| r.round_trips_per_sec_ci95)
+            .collect::<Vec<_>>(),
+    );
+    // The reference's result for each case, by everything but the transport.
+    let references: BTreeMap<(String, String, usize, String), &BenchResult> = match reference {
+        Some(label) => verified
+            .iter()
+            .map(|r| (CaseKey::of(r), *r))
             .filter(|(key, _)| key.transport_label() == label)
-            .filter_map(|(key, r)| Some((key.without_transport(), verified_rate(r)?)))
+            .map(|(key, r)| (key.without_transport(), r))
             .collect(),
         None => BTreeMap::new(),
     };
-    for r in &rows {
+    for (i, r) in rows.iter().enumerate() {
         let key = CaseKey::of(r);
-        let mut row = case_entries(&key);
+        let mut row = match ranks.get(i).filter(|_| r.verified) {
+            Some(&(rank, shared)) => vec![Entry::number(
+                if shared {
+                    format!("={rank}")
+                } else {
+                    rank.to_string()
+                },
+                rank as f64,
+            )],
+            None => vec![Entry::missing()],
+        };
+        row.extend(case_entries(&key));
         if any_debug {
             row.push(build_entry(is_debug(r)));
         }
         match verified_rate(r) {
             Some(rate) => {
-                row.push(Entry::number(group_thousands(rate), rate));
+                row.push(Entry::number(rate_with_spread(r), rate));
                 row.push(Entry::number(
                     format!("{:.0}", r.ns_per_round_trip),
                     r.ns_per_round_trip,
@@ -185,18 +293,32 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
                     }
                     None => row.extend([Entry::missing(), Entry::missing()]),
                 }
-                row.push(match r.cpu.ns_per_round_trip {
-                    Some(cpu) => Entry::number(format_ns(cpu), cpu),
-                    None => Entry::missing(),
-                });
-                row.push(Entry::number(ratio_text(rate / fastest), rate / fastest));
-                if reference.is_some() {
-                    let target = reference_rates.get(&key.without_transport()).copied();
-                    row.push(match target {
-                        Some(t) => Entry::number(ratio_text(rate / t), rate / t),
+                row.push(cpu_entry(r));
+                row.push(Entry::number(r.rounds.to_string(), r.rounds as f64));
+                if reference == Some(key.transport_label().as_str()) {
+                    row.push(Entry::text("reference"));
+                } else if reference.is_some() {
+                    let ratio = references
+                        .get(&key.without_transport())
+                        .and_then(|reference| ratio_between(r, reference));
+                    row.push(match ratio {
+                        Some(ratio) => Entry::number(ratio_with_interval(&ratio), ratio.value),
                         None => Entry::missing(),
                     });
                 }
+                let warnings = r
+                    .warnings
+                    .iter()
+                    .filter(|w| !w.starts_with("debug build"))
+                    .count();
+                row.push(Entry::number(
+                    if warnings == 0 {
+                        String::new()
+                    } else {
+                        format!("{warnings} ⚠")
+                    },
+                    warnings as f64,
+                ));
             }
             None => {
                 // Never shown as a figure: the run did not check out.
@@ -210,26 +332,84 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
     table
 }
 
-/// How a change between two runs reads, given the noise threshold.
-pub fn verdict(ratio: f64, threshold: f64) -> &'static str {
-    if ratio > 1.0 + threshold {
-        "faster"
-    } else if ratio < 1.0 - threshold {
-        "slower"
-    } else {
-        "no change"
+/// The verdict cell: the verdict, and for the unsure ones the figures that
+/// make it so.
+fn verdict_text(ratio: &Ratio, threshold: f64) -> String {
+    let verdict = estimate::verdict(ratio, threshold);
+    match (verdict, ratio.interval) {
+        (Verdict::Inconclusive, Some(ci)) => format!(
+            "inconclusive: {}–{} reaches both within and beyond ±{:.0} %",
+            ratio_text(ci.lo),
+            ratio_text(ci.hi),
+            threshold * 100.0
+        ),
+        (Verdict::SingleSample, _) => format!(
+            "single sample: {} (no interval; run more rounds)",
+            ratio_text(ratio.value)
+        ),
+        _ => verdict.name().to_string(),
     }
 }
 
-/// Two sets matched case by case: B's throughput against A's.
-pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Table {
-    let mut headers: Vec<String> = CASE_HEADERS.iter().map(|s| s.to_string()).collect();
-    let any_debug = a.iter().chain(b).any(|l| is_debug(&l.result));
-    if any_debug {
-        headers.push(format!("{BUILD_HEADER} A/B"));
+/// Cases two sets must share before their common shift is taken out of
+/// the verdicts.
+pub const MIN_CASES_FOR_SHIFT: usize = 6;
+
+/// What every case of two sets shares: the median of the per-case ratios
+/// B/A, with the order-statistics interval of that median over the cases.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SharedShift {
+    pub ratio: f64,
+    pub interval: Interval,
+    pub cases: usize,
+}
+
+/// Two sets compared case by case.
+pub struct Comparison {
+    pub table: Table,
+    /// Set when the sets share enough cases: the shift every case has in
+    /// common, which the verdicts are relative to.
+    pub shift: Option<SharedShift>,
+    /// What a reader must know to read the verdicts.
+    pub note: String,
+}
+
+/// The median of per-case ratios with its order-statistics interval.
+fn shared_shift(values: &[f64]) -> Option<SharedShift> {
+    let (interval, _) = median_interval(values)?;
+    Some(SharedShift {
+        ratio: median(values)?,
+        interval,
+        cases: values.len(),
+    })
+}
+
+/// The ratio of one case relative to the shift the other cases share: its
+/// interval widened by the shift's, so the shift's own uncertainty counts
+/// against a claim.
+fn relative_to(ratio: &Ratio, shift: &SharedShift) -> Ratio {
+    Ratio {
+        value: ratio.value / shift.ratio,
+        interval: ratio.interval.map(|ci| Interval {
+            lo: ci.lo / shift.interval.hi,
+            hi: ci.hi / shift.interval.lo,
+        }),
+        ..*ratio
     }
-    headers.extend(["A round trips/s", "B round trips/s", "B/A", "Verdict"].map(String::from));
-    let mut table = Table::new(headers);
+}
+
+/// Two sets matched case by case: B's throughput against A's, with the
+/// interval of the ratio, and a verdict that claims a change only when the
+/// whole interval lies beyond the threshold.
+///
+/// Two runs made minutes apart on a virtual machine or a laptop differ as a
+/// whole, by 10 to 30 % and more, because the machine's own speed moved in
+/// between. A shift that every case shares cannot be told apart from a code
+/// change that affects every case, so when the sets share at least
+/// [`MIN_CASES_FOR_SHIFT`] cases it is measured and reported on its own, and
+/// each case's verdict is about how it moved against the shift of the
+/// others.
+pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
     let index = |set: &[Loaded]| -> BTreeMap<CaseKey, BenchResult> {
         set.iter()
             .map(|l| (CaseKey::of(&l.result), l.result.clone()))
@@ -237,9 +417,44 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Table {
     };
     let (a, b) = (index(a), index(b));
     let keys: BTreeSet<&CaseKey> = a.keys().chain(b.keys()).collect();
-    let rate_entry = |r: Option<&BenchResult>| match r.map(verified_rate) {
-        Some(Some(rate)) => Entry::number(group_thousands(rate), rate),
-        Some(None) => Entry::text("not verified"),
+    let ratios: BTreeMap<&CaseKey, Ratio> = keys
+        .iter()
+        .filter_map(|key| {
+            let x = a.get(*key).filter(|r| r.verified)?;
+            let y = b.get(*key).filter(|r| r.verified)?;
+            Some((*key, ratio_between(y, x)?))
+        })
+        .collect();
+    let values: Vec<f64> = ratios.values().map(|r| r.value).collect();
+    let shift = (values.len() >= MIN_CASES_FOR_SHIFT)
+        .then(|| shared_shift(&values))
+        .flatten();
+    // Each case is judged against the shift of the *other* cases, so that
+    // its own change does not move (or widen) what it is measured against.
+    let shift_without = |key: &CaseKey| -> Option<SharedShift> {
+        shift?;
+        let others: Vec<f64> = ratios
+            .iter()
+            .filter(|(k, _)| **k != key)
+            .map(|(_, r)| r.value)
+            .collect();
+        shared_shift(&others)
+    };
+
+    let mut headers: Vec<String> = CASE_HEADERS.iter().map(|s| s.to_string()).collect();
+    let any_debug = a.values().chain(b.values()).any(is_debug);
+    if any_debug {
+        headers.push(format!("{BUILD_HEADER} A/B"));
+    }
+    headers.extend(["A round trips/s", "B round trips/s", "B/A"].map(String::from));
+    if shift.is_some() {
+        headers.push("B/A against the shift".into());
+    }
+    headers.push("Verdict".into());
+    let mut table = Table::new(headers);
+    let rate_entry = |r: Option<&BenchResult>| match r {
+        Some(r) if r.verified => Entry::number(rate_with_spread(r), r.round_trips_per_sec),
+        Some(_) => Entry::text("not verified"),
         None => Entry::missing(),
     };
     for key in keys {
@@ -255,27 +470,55 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Table {
         }
         row.push(rate_entry(ra));
         row.push(rate_entry(rb));
-        match (ra.and_then(verified_rate), rb.and_then(verified_rate)) {
-            (Some(x), Some(y)) => {
-                row.push(Entry::number(ratio_text(y / x), y / x));
-                row.push(Entry::text(verdict(y / x, threshold)));
+        let blanks = if shift.is_some() { 2 } else { 1 };
+        match ratios.get(key) {
+            Some(ratio) => {
+                row.push(Entry::number(ratio_with_interval(ratio), ratio.value));
+                let judged = match shift_without(key) {
+                    Some(shift) => {
+                        let relative = relative_to(ratio, &shift);
+                        row.push(Entry::number(
+                            ratio_with_interval(&relative),
+                            relative.value,
+                        ));
+                        relative
+                    }
+                    None => *ratio,
+                };
+                row.push(Entry::text(verdict_text(&judged, threshold)));
             }
-            (None, Some(_)) if ra.is_none() => {
-                row.extend([Entry::missing(), Entry::text("only in B")])
+            None => {
+                row.extend((0..blanks).map(|_| Entry::missing()));
+                row.push(Entry::text(match (ra, rb) {
+                    (None, Some(_)) => "only in B",
+                    (Some(_), None) => "only in A",
+                    _ => "not comparable",
+                }));
             }
-            (Some(_), None) if rb.is_none() => {
-                row.extend([Entry::missing(), Entry::text("only in A")])
-            }
-            _ => row.extend([Entry::missing(), Entry::text("not comparable")]),
         }
         table.push(row);
     }
-    table
+    let note = match &shift {
+        Some(shift) => format!(
+            "All {} cases together: B/A = {} ({}–{}). A shift every case shares is what a change of the machine's own speed between the two runs produces, as readily as a change of code that touches every case; the verdicts are for each case against it (run both sides in one matrix to measure them side by side).",
+            shift.cases,
+            ratio_text(shift.ratio),
+            ratio_text(shift.interval.lo).trim_end_matches('×'),
+            ratio_text(shift.interval.hi).trim_end_matches('×'),
+        ),
+        None => format!(
+            "Fewer than {MIN_CASES_FOR_SHIFT} cases in common: the verdicts compare the two runs as measured, and a machine whose speed moved between them (see `ipc-bench doctor`) moves every figure; compare runs made back to back, or run both sides in one matrix."
+        ),
+    };
+    Comparison { table, shift, note }
 }
 
-/// One set with codecs as columns: how codecs compare on each transport.
+/// One set with codecs as columns: each codec's throughput on each
+/// transport, and as a multiple of JSON's for the same transport, payload
+/// and placement, with its interval.
 pub fn by_codec(results: &[Loaded]) -> Table {
     let codecs: BTreeSet<String> = results.iter().map(|l| l.result.codec.clone()).collect();
+    let has_json = codecs.contains("json");
     let mut headers: Vec<String> = ["Transport", "Complexity", "Payload", "Placement"]
         .map(String::from)
         .to_vec();
@@ -283,7 +526,12 @@ pub fn by_codec(results: &[Loaded]) -> Table {
     if any_debug {
         headers.push(BUILD_HEADER.into());
     }
-    headers.extend(codecs.iter().map(|c| format!("{c} round trips/s")));
+    for codec in &codecs {
+        headers.push(format!("{codec} round trips/s"));
+        if has_json && codec != "json" && codec != "none" {
+            headers.push(format!("{codec} ×json"));
+        }
+    }
     let mut table = Table::new(headers);
     let mut grid: BTreeMap<(String, String, usize, String), BTreeMap<String, &BenchResult>> =
         BTreeMap::new();
@@ -308,12 +556,24 @@ pub fn by_codec(results: &[Loaded]) -> Table {
         if any_debug {
             row.push(build_entry(cells.values().any(|r| is_debug(r))));
         }
+        let json = cells.get("json").copied().filter(|r| r.verified);
         for codec in &codecs {
-            row.push(match cells.get(codec).map(|r| verified_rate(r)) {
-                Some(Some(rate)) => Entry::number(group_thousands(rate), rate),
-                Some(None) => Entry::text("not verified"),
+            let cell = cells.get(codec).copied();
+            row.push(match cell {
+                Some(r) if r.verified => Entry::number(rate_with_spread(r), r.round_trips_per_sec),
+                Some(_) => Entry::text("not verified"),
                 None => Entry::missing(),
             });
+            if has_json && codec != "json" && codec != "none" {
+                let ratio = cell
+                    .filter(|r| r.verified)
+                    .zip(json)
+                    .and_then(|(r, json)| ratio_between(r, json));
+                row.push(match ratio {
+                    Some(ratio) => Entry::number(ratio_with_interval(&ratio), ratio.value),
+                    None => Entry::missing(),
+                });
+            }
         }
         table.push(row);
     }

@@ -7,13 +7,17 @@
 
 use crate::liveness::Liveness;
 use crate::message::{MessageFormat, VerifyError};
-use crate::stats::{process_cpu_time, LatencyRecorder, LatencySummary};
+use crate::stats::{process_cpu_time, LatencyRecorder};
 use crate::transport::{Transport, TransportError};
 use codecs::CodecError;
 use std::time::{Duration, Instant};
 
 /// Round trips between two clock reads when latency recording is off.
 const ROUND_TRIPS_PER_CLOCK_READ: u64 = 64;
+
+/// Throughput is also recorded per interval of this length, so that a
+/// change of the machine's pace inside a round shows.
+pub const INTERVAL: Duration = Duration::from_millis(100);
 
 /// How long to run, and whether to time each round trip.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +42,10 @@ pub struct Measurement {
     pub round_trips: u64,
     /// Wall time of the measured phase.
     pub elapsed: Duration,
-    pub latency: Option<LatencySummary>,
+    /// Every measured round trip's latency, when recorded.
+    pub latency: Option<LatencyRecorder>,
+    /// Round trips per second in each full [`INTERVAL`] of the measured phase.
+    pub intervals: Vec<f64>,
     /// The parent's CPU time over warm-up and measured phase together.
     pub parent_cpu: Option<Duration>,
 }
@@ -91,6 +98,38 @@ fn check_interrupt() -> Result<(), EngineError> {
         Err(crate::liveness::Interrupted.into())
     } else {
         Ok(())
+    }
+}
+
+/// Counts round trips per [`INTERVAL`]; fed with clock reads the loop makes
+/// anyway, so it adds no clock read of its own.
+struct IntervalCounter {
+    next: Instant,
+    began: Instant,
+    seq_at_start: u64,
+    rates: Vec<f64>,
+}
+
+impl IntervalCounter {
+    fn new(start: Instant, seq: u64) -> Self {
+        IntervalCounter {
+            next: start + INTERVAL,
+            began: start,
+            seq_at_start: seq,
+            rates: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn observe(&mut self, now: Instant, seq: u64) {
+        if now < self.next {
+            return;
+        }
+        let secs = now.duration_since(self.began).as_secs_f64();
+        self.rates.push((seq - self.seq_at_start) as f64 / secs);
+        self.began = now;
+        self.seq_at_start = seq;
+        self.next = now + INTERVAL;
     }
 }
 
@@ -160,6 +199,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         let start = Instant::now();
         let deadline = start + config.duration;
         let mut recorder = config.record_latency.then(LatencyRecorder::default);
+        let mut intervals = IntervalCounter::new(start, warmup_round_trips);
         let mut last = start;
         match recorder.as_mut() {
             Some(recorder) => loop {
@@ -168,6 +208,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
                 let end = Instant::now();
                 recorder.record(end - last);
                 last = end;
+                intervals.observe(end, self.seq);
                 check_interrupt()?;
                 if end >= deadline {
                     break;
@@ -178,6 +219,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
                     self.round_trip(last)?;
                 }
                 last = Instant::now();
+                intervals.observe(last, self.seq);
                 check_interrupt()?;
                 if last >= deadline {
                     break;
@@ -195,7 +237,8 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             warmup_round_trips,
             round_trips,
             elapsed: last - start,
-            latency: recorder.and_then(|r| r.summary()),
+            latency: recorder,
+            intervals: intervals.rates,
             parent_cpu,
         })
     }

@@ -95,7 +95,7 @@ fn cpu_model() -> Option<String> {
 }
 
 #[cfg(target_os = "linux")]
-fn virtualized() -> Option<bool> {
+pub fn virtualized() -> Option<bool> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     Some(
         info.lines()
@@ -105,7 +105,7 @@ fn virtualized() -> Option<bool> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn virtualized() -> Option<bool> {
+pub fn virtualized() -> Option<bool> {
     None
 }
 

@@ -1,15 +1,23 @@
 //! SVG charts of result sets (plotters, SVG backend only: no system
 //! libraries; text is left to the viewer's fonts).
+//!
+//! Every transport has one colour, the same in every chart (its place in the
+//! registry), legends stand beside the data instead of on it, axes are fitted
+//! to the data, intervals are drawn (error bars on throughput, the spread of
+//! the rounds behind each percentile), and a set with several placements or
+//! payload sizes is drawn as one panel per combination.
 
 use crate::compare::CaseKey;
 use crate::result::BenchResult;
 use crate::result::Loaded;
 use anyhow::{anyhow, Context};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const PALETTE: [RGBColor; 8] = [
+/// Twelve colours told apart at a glance (Tableau's ten, then two darker).
+const PALETTE: [RGBColor; 12] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -18,10 +26,54 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(0, 0, 128),
+    RGBColor(0, 100, 80),
 ];
 
-fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
+/// Width of the legend strip to the right of every chart.
+const LEGEND_WIDTH: u32 = 230;
+
+/// The colour of a transport label in every chart: by its place in the
+/// registry (optional transports come last, so a build without them keeps
+/// the others' colours), then labels only the files know, in name order.
+struct Colours {
+    order: Vec<String>,
+}
+
+impl Colours {
+    fn new(rows: &[&BenchResult]) -> Self {
+        let mut order: Vec<String> = crate::transport::labels()
+            .into_iter()
+            .map(|l| l.label)
+            .collect();
+        let unknown: BTreeSet<String> = rows
+            .iter()
+            .map(|r| CaseKey::of(r).transport_label())
+            .filter(|l| !order.contains(l))
+            .collect();
+        order.extend(unknown);
+        Colours { order }
+    }
+
+    fn of(&self, label: &str) -> RGBColor {
+        let i = self.order.iter().position(|l| l == label).unwrap_or(0);
+        PALETTE[i % PALETTE.len()]
+    }
+
+    /// The labels among `rows`, in colour order.
+    fn present(&self, rows: &[&BenchResult]) -> Vec<String> {
+        let present: BTreeSet<String> = rows
+            .iter()
+            .map(|r| CaseKey::of(r).transport_label())
+            .collect();
+        self.order
+            .iter()
+            .filter(|l| present.contains(*l))
+            .cloned()
+            .collect()
+    }
 }
 
 /// "AMD EPYC, 2 logical cores, Linux 6.1 (virtual machine)".
@@ -45,9 +97,8 @@ fn verified(results: &[Loaded]) -> Vec<&BenchResult> {
         .collect()
 }
 
-/// What the series of the throughput chart are: codecs, with raw strings
-/// (which use none) as their own series.
-fn series_label(key: &CaseKey) -> String {
+/// Codecs, with raw strings (which use none) as their own entry.
+fn codec_label(key: &CaseKey) -> String {
     if key.complexity == "raw-string" {
         "raw-string".into()
     } else {
@@ -55,147 +106,220 @@ fn series_label(key: &CaseKey) -> String {
     }
 }
 
-/// The group a result falls in on the x axis: the transport, and the
-/// placement and payload when the set holds more than one of them.
-fn group_label(key: &CaseKey, placements: usize, payloads: usize) -> String {
-    let mut label = key.transport_label();
-    if placements > 1 {
-        label.push_str(&format!(" {}", key.placement));
-    }
-    if payloads > 1 {
-        label.push_str(&format!(" {} B", key.payload_bytes));
-    }
-    label
-}
-
-fn log_range(values: impl Iterator<Item = f64>) -> anyhow::Result<std::ops::Range<f64>> {
+/// A log axis fitted to the data: a little room below the lowest and above
+/// the highest value, no more.
+fn log_fit(values: impl Iterator<Item = f64>) -> anyhow::Result<std::ops::Range<f64>> {
     let (lo, hi) = values
-        .filter(|v| *v > 0.0)
+        .filter(|v| *v > 0.0 && v.is_finite())
         .fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if hi <= 0.0 {
         return Err(anyhow!("no positive figures to plot"));
     }
-    // Whole decades around the data, so log ticks land on round numbers.
-    Ok(10f64.powf(lo.log10().floor())..10f64.powf(hi.log10().ceil()))
+    Ok(lo / 1.4..hi * 1.4)
 }
 
 fn drawing_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing the chart: {e:?}")
 }
 
-/// A white SVG canvas of `size` with `title` across the top.
-fn titled_canvas<'a>(
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// A white canvas of `size` with `title` across the top, split into the
+/// chart area and the legend strip on its right.
+fn canvas<'a>(
     path: &'a Path,
     size: (u32, u32),
     title: &str,
-) -> anyhow::Result<DrawingArea<SVGBackend<'a>, plotters::coord::Shift>> {
+) -> anyhow::Result<(Area<'a>, Area<'a>)> {
     let root = SVGBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(drawing_error)?;
-    root.titled(title, ("sans-serif", 20))
-        .map_err(drawing_error)
+    let body = root
+        .titled(title, ("sans-serif", 20))
+        .map_err(drawing_error)?;
+    let (chart, legend) = body.split_horizontally(size.0.saturating_sub(LEGEND_WIDTH));
+    Ok((chart, legend))
 }
 
-/// Round trips per second, one group of bars per transport, one bar per
-/// codec, on a log scale.
+/// One legend entry: a marker drawn at a point, and its text.
+type Marker = Box<dyn Fn(&Area, (i32, i32)) -> anyhow::Result<()>>;
+
+/// Draws the legend strip: a heading, then one line per entry.
+fn legend(
+    area: &Area,
+    heading: &str,
+    entries: Vec<(String, Marker)>,
+    top: i32,
+) -> anyhow::Result<i32> {
+    let mut y = top;
+    area.draw(&Text::new(
+        heading.to_string(),
+        (10, y),
+        ("sans-serif", 14).into_font().style(FontStyle::Bold),
+    ))
+    .map_err(drawing_error)?;
+    y += 22;
+    for (text, marker) in entries {
+        marker(area, (18, y + 7))?;
+        area.draw(&Text::new(text, (34, y), ("sans-serif", 13)))
+            .map_err(drawing_error)?;
+        y += 20;
+    }
+    Ok(y + 10)
+}
+
+fn swatch(colour: RGBColor) -> Marker {
+    Box::new(move |area, (x, y)| {
+        area.draw(&Rectangle::new(
+            [(x - 6, y - 6), (x + 6, y + 6)],
+            colour.filled(),
+        ))
+        .map_err(drawing_error)
+    })
+}
+
+/// The facets of a set: one panel per placement and payload size it holds.
+fn facets(rows: &[&BenchResult]) -> Vec<(String, usize)> {
+    rows.iter()
+        .map(|r| (r.placement.mode.name().to_string(), r.payload_bytes))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Round trips per second with their 95 % intervals: one panel per
+/// placement and payload size, in each a group per codec and a bar per
+/// transport, on a log scale fitted to the data.
 pub fn throughput_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     let rows = verified(results);
     let first = *rows
         .first()
         .ok_or_else(|| anyhow!("no verified results to plot"))?;
-    let keys: Vec<CaseKey> = rows.iter().map(|r| CaseKey::of(r)).collect();
-    let placements = keys
+    let colours = Colours::new(&rows);
+    let transports = colours.present(&rows);
+    let codecs: Vec<String> = rows
         .iter()
-        .map(|k| &k.placement)
-        .collect::<BTreeSet<_>>()
-        .len();
-    let payloads = keys
-        .iter()
-        .map(|k| k.payload_bytes)
-        .collect::<BTreeSet<_>>()
-        .len();
-    let series: Vec<String> = keys
-        .iter()
-        .map(series_label)
+        .map(|r| codec_label(&CaseKey::of(r)))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut groups: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    for (key, r) in keys.iter().zip(&rows) {
-        groups
-            .entry(group_label(key, placements, payloads))
-            .or_default()
-            .insert(series_label(key), r.round_trips_per_sec);
-    }
-    let names: Vec<&String> = groups.keys().collect();
-    let y = log_range(rows.iter().map(|r| r.round_trips_per_sec))?;
-
-    let width = (160 + names.len() * (30 + 18 * series.len())).max(800) as u32;
-    let root = titled_canvas(
+    let panels = facets(&rows);
+    let y = log_fit(rows.iter().flat_map(|r| {
+        let ci = r.round_trips_per_sec_ci95;
+        [
+            r.round_trips_per_sec,
+            ci.map_or(r.round_trips_per_sec, |c| c.lo),
+            ci.map_or(r.round_trips_per_sec, |c| c.hi),
+        ]
+    }))?;
+    let group_width = 24 + 16 * transports.len();
+    let width = (120 + codecs.len() * group_width) as u32 + LEGEND_WIDTH;
+    let panel_height = 340;
+    let (area, legend_area) = canvas(
         path,
-        (width, 580),
-        "Round trips per second by transport and codec (log scale, higher is better)",
+        (width.max(900), 60 + panel_height * panels.len() as u32),
+        "Round trips per second, median and 95 % interval (log scale, higher is better)",
     )?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(machine_line(first), ("sans-serif", 14))
-        .margin(16)
-        .x_label_area_size(60)
-        .y_label_area_size(90)
-        .build_cartesian_2d(0f64..names.len() as f64, y.clone().log_scale())
-        .map_err(drawing_error)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(names.len() * 2 + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            // Label each group once, at its centre.
-            if (x - i as f64 - 0.5).abs() < 1e-6 {
-                names.get(i).map(|s| s.to_string()).unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .y_desc("round trips / s")
-        .x_desc("transport")
-        .y_label_formatter(&|v| crate::summary::group_thousands(*v))
-        .draw()
-        .map_err(drawing_error)?;
-    let bar_width = 0.8 / series.len() as f64;
-    for (s, name) in series.iter().enumerate() {
-        let bars: Vec<Rectangle<(f64, f64)>> = names
-            .iter()
-            .enumerate()
-            .filter_map(|(g, group)| {
-                let value = *groups[*group].get(name)?;
-                let x0 = g as f64 + 0.1 + s as f64 * bar_width;
-                Some(Rectangle::new(
-                    [(x0, y.start), (x0 + bar_width * 0.9, value)],
-                    color(s).filled(),
-                ))
-            })
-            .collect();
+    let panel_areas = area.split_evenly((panels.len(), 1));
+    for ((placement, payload), panel) in panels.iter().zip(&panel_areas) {
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!(
+                    "pin {placement}, {payload} B payload — {}",
+                    machine_line(first)
+                ),
+                ("sans-serif", 13),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..codecs.len() as f64, y.clone().log_scale())
+            .map_err(drawing_error)?;
         chart
-            .draw_series(bars)
-            .map_err(drawing_error)?
-            .label(name.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color(s).filled()));
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(codecs.len() * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.floor() as usize;
+                // Each group's name once, at its centre.
+                if (x - i as f64 - 0.5).abs() < 1e-6 {
+                    codecs.get(i).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_style(("sans-serif", 13))
+            .y_desc("round trips / s")
+            .y_label_formatter(&|v| crate::compare::short_rate(*v))
+            .draw()
+            .map_err(drawing_error)?;
+        let bar = 0.8 / transports.len() as f64;
+        for (t, transport) in transports.iter().enumerate() {
+            let colour = colours.of(transport);
+            let mine: Vec<(f64, &BenchResult)> = rows
+                .iter()
+                .filter(|r| {
+                    let k = CaseKey::of(r);
+                    k.transport_label() == *transport
+                        && k.placement == *placement
+                        && r.payload_bytes == *payload
+                })
+                .filter_map(|r| {
+                    let g = codecs
+                        .iter()
+                        .position(|c| *c == codec_label(&CaseKey::of(r)))?;
+                    Some((g as f64 + 0.1 + t as f64 * bar, *r))
+                })
+                .collect();
+            chart
+                .draw_series(mine.iter().map(|(x0, r)| {
+                    Rectangle::new(
+                        [(*x0, y.start), (x0 + bar * 0.85, r.round_trips_per_sec)],
+                        colour.filled(),
+                    )
+                }))
+                .map_err(drawing_error)?;
+            chart
+                .draw_series(mine.iter().filter_map(|(x0, r)| {
+                    let ci = r.round_trips_per_sec_ci95?;
+                    Some(ErrorBar::new_vertical(
+                        x0 + bar * 0.425,
+                        ci.lo,
+                        r.round_trips_per_sec,
+                        ci.hi,
+                        BLACK.stroke_width(1),
+                        6,
+                    ))
+                }))
+                .map_err(drawing_error)?;
+        }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(drawing_error)?;
-    root.present().map_err(drawing_error)?;
+    let entries = transports
+        .iter()
+        .map(|t| (t.clone(), swatch(colours.of(t))))
+        .collect();
+    let next = legend(&legend_area, "transport", entries, 20)?;
+    legend(
+        &legend_area,
+        "whiskers",
+        vec![(
+            "95 % interval of the median".to_string(),
+            Box::new(|area: &Area, (x, y): (i32, i32)| {
+                area.draw(&PathElement::new(vec![(x, y - 7), (x, y + 7)], BLACK))
+                    .map_err(drawing_error)
+            }),
+        )],
+        next,
+    )?;
+    area.present().map_err(drawing_error)?;
     Ok(())
 }
 
 /// Picks one percentile out of a latency summary.
 type Percentile = fn(&crate::stats::LatencySummary) -> u64;
 
-/// Latency percentiles p50, p99 and p99.9 of every case, fastest first, on a
-/// log scale.
+/// Latency percentiles p50, p99 and p99.9 of every case (from all rounds),
+/// fastest first, on a log scale; behind p50 and p99 a band from the
+/// lowest to the highest round's value. Markers take the transport's colour.
 pub fn latency_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     let mut rows: Vec<(&BenchResult, String)> = verified(results)
         .into_iter()
@@ -205,7 +329,7 @@ pub fn latency_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
             let label = format!(
                 "{} {} {} {} B",
                 k.transport_label(),
-                series_label(&k),
+                codec_label(&k),
                 k.placement,
                 k.payload_bytes
             );
@@ -216,25 +340,32 @@ pub fn latency_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .first()
         .map(|(r, _)| *r)
         .ok_or_else(|| anyhow!("no verified results with latency to plot"))?;
-    rows.sort_by_key(|(r, _)| r.latency_ns.as_ref().map_or(0, |l| l.p50));
-    let percentiles: [(&str, Percentile); 3] = [
-        ("p50", |l| l.p50),
-        ("p99", |l| l.p99),
-        ("p99.9", |l| l.p999),
-    ];
-    let x = log_range(rows.iter().flat_map(|(r, _)| {
+    let all: Vec<&BenchResult> = rows.iter().map(|(r, _)| *r).collect();
+    let colours = Colours::new(&all);
+    // Slowest first, so the fastest case ends up on the top row.
+    rows.sort_by_key(|(r, _)| std::cmp::Reverse(r.latency_ns.as_ref().map_or(0, |l| l.p50)));
+    let x = log_fit(rows.iter().flat_map(|(r, _)| {
         let l = r.latency_ns.as_ref().expect("filtered above");
+        let rounds = r
+            .samples
+            .iter()
+            .flat_map(|s| [s.latency_p50_ns, s.latency_p99_ns])
+            .flatten()
+            .map(|v| v as f64);
         [l.p50 as f64, l.p999 as f64]
+            .into_iter()
+            .chain(rounds)
+            .collect::<Vec<_>>()
     }))?;
     let labels: Vec<String> = rows.iter().map(|(_, l)| l.clone()).collect();
     let height = (140 + rows.len() * 22).max(400) as u32;
-    let root = titled_canvas(
+    let (area, legend_area) = canvas(
         path,
-        (1000, height),
-        "Round-trip latency percentiles per case (log scale, lower is better)",
+        (1100 + LEGEND_WIDTH, height),
+        "Round-trip latency percentiles per case, all rounds (log scale, lower is better)",
     )?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(machine_line(first), ("sans-serif", 14))
+    let mut chart = ChartBuilder::on(&area)
+        .caption(machine_line(first), ("sans-serif", 13))
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(330)
@@ -255,35 +386,92 @@ pub fn latency_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .x_label_formatter(&|v| crate::summary::format_ns(*v))
         .draw()
         .map_err(drawing_error)?;
-    for (p, (name, pick)) in percentiles.iter().enumerate() {
-        let points: Vec<Circle<(f64, f64), i32>> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, (r, _))| {
-                let l = r.latency_ns.as_ref().expect("filtered above");
-                Circle::new((pick(l) as f64, i as f64), 4, color(p).filled())
-            })
-            .collect();
+    // The rounds' spread first, so the markers lie on top.
+    type RoundValue = fn(&crate::result::Sample) -> Option<u64>;
+    let spreads: [RoundValue; 2] = [|s| s.latency_p50_ns, |s| s.latency_p99_ns];
+    for pick in spreads {
         chart
-            .draw_series(points)
-            .map_err(drawing_error)?
-            .label(*name)
-            .legend(move |(x, y)| Circle::new((x + 6, y), 4, color(p).filled()));
+            .draw_series(rows.iter().enumerate().filter_map(|(i, (r, _))| {
+                let values: Vec<u64> = r.samples.iter().filter_map(pick).collect();
+                let (lo, hi) = (*values.iter().min()?, *values.iter().max()?);
+                let colour = colours.of(&CaseKey::of(r).transport_label());
+                Some(Rectangle::new(
+                    [(lo as f64, i as f64 - 0.28), (hi as f64, i as f64 + 0.28)],
+                    colour.mix(0.25).filled(),
+                ))
+            }))
+            .map_err(drawing_error)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(drawing_error)?;
-    root.present().map_err(drawing_error)?;
+    let percentiles: [(&str, Percentile); 3] = [
+        ("p50", |l| l.p50),
+        ("p99", |l| l.p99),
+        ("p99.9", |l| l.p999),
+    ];
+    for (p, (_, pick)) in percentiles.iter().enumerate() {
+        for (i, (r, _)) in rows.iter().enumerate() {
+            let l = r.latency_ns.as_ref().expect("filtered above");
+            let colour = colours.of(&CaseKey::of(r).transport_label());
+            let at = (pick(l) as f64, i as f64);
+            match p {
+                0 => chart.draw_series([Circle::new(at, 5, colour.filled())]),
+                1 => chart.draw_series([TriangleMarker::new(at, 6, colour.filled())]),
+                _ => chart.draw_series([Cross::new(at, 5, colour.stroke_width(2))]),
+            }
+            .map_err(drawing_error)?;
+        }
+    }
+    let shapes: Vec<(String, Marker)> = vec![
+        (
+            "p50".into(),
+            Box::new(|a: &Area, p: (i32, i32)| {
+                a.draw(&Circle::new(p, 5, BLACK.filled()))
+                    .map_err(drawing_error)
+            }),
+        ),
+        (
+            "p99".into(),
+            Box::new(|a: &Area, p: (i32, i32)| {
+                a.draw(&TriangleMarker::new(p, 6, BLACK.filled()))
+                    .map_err(drawing_error)
+            }),
+        ),
+        (
+            "p99.9".into(),
+            Box::new(|a: &Area, p: (i32, i32)| {
+                a.draw(&Cross::new(p, 5, BLACK.stroke_width(2)))
+                    .map_err(drawing_error)
+            }),
+        ),
+        (
+            "band: rounds' lowest to highest".into(),
+            Box::new(|a: &Area, (x, y): (i32, i32)| {
+                a.draw(&Rectangle::new(
+                    [(x - 8, y - 5), (x + 8, y + 5)],
+                    BLACK.mix(0.25).filled(),
+                ))
+                .map_err(drawing_error)
+            }),
+        ),
+    ];
+    let next = legend(&legend_area, "percentile", shapes, 20)?;
+    let entries = colours
+        .present(&all)
+        .into_iter()
+        .map(|t| {
+            let colour = colours.of(&t);
+            (t, swatch(colour))
+        })
+        .collect();
+    legend(&legend_area, "transport", entries, next)?;
+    area.present().map_err(drawing_error)?;
     Ok(())
 }
 
 /// Payload throughput (MB/s, both directions) against payload size, log–log,
-/// a line per transport and codec, with the machine's single-core memcpy
-/// bandwidth drawn as the physical limit when the results carry it.
+/// a line per transport (its colour) and codec (its marker), with each
+/// point's 95 % interval, one panel per placement, and the machine's
+/// single-core memcpy bandwidth drawn as the physical limit when the results
+/// carry it.
 pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     let rows: Vec<&BenchResult> = verified(results)
         .into_iter()
@@ -292,25 +480,17 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     let first = *rows
         .first()
         .ok_or_else(|| anyhow!("no verified results with a payload to plot"))?;
-    // One colour per transport, one marker per codec (filled, hollow, ...),
-    // so a dozen lines stay tellable apart.
-    let mut lines: BTreeMap<(String, String, String), Vec<(f64, f64)>> = BTreeMap::new();
-    for r in &rows {
-        let k = CaseKey::of(r);
-        lines
-            .entry((k.transport_label(), series_label(&k), k.placement.clone()))
-            .or_default()
-            .push((r.payload_bytes as f64, r.payload_mb_per_sec));
-    }
-    let transports: Vec<String> = lines
-        .keys()
-        .map(|k| k.0.clone())
+    let colours = Colours::new(&rows);
+    let mb = |r: &BenchResult, rate: f64| 2.0 * r.payload_bytes as f64 * rate / 1e6;
+    let codecs: Vec<String> = rows
+        .iter()
+        .map(|r| codec_label(&CaseKey::of(r)))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let codecs: Vec<String> = lines
-        .keys()
-        .map(|k| k.1.clone())
+    let placements: Vec<String> = rows
+        .iter()
+        .map(|r| r.placement.mode.name().to_string())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -318,84 +498,164 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .iter()
         .filter_map(|r| r.memcpy_mb_per_sec)
         .reduce(f64::max);
-    let x = log_range(rows.iter().map(|r| r.payload_bytes as f64))?;
-    let y = log_range(rows.iter().map(|r| r.payload_mb_per_sec).chain(memcpy))?;
-    let root = titled_canvas(
-        path,
-        (1000, 640),
-        "Payload throughput against payload size (log–log, higher is better)",
+    let x = log_fit(rows.iter().map(|r| r.payload_bytes as f64))?;
+    let y = log_fit(
+        rows.iter()
+            .flat_map(|r| {
+                let ci = r.round_trips_per_sec_ci95;
+                [
+                    r.payload_mb_per_sec,
+                    ci.map_or(r.payload_mb_per_sec, |c| mb(r, c.lo)),
+                    ci.map_or(r.payload_mb_per_sec, |c| mb(r, c.hi)),
+                ]
+            })
+            .chain(memcpy),
     )?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(machine_line(first), ("sans-serif", 14))
-        .margin(16)
-        .x_label_area_size(50)
-        .y_label_area_size(90)
-        .build_cartesian_2d(x.clone().log_scale(), y.log_scale())
-        .map_err(drawing_error)?;
-    chart
-        .configure_mesh()
-        .x_desc("payload bytes per message")
-        .y_desc("payload MB/s (both directions)")
-        .x_label_formatter(&|v| crate::summary::group_thousands(*v))
-        .y_label_formatter(&|v| crate::summary::group_thousands(*v))
-        .draw()
-        .map_err(drawing_error)?;
-    for ((transport, codec, placement), mut points) in lines {
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let style = color(transports.iter().position(|t| *t == transport).unwrap_or(0));
-        let filled = codecs.iter().position(|c| *c == codec).unwrap_or(0) % 2 == 0;
-        let marker = move |p: (f64, f64)| {
-            Circle::new(
-                p,
-                4,
-                if filled {
-                    style.filled()
-                } else {
-                    style.stroke_width(2)
-                },
+    let (area, legend_area) = canvas(
+        path,
+        (1000 + LEGEND_WIDTH, 60 + 560 * placements.len() as u32),
+        "Payload throughput against payload size, median and 95 % interval (log–log, higher is better)",
+    )?;
+    let panels = area.split_evenly((placements.len(), 1));
+    for (placement, panel) in placements.iter().zip(&panels) {
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!("pin {placement} — {}", machine_line(first)),
+                ("sans-serif", 13),
             )
-        };
-        chart
-            .draw_series(LineSeries::new(points.clone(), style.stroke_width(2)))
-            .map_err(drawing_error)?
-            .label(format!("{transport} {codec} {placement}"))
-            .legend(move |(x, y)| {
-                Circle::new(
-                    (x + 6, y),
-                    4,
-                    if filled {
-                        style.filled()
-                    } else {
-                        style.stroke_width(2)
-                    },
-                )
-            });
-        chart
-            .draw_series(points.into_iter().map(marker))
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(90)
+            .build_cartesian_2d(x.clone().log_scale(), y.clone().log_scale())
             .map_err(drawing_error)?;
-    }
-    if let Some(limit) = memcpy {
         chart
-            .draw_series(LineSeries::new(
-                vec![(x.start, limit), (x.end, limit)],
-                BLACK.stroke_width(1),
-            ))
-            .map_err(drawing_error)?
-            .label(format!(
-                "single-core memcpy, {} MB/s",
-                crate::summary::group_thousands(limit)
-            ))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLACK.stroke_width(1)));
+            .configure_mesh()
+            .x_desc("payload bytes per message")
+            .y_desc("payload MB/s (both directions)")
+            .x_label_formatter(&|v| crate::summary::group_thousands(*v))
+            .y_label_formatter(&|v| crate::summary::group_thousands(*v))
+            .draw()
+            .map_err(drawing_error)?;
+        let mut lines: BTreeMap<(String, String), Vec<&BenchResult>> = BTreeMap::new();
+        for r in rows.iter().filter(|r| r.placement.mode.name() == placement) {
+            let k = CaseKey::of(r);
+            lines
+                .entry((k.transport_label(), codec_label(&k)))
+                .or_default()
+                .push(r);
+        }
+        for ((transport, codec), mut points) in lines {
+            points.sort_by_key(|r| r.payload_bytes);
+            let colour = colours.of(&transport);
+            let shape = codecs.iter().position(|c| *c == codec).unwrap_or(0);
+            chart
+                .draw_series(LineSeries::new(
+                    points
+                        .iter()
+                        .map(|r| (r.payload_bytes as f64, r.payload_mb_per_sec)),
+                    colour.stroke_width(2),
+                ))
+                .map_err(drawing_error)?;
+            chart
+                .draw_series(points.iter().filter_map(|r| {
+                    let ci = r.round_trips_per_sec_ci95?;
+                    Some(ErrorBar::new_vertical(
+                        r.payload_bytes as f64,
+                        mb(r, ci.lo),
+                        r.payload_mb_per_sec,
+                        mb(r, ci.hi),
+                        colour.stroke_width(1),
+                        6,
+                    ))
+                }))
+                .map_err(drawing_error)?;
+            for r in &points {
+                let at = (r.payload_bytes as f64, r.payload_mb_per_sec);
+                codec_marker(shape, colour, at, &mut chart)?;
+            }
+        }
+        if let Some(limit) = memcpy {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(x.start, limit), (x.end, limit)],
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(drawing_error)?;
+        }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(drawing_error)?;
-    root.present().map_err(drawing_error)?;
+    let transports = colours.present(&rows);
+    let entries = transports
+        .iter()
+        .map(|t| (t.clone(), swatch(colours.of(t))))
+        .collect();
+    let mut next = legend(&legend_area, "transport", entries, 20)?;
+    let shapes: Vec<(String, Marker)> = codecs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let marker: Marker = Box::new(move |a: &Area, p: (i32, i32)| legend_marker(i, a, p));
+            (c.clone(), marker)
+        })
+        .collect();
+    next = legend(&legend_area, "codec", shapes, next)?;
+    if let Some(limit) = memcpy {
+        legend(
+            &legend_area,
+            "limit",
+            vec![(
+                format!(
+                    "single-core memcpy, {} MB/s",
+                    crate::summary::group_thousands(limit)
+                ),
+                Box::new(|a: &Area, (x, y): (i32, i32)| {
+                    a.draw(&PathElement::new(vec![(x - 8, y), (x + 8, y)], BLACK))
+                        .map_err(drawing_error)
+                }),
+            )],
+            next,
+        )?;
+    }
+    area.present().map_err(drawing_error)?;
     Ok(())
+}
+
+type PayloadChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<
+        plotters::coord::combinators::LogCoord<f64>,
+        plotters::coord::combinators::LogCoord<f64>,
+    >,
+>;
+
+/// The marker of codec number `shape` at `at`: circle, triangle, square,
+/// cross, then hollow circles.
+fn codec_marker(
+    shape: usize,
+    colour: RGBColor,
+    at: (f64, f64),
+    chart: &mut PayloadChart,
+) -> anyhow::Result<()> {
+    match shape {
+        0 => chart.draw_series([Circle::new(at, 5, colour.filled())]),
+        1 => chart.draw_series([TriangleMarker::new(at, 6, colour.filled())]),
+        2 => chart.draw_series([Cross::new(at, 5, colour.stroke_width(2))]),
+        3 => chart.draw_series([Circle::new(at, 5, colour.stroke_width(2))]),
+        _ => chart.draw_series([TriangleMarker::new(at, 6, colour.stroke_width(2))]),
+    }
+    .map(|_| ())
+    .map_err(drawing_error)
+}
+
+fn legend_marker(shape: usize, area: &Area, at: (i32, i32)) -> anyhow::Result<()> {
+    match shape {
+        0 => area.draw(&Circle::new(at, 5, BLACK.filled())),
+        1 => area.draw(&TriangleMarker::new(at, 6, BLACK.filled())),
+        2 => area.draw(&Cross::new(at, 5, BLACK.stroke_width(2))),
+        3 => area.draw(&Circle::new(at, 5, BLACK.stroke_width(2))),
+        _ => area.draw(&TriangleMarker::new(at, 6, BLACK.stroke_width(2))),
+    }
+    .map_err(drawing_error)
 }
 
 /// Writes every chart into `dir` (the payload chart only when the results

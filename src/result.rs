@@ -4,6 +4,8 @@
 //! The schema is documented in the README; bump [`SCHEMA_VERSION`] on any
 //! change that an older reader would misread.
 
+use crate::environment::Environment;
+use crate::estimate::Interval;
 use crate::machine::MachineInfo;
 use crate::message::Complexity;
 use crate::placement::Placement;
@@ -13,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest schema this version still reads (version 1: one round, no
+/// samples, no interval).
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 /// The payload size users get unless they ask otherwise.
 pub const DEFAULT_PAYLOAD_BYTES: usize = 32;
 
@@ -35,9 +40,28 @@ pub struct BenchResult {
     pub duration_secs: f64,
     pub requested_duration_secs: f64,
     pub warmup_secs: f64,
+    /// Over all rounds.
     pub warmup_round_trips: u64,
+    /// Measured round trips over all rounds.
     pub round_trips: u64,
+    /// How many rounds the figures below summarize: each a fresh child, its
+    /// own warm-up and its own measured phase.
+    #[serde(default)]
+    pub rounds: usize,
+    /// One entry per round.
+    #[serde(default)]
+    pub samples: Vec<Sample>,
+    /// The median over rounds.
     pub round_trips_per_sec: f64,
+    /// A 95 % confidence interval of that median (order statistics of the
+    /// rounds); null for a single round.
+    #[serde(default)]
+    pub round_trips_per_sec_ci95: Option<Interval>,
+    /// How often an interval built like `round_trips_per_sec_ci95` covers the
+    /// true median: 95 % or more from six rounds, less below.
+    #[serde(default)]
+    pub ci_coverage: Option<f64>,
+    /// Nanoseconds per round trip at the median throughput.
     pub ns_per_round_trip: f64,
     /// Payload moved per second, both directions counted: 2 × payload × round trips/s.
     #[serde(default)]
@@ -48,6 +72,7 @@ pub struct BenchResult {
     pub memcpy_mb_per_sec: Option<f64>,
     /// Whether every round trip was timed; when false `latency_ns` is null.
     pub latency_recorded: bool,
+    /// Percentiles of every measured round trip of every round.
     pub latency_ns: Option<LatencySummary>,
     pub cpu: CpuUsage,
     /// True only when every pong of the run checked out and the child
@@ -55,6 +80,41 @@ pub struct BenchResult {
     pub verified: bool,
     pub placement: Placement,
     pub machine: MachineInfo,
+    /// Identifies the run (a `run` or a whole matrix) the samples come from:
+    /// two results with the same id were measured in the same rounds, so
+    /// their ratio can be taken round by round.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// The seed of the matrix's shuffled order (`--seed` replays it).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Plain sentences on what makes the figures less sure than they look.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// What affects the figures, read at the start and end of the run.
+    #[serde(default)]
+    pub environment: Option<Environment>,
+}
+
+/// What one round measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// The round's number in its run (1-based): in a matrix, which pass over
+    /// all cases it belongs to.
+    pub round: usize,
+    /// When its measured phase began, RFC 3339 UTC with milliseconds.
+    pub started: String,
+    pub duration_secs: f64,
+    pub round_trips: u64,
+    pub round_trips_per_sec: f64,
+    pub ns_per_round_trip: f64,
+    pub latency_p50_ns: Option<u64>,
+    pub latency_p99_ns: Option<u64>,
+    /// (parent + child) CPU time per round trip, warm-up included.
+    pub cpu_ns_per_round_trip: Option<f64>,
+    /// Round trips per second in each 100 ms of the measured phase.
+    #[serde(default)]
+    pub intervals_per_sec: Vec<f64>,
 }
 
 /// CPU time of both processes over warm-up and measured phase together.
@@ -64,7 +124,7 @@ pub struct CpuUsage {
     pub child_secs: Option<f64>,
     /// Round trips the CPU figures cover (warm-up plus measured).
     pub round_trips: u64,
-    /// (parent + child) CPU time per round trip.
+    /// (parent + child) CPU time per round trip: the median over rounds.
     pub ns_per_round_trip: Option<f64>,
 }
 
@@ -101,20 +161,50 @@ impl BenchResult {
                 path.display()
             )
         })?;
-        match value.get("schema_version").and_then(|v| v.as_u64()) {
-            Some(v) if v == SCHEMA_VERSION as u64 => {}
+        let version = value.get("schema_version").and_then(|v| v.as_u64());
+        match version {
+            Some(v) if (OLDEST_SCHEMA_VERSION as u64..=SCHEMA_VERSION as u64).contains(&v) => {}
             Some(v) if v > SCHEMA_VERSION as u64 => anyhow::bail!(
                 "{} has schema version {v}, newer than this ipc-bench understands ({SCHEMA_VERSION}); upgrade ipc-bench",
                 path.display()
             ),
             other => anyhow::bail!(
-                "{} has schema version {}, expected {SCHEMA_VERSION}",
+                "{} has schema version {}, expected {OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}",
                 path.display(),
                 other.map_or("none".to_string(), |v| v.to_string())
             ),
         }
-        serde_json::from_value(value)
-            .with_context(|| format!("{} is not a valid result file", path.display()))
+        let mut result: BenchResult = serde_json::from_value(value)
+            .with_context(|| format!("{} is not a valid result file", path.display()))?;
+        if version == Some(1) {
+            result.upgrade_from_v1();
+        }
+        Ok(result)
+    }
+
+    /// A version-1 result is one round: its figures become that round's
+    /// sample, and it says it has no interval.
+    fn upgrade_from_v1(&mut self) {
+        self.rounds = 1;
+        self.samples = vec![Sample {
+            round: 1,
+            started: self.timestamp.clone(),
+            duration_secs: self.duration_secs,
+            round_trips: self.round_trips,
+            round_trips_per_sec: self.round_trips_per_sec,
+            ns_per_round_trip: self.ns_per_round_trip,
+            latency_p50_ns: self.latency_ns.as_ref().map(|l| l.p50),
+            latency_p99_ns: self.latency_ns.as_ref().map(|l| l.p99),
+            cpu_ns_per_round_trip: self.cpu.ns_per_round_trip,
+            intervals_per_sec: Vec::new(),
+        }];
+        self.warnings
+            .push("a version-1 result: one round, so no interval".to_string());
+    }
+
+    /// Each round's throughput.
+    pub fn rates(&self) -> Vec<f64> {
+        self.samples.iter().map(|s| s.round_trips_per_sec).collect()
     }
 }
 
@@ -208,6 +298,11 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
         .into_iter()
         .map(|path| BenchResult::read(&path).map(|result| Loaded { path, result }))
         .collect()
+}
+
+/// The current time as RFC 3339 UTC, to the millisecond.
+pub fn now_rfc3339_millis() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
 /// The current time as RFC 3339 UTC, to the second.

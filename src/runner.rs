@@ -9,8 +9,8 @@ use crate::liveness::{self, Interrupted, Liveness, Peer, PeerError, Watchdog};
 use crate::machine::MachineInfo;
 use crate::message::{Complexity, MessageFormat};
 use crate::placement::{self, PinMode};
-use crate::result::{now_rfc3339, BenchResult, CpuUsage};
-use crate::stats;
+use crate::result::{now_rfc3339, BenchResult, CpuUsage, Sample};
+use crate::stats::{self, LatencyRecorder};
 use crate::transport::{self, Options, Transport, TransportError, TransportId};
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, BufReader, Write};
@@ -42,6 +42,8 @@ pub struct CaseSpec {
 /// What every case of one `run` or `matrix` shares.
 #[derive(Debug, Clone)]
 pub struct CaseSettings {
+    /// How many times each case runs (each time a fresh child).
+    pub rounds: usize,
     pub engine: EngineConfig,
     /// The executable to run as the child; `None` re-executes this one.
     pub child_bin: Option<PathBuf>,
@@ -67,14 +69,23 @@ pub enum RunError {
     Failed(#[from] anyhow::Error),
 }
 
-/// Runs one case end to end.
-pub fn run_case(spec: &CaseSpec) -> Result<BenchResult, RunError> {
+/// What one round of a case measured: a one-round result, and its latency
+/// histogram to merge with the other rounds'.
+#[derive(Clone)]
+pub struct Round {
+    pub result: BenchResult,
+    pub latency: Option<LatencyRecorder>,
+}
+
+/// Runs one round of a case end to end: a fresh child, its warm-up, its
+/// measured phase. `round` is its number in the run (1-based).
+pub fn run_round(spec: &CaseSpec, round: usize) -> Result<Round, RunError> {
     let result = dispatch_case(
         spec.transport,
         spec.complexity,
         spec.codec,
         spec.payload_bytes,
-        ParentRun { spec },
+        ParentRun { spec, round },
     );
     if liveness::interrupted() {
         return Err(Interrupted.into());
@@ -84,10 +95,11 @@ pub fn run_case(spec: &CaseSpec) -> Result<BenchResult, RunError> {
 
 struct ParentRun<'a> {
     spec: &'a CaseSpec,
+    round: usize,
 }
 
 impl CaseVisitor for ParentRun<'_> {
-    type Output = Result<BenchResult, RunError>;
+    type Output = Result<Round, RunError>;
 
     fn visit<T: Transport, F: MessageFormat>(self, mut format: F) -> Self::Output {
         let options = self.options::<T, F>(&mut format)?;
@@ -127,7 +139,7 @@ impl ParentRun<'_> {
         &self,
         mut format: F,
         options: Options<T::Config>,
-    ) -> anyhow::Result<BenchResult> {
+    ) -> anyhow::Result<Round> {
         let spec = self.spec;
         let settings = &spec.settings;
         let max_message_bytes = options.max_message_bytes;
@@ -173,9 +185,13 @@ impl ParentRun<'_> {
         )
         .map_err(|e| child.explain(anyhow!("connecting to the child: {e}"), false))?;
 
+        let mut started = None;
         let announce = |phase| {
+            if phase == Phase::Measuring {
+                started = Some(crate::result::now_rfc3339_millis());
+            }
             if settings.announce_phases {
-                announce_phase(phase, &settings.engine);
+                announce_phase(phase, &settings.engine, self.round);
             }
         };
         let measurement = PingPong::new(&mut transport, &mut format, &mut liveness)
@@ -210,7 +226,21 @@ impl ParentRun<'_> {
             }
             _ => None,
         };
-        Ok(BenchResult {
+        let rate = measurement.round_trips as f64 / secs;
+        let latency = measurement.latency.as_ref().and_then(|l| l.summary());
+        let sample = Sample {
+            round: self.round,
+            started: started.unwrap_or_else(crate::result::now_rfc3339_millis),
+            duration_secs: secs,
+            round_trips: measurement.round_trips,
+            round_trips_per_sec: rate,
+            ns_per_round_trip: secs * 1e9 / measurement.round_trips as f64,
+            latency_p50_ns: latency.as_ref().map(|l| l.p50),
+            latency_p99_ns: latency.as_ref().map(|l| l.p99),
+            cpu_ns_per_round_trip: cpu_ns,
+            intervals_per_sec: measurement.intervals.clone(),
+        };
+        let result = BenchResult {
             schema_version: crate::result::SCHEMA_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             timestamp: now_rfc3339(),
@@ -224,14 +254,16 @@ impl ParentRun<'_> {
             warmup_secs: settings.engine.warmup.as_secs_f64(),
             warmup_round_trips: measurement.warmup_round_trips,
             round_trips: measurement.round_trips,
-            round_trips_per_sec: measurement.round_trips as f64 / secs,
+            rounds: 1,
+            samples: vec![sample],
+            round_trips_per_sec: rate,
+            round_trips_per_sec_ci95: None,
+            ci_coverage: None,
             ns_per_round_trip: secs * 1e9 / measurement.round_trips as f64,
-            payload_mb_per_sec: 2.0 * spec.payload_bytes as f64 * measurement.round_trips as f64
-                / secs
-                / 1e6,
+            payload_mb_per_sec: 2.0 * spec.payload_bytes as f64 * rate / 1e6,
             memcpy_mb_per_sec: memcpy,
             latency_recorded: settings.engine.record_latency,
-            latency_ns: measurement.latency.clone(),
+            latency_ns: latency,
             cpu: CpuUsage {
                 parent_secs,
                 child_secs: served.1,
@@ -241,20 +273,28 @@ impl ParentRun<'_> {
             verified: true,
             placement,
             machine: MachineInfo::current(),
+            run_id: None,
+            seed: None,
+            warnings: Vec::new(),
+            environment: None,
+        };
+        Ok(Round {
+            result,
+            latency: measurement.latency,
         })
     }
 }
 
 /// One line on stderr as a phase of a single run begins, so a person (or a
 /// test) can tell a slow handshake from a run under way.
-fn announce_phase(phase: Phase, engine: &EngineConfig) {
+fn announce_phase(phase: Phase, engine: &EngineConfig, round: usize) {
     match phase {
         Phase::WarmingUp => eprintln!(
-            "ipc-bench: child connected; warming up for {} s",
+            "ipc-bench: round {round}: child connected; warming up for {} s",
             engine.warmup.as_secs_f64()
         ),
         Phase::Measuring => eprintln!(
-            "ipc-bench: measuring for {} s",
+            "ipc-bench: round {round}: measuring for {} s",
             engine.duration.as_secs_f64()
         ),
     }

@@ -25,10 +25,12 @@ fn settings(
     common: &CommonArgs,
     duration: f64,
     warmup: f64,
+    rounds: usize,
     child_bin: Option<PathBuf>,
     announce_phases: bool,
 ) -> CaseSettings {
     CaseSettings {
+        rounds,
         engine: EngineConfig {
             warmup: Duration::from_secs_f64(warmup),
             duration: Duration::from_secs_f64(duration),
@@ -88,7 +90,14 @@ impl CaseArgs {
             complexity: self.complexity,
             payload_bytes: self.payload_bytes,
             pin: self.pin,
-            settings: settings(&self.common, self.duration, self.warmup, child_bin, true),
+            settings: settings(
+                &self.common,
+                self.duration,
+                self.warmup,
+                self.rounds,
+                child_bin,
+                true,
+            ),
         })
     }
 }
@@ -126,7 +135,16 @@ impl MatrixArgs {
             pins: self.pin.clone(),
             // Every case re-executes this binary as its child; a matrix
             // shows its own progress instead of each case's phases.
-            settings: settings(&self.common, self.duration, self.warmup, None, false),
+            settings: settings(
+                &self.common,
+                self.duration,
+                self.warmup,
+                self.rounds,
+                None,
+                false,
+            ),
+            seed: self.seed.unwrap_or_else(|| fastrand::u64(..)),
+            reference: self.reference.clone(),
         })
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 const MAX_TRACKED_NS: u64 = 60 * 1_000_000_000;
 
 /// A round-trip latency histogram, in nanoseconds, with 3 significant digits.
+#[derive(Clone, Debug)]
 pub struct LatencyRecorder {
     histogram: Histogram<u64>,
 }
@@ -26,6 +27,13 @@ impl LatencyRecorder {
     pub fn record(&mut self, latency: Duration) {
         let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
         self.histogram.saturating_record(ns.max(1));
+    }
+
+    /// Adds every value `other` recorded (histograms of the same bounds
+    /// merge exactly): the percentiles of all rounds together.
+    pub fn merge(&mut self, other: &LatencyRecorder) {
+        // Same bounds and precision by construction, so `add` cannot fail.
+        let _ = self.histogram.add(&other.histogram);
     }
 
     pub fn summary(&self) -> Option<LatencySummary> {
@@ -111,6 +119,19 @@ mod tests {
         assert!((499_000..=501_000).contains(&s.p50), "{s:?}");
         assert!((989_000..=991_000).contains(&s.p99), "{s:?}");
         assert!(s.max >= 999_000 && s.min <= 1_001, "{s:?}");
+    }
+
+    #[test]
+    fn merged_rounds_give_the_percentiles_of_all_values() {
+        let (mut a, mut b) = (LatencyRecorder::default(), LatencyRecorder::default());
+        for ns in 1..=500u64 {
+            a.record(Duration::from_nanos(ns * 1000));
+            b.record(Duration::from_nanos((ns + 500) * 1000));
+        }
+        a.merge(&b);
+        let s = a.summary().unwrap();
+        assert!((499_000..=501_000).contains(&s.p50), "{s:?}");
+        assert!(s.max >= 999_000, "{s:?}");
     }
 
     #[test]

@@ -63,28 +63,58 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
         "{transport} · {codec} · {} · {} B payload · {placement}",
         result.complexity, result.payload_bytes
     );
-    if result.machine.build_profile == "debug" {
-        let _ = writeln!(out, "  warning: {DEBUG_BUILD_WARNING}");
-    }
     let _ = writeln!(
         out,
-        "  Round trips:  {} in {:.2} s, every one verified (after {} in a {:.1} s warm-up)",
+        "  Rounds:       {} × {:.2} s, each with a fresh child and a {:.1} s warm-up; {} round trips, every one verified",
+        result.rounds,
+        result.requested_duration_secs,
+        result.warmup_secs,
         group_thousands(result.round_trips as f64),
-        result.duration_secs,
-        group_thousands(result.warmup_round_trips as f64),
-        result.warmup_secs
     );
-    let _ = writeln!(
-        out,
-        "  Throughput:   {} round trips/s, {} per round trip",
-        group_thousands(result.round_trips_per_sec),
-        format_ns(result.ns_per_round_trip)
-    );
+    let rate = result.round_trips_per_sec;
+    match &result.round_trips_per_sec_ci95 {
+        Some(ci) => {
+            let _ = writeln!(
+                out,
+                "  Throughput:   {} round trips/s (median of {} rounds; {:.0} % interval {} – {}, ±{:.0} %), {} per round trip",
+                group_thousands(rate),
+                result.rounds,
+                100.0 * result.ci_coverage.unwrap_or(0.95),
+                group_thousands(ci.lo),
+                group_thousands(ci.hi),
+                100.0 * ci.relative_half_width(rate),
+                format_ns(result.ns_per_round_trip)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  Throughput:   {} round trips/s (one round: no interval), {} per round trip",
+                group_thousands(rate),
+                format_ns(result.ns_per_round_trip)
+            );
+        }
+    }
+    if result.rounds > 1 {
+        let rates = result.rates();
+        let lo = rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = rates.iter().copied().fold(0.0, f64::max);
+        let _ = writeln!(
+            out,
+            "  Each round:   {}",
+            rates
+                .iter()
+                .map(|r| crate::compare::short_rate(*r))
+                .collect::<Vec<_>>()
+                .join("  ")
+                + &format!("  (slowest to fastest {:.2}×)", hi / lo)
+        );
+    }
     match &result.latency_ns {
         Some(l) => {
             let _ = writeln!(
                 out,
-                "  Latency:      p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+                "  Latency:      (all rounds) p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
                 format_ns(l.p50 as f64),
                 format_ns(l.p90 as f64),
                 format_ns(l.p99 as f64),
@@ -103,9 +133,12 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
     ) {
         let _ = writeln!(
             out,
-            "  CPU:          parent {p:.2} s + child {c:.2} s, {} per round trip",
+            "  CPU:          parent {p:.2} s + child {c:.2} s, {} per round trip (median of rounds)",
             format_ns(per)
         );
+    }
+    for warning in &result.warnings {
+        let _ = writeln!(out, "  warning: {warning}");
     }
     if let Some(path) = saved_to {
         let _ = writeln!(out, "  Result:       {}", path.display());

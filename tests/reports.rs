@@ -5,7 +5,7 @@ mod common;
 use assert_cmd::Command;
 use common::{stdout_of, IPC_BENCH};
 use ipc_bench::result::BenchResult;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// `ipc-bench` without the user's settings, with room for a small matrix.
@@ -55,10 +55,7 @@ fn matrix_runs_every_case_and_prints_one_table() {
             "{file} missing; stdout:\n{out}"
         );
     }
-    assert!(
-        out.contains("vs fastest") && out.contains("vs ipcc"),
-        "{out}"
-    );
+    assert!(out.contains("Rank") && out.contains("vs ipcc"), "{out}");
     assert_eq!(out.matches("raw-sync-spin").count(), 2, "{out}");
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("matrix-summary.json")).unwrap(),
@@ -106,15 +103,35 @@ fn a_failing_case_is_recorded_and_the_matrix_goes_on() {
     );
 }
 
-/// Writes `result` with its throughput scaled by `factor` into `dir`.
-fn scaled_copy(result: &BenchResult, factor: f64, dir: &Path) -> PathBuf {
-    let mut r = result.clone();
-    r.round_trips_per_sec *= factor;
-    r.write_to_dir(dir).unwrap()
+/// `template` as a result of `rates` (one per round), told apart from the
+/// other cases of a set by `payload_bytes`.
+fn with_rates(template: &BenchResult, rates: &[f64], payload_bytes: usize) -> BenchResult {
+    let mut r = template.clone();
+    r.payload_bytes = payload_bytes;
+    let sample = r.samples[0].clone();
+    r.samples = rates
+        .iter()
+        .enumerate()
+        .map(|(i, &rate)| ipc_bench::result::Sample {
+            round: i + 1,
+            round_trips_per_sec: rate,
+            ..sample.clone()
+        })
+        .collect();
+    r.rounds = rates.len();
+    r.round_trips_per_sec = ipc_bench::estimate::median(rates).unwrap();
+    let interval = ipc_bench::estimate::median_interval(rates);
+    r.round_trips_per_sec_ci95 = interval.map(|(i, _)| i);
+    r.ci_coverage = interval.map(|(_, c)| c);
+    r
+}
+
+fn v2_template() -> BenchResult {
+    serde_json::from_str(include_str!("data/v2-result.json")).unwrap()
 }
 
 #[test]
-fn compare_tables_in_every_format_and_two_sets_with_verdicts() {
+fn compare_tables_in_every_format() {
     let a = tempfile::tempdir().unwrap();
     small_matrix(a.path());
     let single = stdout_of(cmd().args(["compare", "--format", "csv"]).arg(a.path()));
@@ -123,7 +140,7 @@ fn compare_tables_in_every_format_and_two_sets_with_verdicts() {
     let build = if cfg!(debug_assertions) { "Build," } else { "" };
     assert!(
         single.starts_with(&format!(
-            "Transport,Codec,Complexity,Payload,Placement,{build}Round trips/s"
+            "Rank,Transport,Codec,Complexity,Payload,Placement,{build}Round trips/s"
         )),
         "{single}"
     );
@@ -143,38 +160,155 @@ fn compare_tables_in_every_format_and_two_sets_with_verdicts() {
         pivot.contains("| json round trips/s") && pivot.contains("none round trips/s"),
         "{pivot}"
     );
+}
 
-    // B: one case 20% faster, one 20% slower, one within the threshold, one missing.
-    let b = tempfile::tempdir().unwrap();
-    let loaded = ipc_bench::result::load(&[a.path().to_path_buf()]).unwrap();
-    let factors = [1.2, 0.8, 1.02];
-    for (l, factor) in loaded.iter().zip(factors) {
-        scaled_copy(&l.result, factor, b.path());
+/// Each verdict from fixed samples, at the edges the README documents: a
+/// change only when the whole interval of B/A lies beyond the threshold,
+/// "no change" only when it lies within, "inconclusive" otherwise, and a
+/// one-round set never more than a labelled single sample.
+#[test]
+fn verdicts_come_from_the_intervals_of_both_sets() {
+    let template = v2_template();
+    let steady = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2, 99.8];
+    let times = |f: f64| steady.map(|r| r * f);
+    let noisy = [60.0, 140.0, 100.0, 75.0, 130.0, 90.0, 115.0];
+    // (payload, A's rounds, B's rounds, expected verdict)
+    let cases: [(usize, Vec<f64>, Vec<f64>, &str); 6] = [
+        (1, steady.to_vec(), times(1.3).to_vec(), "faster"),
+        (2, steady.to_vec(), times(0.7).to_vec(), "slower"),
+        (3, steady.to_vec(), times(1.01).to_vec(), "no change"),
+        (4, steady.to_vec(), noisy.to_vec(), "inconclusive"),
+        // 1.3× apart but B's rounds overlap A's: no claim.
+        (
+            5,
+            steady.to_vec(),
+            noisy.map(|r| r * 1.3).to_vec(),
+            "inconclusive",
+        ),
+        (6, vec![100.0], vec![130.0], "single sample"),
+    ];
+    // Six cases in common would have their shared shift taken out (tested
+    // below): judge them in two sets of at most five.
+    let (cases, single) = cases.split_at(5);
+    check_verdicts(&template, cases);
+    check_verdicts(&template, single);
+}
+
+fn check_verdicts(template: &BenchResult, cases: &[(usize, Vec<f64>, Vec<f64>, &str)]) {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (payload, ra, rb, _) in cases {
+        // Two separate runs: the ratio is unpaired.
+        let mut x = with_rates(template, ra, *payload);
+        x.run_id = Some("run-a".into());
+        x.write_to_dir(a.path()).unwrap();
+        let mut y = with_rates(template, rb, *payload);
+        y.run_id = Some("run-b".into());
+        y.write_to_dir(b.path()).unwrap();
     }
-    let md = b.path().join("out.md");
-    let pair = stdout_of(
+    let table = stdout_of(
         cmd()
-            .args(["compare", "--format", "csv", "--export-markdown"])
-            .arg(&md)
+            .args(["compare", "--format", "json"])
             .arg(a.path())
             .arg(b.path()),
     );
-    for verdict in ["faster", "slower", "no change", "only in A"] {
-        assert_eq!(pair.matches(verdict).count(), 1, "{verdict}: {pair}");
+    let rows: serde_json::Value = serde_json::from_str(&table).unwrap();
+    for (payload, _, _, expected) in cases {
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["Payload"] == *payload as f64)
+            .unwrap();
+        let verdict = row["Verdict"].as_str().unwrap();
+        assert!(verdict.starts_with(expected), "payload {payload}: {row}");
+        assert!(row["B/A"].as_f64().is_some(), "{row}");
     }
-    let exported = std::fs::read_to_string(&md).unwrap();
-    assert!(
-        exported.contains("| Verdict") && exported.contains("faster"),
-        "{exported}"
-    );
-    // A wider threshold turns both changes into "no change".
+    // Within a ±50 % threshold (B/A from 1/1.5 to 1.5), the steady 30 %
+    // changes are "no change".
     let wide = stdout_of(
         cmd()
-            .args(["compare", "--threshold", "25"])
+            .args(["compare", "--threshold", "50"])
             .arg(a.path())
             .arg(b.path()),
     );
-    assert_eq!(wide.matches("no change").count(), 3, "{wide}");
+    assert!(
+        !wide.contains("faster") && !wide.contains("slower"),
+        "{wide}"
+    );
+    if cases.len() > 1 {
+        assert!(wide.contains("no change"), "{wide}");
+    }
+}
+
+/// Two runs minutes apart differ as a whole when the machine's speed moved:
+/// with six cases or more in common, that shared shift is reported on its
+/// own and each case is judged against it, so a shift alone claims nothing
+/// and a case that moved beyond it still is called.
+#[test]
+fn a_shift_every_case_shares_is_reported_and_not_claimed_per_case() {
+    let template = v2_template();
+    let steady = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2, 99.8];
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for payload in 1..=8 {
+        // The machine ran 1.2× faster during B; case 8 really got 1.8× faster.
+        let factor = if payload == 8 { 1.8 * 1.2 } else { 1.2 };
+        let jitter = 1.0 + payload as f64 / 1000.0;
+        let mut x = with_rates(&template, &steady, payload);
+        x.run_id = Some("run-a".into());
+        x.write_to_dir(a.path()).unwrap();
+        let mut y = with_rates(&template, &steady.map(|r| r * factor * jitter), payload);
+        y.run_id = Some("run-b".into());
+        y.write_to_dir(b.path()).unwrap();
+    }
+    let out = cmd()
+        .args(["compare", "--format", "json"])
+        .arg(a.path())
+        .arg(b.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(note.contains("All 8 cases together: B/A = 1.2"), "{note}");
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for row in rows.as_array().unwrap() {
+        let verdict = row["Verdict"].as_str().unwrap();
+        if row["Payload"] == 8.0 {
+            assert_eq!(verdict, "faster", "{row}");
+            let relative = row["B/A against the shift"].as_f64().unwrap();
+            assert!((relative - 1.8).abs() < 0.05, "{row}");
+        } else {
+            assert!(
+                !verdict.starts_with("faster") && !verdict.starts_with("slower"),
+                "{row}"
+            );
+        }
+    }
+}
+
+/// Two sets of identical figures that a rerun would give: never a change.
+#[test]
+fn identical_sets_are_never_called_faster_or_slower() {
+    let template = v2_template();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // The same machine twice, rounds in another order and slightly moved.
+    let rounds = [80.0, 120.0, 95.0, 105.0, 100.0, 90.0];
+    for payload in 1..=5 {
+        with_rates(&template, &rounds, payload)
+            .write_to_dir(a.path())
+            .unwrap();
+        let mut again: Vec<f64> = rounds.iter().rev().map(|r| r * 1.03).collect();
+        again.rotate_left(payload);
+        with_rates(&template, &again, payload)
+            .write_to_dir(b.path())
+            .unwrap();
+    }
+    let table = stdout_of(cmd().arg("compare").arg(a.path()).arg(b.path()));
+    assert!(
+        !table.contains("faster") && !table.contains("slower"),
+        "{table}"
+    );
+    assert_eq!(table.matches("inconclusive").count(), 5, "{table}");
 }
 
 #[test]
@@ -196,7 +330,7 @@ fn bad_result_files_are_named_in_the_error() {
         ),
         (
             "future.json",
-            text.replace("\"schema_version\": 1", "\"schema_version\": 99"),
+            text.replace("\"schema_version\": 2", "\"schema_version\": 99"),
             "newer than this ipc-bench",
         ),
     ];
@@ -249,10 +383,50 @@ fn an_unverified_result_is_never_shown_as_a_figure() {
     assert!(!out.contains("123,456,789"), "{out}");
 }
 
+/// Renders an SVG chart to PNG beside it (resvg, the way a browser would
+/// draw it) and checks that it parsed and that something was drawn: a
+/// broken SVG fails here, not in a reader's browser.
+fn render_to_png(svg: &Path) -> resvg::tiny_skia::Pixmap {
+    let data = std::fs::read(svg).unwrap();
+    let tree = resvg::usvg::Tree::from_data(&data, &resvg::usvg::Options::default())
+        .unwrap_or_else(|e| panic!("{} does not parse as SVG: {e}", svg.display()));
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::default(),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.save_png(svg.with_extension("png")).unwrap();
+    let inked = pixmap
+        .pixels()
+        .iter()
+        .filter(|p| p.alpha() > 0 && (p.red() < 200 || p.green() < 200 || p.blue() < 200))
+        .count();
+    assert!(
+        inked > pixmap.pixels().len() / 200,
+        "{} rendered almost blank ({inked} inked pixels)",
+        svg.display()
+    );
+    pixmap
+}
+
 #[test]
 fn plot_writes_labelled_svg_charts() {
     let dir = tempfile::tempdir().unwrap();
-    small_matrix(dir.path());
+    cmd()
+        .args([
+            "matrix",
+            "--transports",
+            "ipcc,raw-sync",
+            "--codecs",
+            "json",
+        ])
+        .args(["--rounds", "2", "--duration", "0.2", "--warmup", "0.05"])
+        .args(["--pin", "none,cross", "--results-dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
     let out = tempfile::tempdir().unwrap();
     stdout_of(
         cmd()
@@ -265,12 +439,16 @@ fn plot_writes_labelled_svg_charts() {
     assert!(throughput.starts_with("<svg"), "not an SVG");
     for text in [
         "Round trips per second",
+        "95 % interval",
         "round trips / s",
         "raw-sync-spin",
         "ipcc",
         "json",
         "raw-string",
         "logical cores",
+        // One panel per placement.
+        "pin none, 32 B payload",
+        "pin cross, 32 B payload",
     ] {
         assert!(throughput.contains(text), "throughput.svg lacks {text:?}");
     }
@@ -281,8 +459,12 @@ fn plot_writes_labelled_svg_charts() {
         "p99",
         "p99.9",
         "nanoseconds per round trip",
+        "lowest to highest",
     ] {
         assert!(latency.contains(text), "latency.svg lacks {text:?}");
+    }
+    for chart in ["throughput.svg", "latency.svg"] {
+        render_to_png(&out.path().join(chart));
     }
 }
 
@@ -408,6 +590,7 @@ fn every_transport_carries_payloads_from_0_to_1_mib() {
     assert!(
         payload.contains("single-core memcpy") && payload.contains("payload bytes per message")
     );
+    render_to_png(&charts.path().join("payload.svg"));
 }
 
 /// `--reference` is matched against the transports the result files hold,
@@ -430,6 +613,10 @@ fn a_reference_is_any_transport_the_results_hold() {
         doc["variant"] = "fast".into();
         let rate = doc["round_trips_per_sec"].as_f64().unwrap();
         doc["round_trips_per_sec"] = (rate / 2.0).into();
+        for sample in doc["samples"].as_array_mut().unwrap() {
+            let rate = sample["round_trips_per_sec"].as_f64().unwrap();
+            sample["round_trips_per_sec"] = (rate / 2.0).into();
+        }
         let copy = dir
             .path()
             .join(name.replace("raw-sync-spin", "elsewhere-fast") + ".json");
@@ -468,4 +655,116 @@ fn a_reference_is_any_transport_the_results_hold() {
         stderr.contains("iceoryx2-pub-sub") && stderr.contains("elsewhere-fast"),
         "{stderr}"
     );
+}
+
+/// Files written before rounds existed (schema version 1) are read as one
+/// round each, and say that they have no interval.
+#[test]
+fn version_1_result_files_are_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.json");
+    std::fs::copy("tests/data/v1-result.json", &path).unwrap();
+    let r = BenchResult::read(&path).unwrap();
+    assert_eq!(r.rounds, 1);
+    assert_eq!(r.samples.len(), 1);
+    assert_eq!(r.samples[0].round_trips_per_sec, r.round_trips_per_sec);
+    assert!(r.round_trips_per_sec_ci95.is_none());
+    assert!(
+        r.warnings.iter().any(|w| w.contains("version-1")),
+        "{:?}",
+        r.warnings
+    );
+    let table = stdout_of(cmd().arg("compare").arg(dir.path()));
+    assert!(table.contains("(1 round)"), "{table}");
+    // Compared with itself: a single sample, never a verdict.
+    let pair = stdout_of(cmd().arg("compare").arg(&path).arg(&path));
+    assert!(pair.contains("single sample"), "{pair}");
+}
+
+/// A matrix of two tiny cases over three rounds, checked file by file: every
+/// round is a sample of its case, both cases share the run and the seed, and
+/// the figures are the medians of the samples.
+#[test]
+fn a_matrix_with_rounds_writes_every_round_of_every_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd()
+        .args(["matrix", "--transports", "spin,pipe", "--codecs", "json"])
+        .args([
+            "--complexities",
+            "structured",
+            "--rounds",
+            "3",
+            "--seed",
+            "42",
+        ])
+        .args([
+            "--duration",
+            "0.25",
+            "--warmup",
+            "0.05",
+            "--reference",
+            "spin",
+        ])
+        .arg("--results-dir")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 cases × 3 rounds") && stderr.contains("--seed 42"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("reference") && stdout.contains("vs spin"),
+        "{stdout}"
+    );
+    let mut run_ids = Vec::new();
+    for name in ["spin-json-structured.json", "pipe-json-structured.json"] {
+        let r = BenchResult::read(&dir.path().join(name)).unwrap();
+        assert_eq!(r.rounds, 3, "{name}");
+        assert_eq!(r.seed, Some(42));
+        let rounds: Vec<usize> = r.samples.iter().map(|s| s.round).collect();
+        let mut sorted = rounds.clone();
+        sorted.sort();
+        assert_eq!(sorted, [1, 2, 3], "{name}");
+        let rates = r.rates();
+        assert_eq!(
+            Some(r.round_trips_per_sec),
+            ipc_bench::estimate::median(&rates)
+        );
+        let ci = r.round_trips_per_sec_ci95.unwrap();
+        let lo = rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = rates.iter().copied().fold(0.0, f64::max);
+        // Three rounds: the interval is their range.
+        assert_eq!((ci.lo, ci.hi), (lo, hi), "{name}");
+        assert_eq!(
+            r.round_trips,
+            r.samples.iter().map(|s| s.round_trips).sum::<u64>()
+        );
+        assert!(
+            r.samples.iter().all(|s| !s.intervals_per_sec.is_empty()),
+            "{name}"
+        );
+        assert!(
+            r.warnings.iter().any(|w| w.starts_with("3 rounds")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(r.environment.is_some());
+        run_ids.push(r.run_id.clone().unwrap());
+    }
+    assert_eq!(run_ids[0], run_ids[1]);
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("matrix-summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["seed"], 42);
+    assert_eq!(summary["rounds"], 3);
+    for case in summary["cases"].as_array().unwrap() {
+        assert_eq!(case["rounds_done"], 3, "{summary}");
+        assert_eq!(case["status"], "ok");
+    }
 }

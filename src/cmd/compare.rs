@@ -29,6 +29,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         .map(load)
         .transpose()
         .map_err(CliError::Failed)?;
+    let mut note = None;
     let table = match b {
         None => {
             check_reference(args.reference.as_deref(), &a)?;
@@ -42,10 +43,19 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
             if let Some(warning) = compare::build_mismatch(&a, &b) {
                 eprintln!("warning: {warning}");
             }
-            compare::pair(&a, &b, args.threshold)
+            let comparison = compare::pair(&a, &b, args.threshold);
+            note = Some(comparison.note);
+            comparison.table
         }
     };
     print!("{}", table.render(args.format));
+    if let Some(note) = note {
+        // On stderr for the formats programs read, so their output stays whole.
+        match args.format {
+            Format::Table | Format::Markdown => println!("\n{note}"),
+            Format::Csv | Format::Json => eprintln!("{note}"),
+        }
+    }
     if let Some(path) = &args.export_markdown {
         let markdown = table.render(Format::Markdown);
         if path.as_os_str() == "-" {

@@ -2,6 +2,7 @@
 
 use super::CliError;
 use crate::cli::MatrixArgs;
+use crate::environment::Probe;
 use crate::result::MATRIX_SUMMARY_FILE;
 use crate::spec::UsageError;
 use crate::{compare, liveness, machine, matrix, summary};
@@ -26,13 +27,44 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     if debug {
         eprintln!("warning: {}", summary::DEBUG_BUILD_WARNING);
     }
-    let mut bar = matrix::Bar::new(cases.len());
+    // What the machine looks like now, before any case runs.
+    let before = Probe::start();
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    for warning in before.finish(None).warnings() {
+        eprintln!("warning: {warning}");
+    }
+    eprintln!(
+        "ipc-bench: {} cases × {} rounds in a shuffled order (--seed {} replays it)",
+        cases.len(),
+        spec.settings.rounds,
+        spec.seed
+    );
+    let mut bar = matrix::Bar::new(cases.len() * spec.settings.rounds);
     let outcome =
-        matrix::run(&cases, &args.common.results_dir, &mut bar).map_err(CliError::Failed)?;
+        matrix::run(&cases, &spec, &args.common.results_dir, &mut bar).map_err(CliError::Failed)?;
     if !outcome.results.is_empty() {
         print!(
             "{}",
             compare::single(&outcome.results, args.reference.as_deref()).render(args.format)
+        );
+    }
+    for warning in outcome.environment.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let unsure = outcome
+        .results
+        .iter()
+        .filter(|l| {
+            l.result
+                .warnings
+                .iter()
+                .any(|w| !w.starts_with("debug build"))
+        })
+        .count();
+    if unsure > 0 {
+        eprintln!(
+            "note: {unsure} of {} results carry warnings (unstable rounds, too few rounds, a busy machine); see `warnings` in their files",
+            outcome.results.len()
         );
     }
     let failures: Vec<_> = outcome.failures().collect();

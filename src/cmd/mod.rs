@@ -4,6 +4,7 @@
 
 mod clean;
 mod compare;
+mod doctor;
 mod matrix;
 mod plot;
 mod run;
@@ -129,6 +130,7 @@ pub fn main() -> ExitCode {
         Some(Command::Compare(args)) => compare::compare(&args),
         Some(Command::Plot(args)) => plot::plot(&args),
         Some(Command::Clean(args)) => clean::clean(args.dry_run),
+        Some(Command::Doctor(args)) => doctor::doctor(&args),
         None => matrix::matrix(&cli.matrix),
     })
 }

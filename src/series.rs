@@ -1,0 +1,287 @@
+//! The rounds of one case, and the result they make together: medians over
+//! rounds with their intervals, latency from all rounds, and warnings on
+//! whatever makes the figures less sure than they look.
+
+use crate::environment::Environment;
+use crate::estimate::{median, median_interval};
+use crate::result::BenchResult;
+use crate::runner::Round;
+use crate::stats::LatencyRecorder;
+
+/// Rounds from which the median's interval reaches 95 % (see
+/// [`estimate::median_rank_bounds`]).
+pub const ROUNDS_FOR_95: usize = 6;
+/// A round whose fastest and slowest 100 ms differ by this factor is named
+/// in a warning.
+const UNSTEADY_ROUND: f64 = 1.5;
+/// An interval wider than this (either side of the median) is named in a warning.
+const UNSTABLE_SPREAD: f64 = 0.10;
+
+/// Which run the rounds belong to.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Shared by every result of one `run` or `matrix`: rounds of two
+    /// results with the same id can be paired.
+    pub run_id: String,
+    pub seed: Option<u64>,
+}
+
+impl RunInfo {
+    /// A fresh id: the start time and this process.
+    pub fn new(seed: Option<u64>) -> Self {
+        RunInfo {
+            run_id: format!(
+                "{}-{}",
+                crate::result::now_rfc3339_millis(),
+                std::process::id()
+            ),
+            seed,
+        }
+    }
+}
+
+/// The rounds of one case so far.
+#[derive(Clone, Default)]
+pub struct Series {
+    rounds: Vec<BenchResult>,
+    latency: Option<LatencyRecorder>,
+}
+
+impl Series {
+    pub fn push(&mut self, round: Round) {
+        if let Some(latency) = &round.latency {
+            match &mut self.latency {
+                Some(all) => all.merge(latency),
+                None => self.latency = Some(latency.clone()),
+            }
+        }
+        self.rounds.push(round.result);
+    }
+
+    /// The first round's result: what every round of the case shares.
+    pub fn first(&self) -> Option<&BenchResult> {
+        self.rounds.first()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rounds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rounds.is_empty()
+    }
+
+    /// The result of every round so far; `None` before the first.
+    pub fn result(&self, run: &RunInfo, environment: Option<Environment>) -> Option<BenchResult> {
+        let first = self.rounds.first()?;
+        let mut result = first.clone();
+        let samples: Vec<_> = self
+            .rounds
+            .iter()
+            .flat_map(|r| r.samples.iter().cloned())
+            .collect();
+        let rates: Vec<f64> = samples.iter().map(|s| s.round_trips_per_sec).collect();
+        let rate = median(&rates)?;
+        let interval = median_interval(&rates);
+        result.rounds = samples.len();
+        result.round_trips_per_sec = rate;
+        result.round_trips_per_sec_ci95 = interval.map(|(i, _)| i);
+        result.ci_coverage = interval.map(|(_, c)| c);
+        result.ns_per_round_trip = 1e9 / rate;
+        result.payload_mb_per_sec = 2.0 * result.payload_bytes as f64 * rate / 1e6;
+        result.duration_secs = self.rounds.iter().map(|r| r.duration_secs).sum();
+        result.round_trips = self.rounds.iter().map(|r| r.round_trips).sum();
+        result.warmup_round_trips = self.rounds.iter().map(|r| r.warmup_round_trips).sum();
+        result.latency_ns = self.latency.as_ref().and_then(|l| l.summary());
+        let sum = |f: fn(&BenchResult) -> Option<f64>| -> Option<f64> {
+            self.rounds.iter().map(f).sum::<Option<f64>>()
+        };
+        result.cpu.parent_secs = sum(|r| r.cpu.parent_secs);
+        result.cpu.child_secs = sum(|r| r.cpu.child_secs);
+        result.cpu.round_trips = self.rounds.iter().map(|r| r.cpu.round_trips).sum();
+        let cpu: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.cpu_ns_per_round_trip)
+            .collect();
+        result.cpu.ns_per_round_trip = median(&cpu);
+        result.memcpy_mb_per_sec = median(
+            &self
+                .rounds
+                .iter()
+                .filter_map(|r| r.memcpy_mb_per_sec)
+                .collect::<Vec<_>>(),
+        );
+        result.verified = self.rounds.iter().all(|r| r.verified);
+        result.timestamp = self
+            .rounds
+            .last()
+            .map_or(first.timestamp.clone(), |r| r.timestamp.clone());
+        result.run_id = Some(run.run_id.clone());
+        result.seed = run.seed;
+        result.samples = samples;
+        result.warnings = warnings(&result, environment.as_ref());
+        result.environment = environment;
+        Some(result)
+    }
+}
+
+/// The plain sentences a result carries.
+pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<String> {
+    let mut out = Vec::new();
+    if result.machine.build_profile == "debug" {
+        out.push(crate::summary::DEBUG_BUILD_WARNING.to_string());
+    }
+    match result.rounds {
+        0 | 1 => out.push(format!(
+            "one round: no interval, and a rerun may differ by far more than any difference here; use --rounds {ROUNDS_FOR_95} or more"
+        )),
+        n if n < ROUNDS_FOR_95 => out.push(format!(
+            "{n} rounds: the interval is their whole range and covers the median only {:.0} % of the time; {ROUNDS_FOR_95} or more rounds reach 95 %",
+            100.0 * result.ci_coverage.unwrap_or(0.0)
+        )),
+        _ => {}
+    }
+    if let Some(interval) = &result.round_trips_per_sec_ci95 {
+        let spread = interval.relative_half_width(result.round_trips_per_sec);
+        if spread > UNSTABLE_SPREAD {
+            out.push(format!(
+                "unstable: rounds spread ±{:.0} % around the median",
+                spread * 100.0
+            ));
+        }
+    }
+    // The round whose pace changed most within itself.
+    let unsteady = result
+        .samples
+        .iter()
+        .filter(|s| s.intervals_per_sec.len() >= 3)
+        .filter_map(|s| {
+            let lo = s
+                .intervals_per_sec
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            let hi = s.intervals_per_sec.iter().copied().fold(0.0, f64::max);
+            (lo > 0.0).then(|| (hi / lo, s.round))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((change, round)) = unsteady {
+        if change >= UNSTEADY_ROUND {
+            out.push(format!(
+                "throughput changed {change:.1}× inside round {round} (fastest against slowest 100 ms)"
+            ));
+        }
+    }
+    if let Some(environment) = environment {
+        out.extend(environment.warnings());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::Sample;
+
+    fn round(rate: f64, n: usize, intervals: Vec<f64>) -> Round {
+        let json = include_str!("../tests/data/v2-result.json");
+        let mut result: BenchResult = serde_json::from_str(json).unwrap();
+        result.rounds = 1;
+        result.round_trips_per_sec = rate;
+        result.round_trips = rate as u64;
+        result.duration_secs = 1.0;
+        result.samples = vec![Sample {
+            round: n,
+            started: "2026-11-28T10:00:00.000Z".into(),
+            duration_secs: 1.0,
+            round_trips: rate as u64,
+            round_trips_per_sec: rate,
+            ns_per_round_trip: 1e9 / rate,
+            latency_p50_ns: None,
+            latency_p99_ns: None,
+            cpu_ns_per_round_trip: Some(1e9 / rate * 2.0),
+            intervals_per_sec: intervals,
+        }];
+        let mut latency = LatencyRecorder::default();
+        latency.record(std::time::Duration::from_nanos((1e9 / rate) as u64));
+        Round {
+            result,
+            latency: Some(latency),
+        }
+    }
+
+    #[test]
+    fn rounds_make_a_median_with_its_interval_and_merged_latency() {
+        let mut series = Series::default();
+        let run = RunInfo {
+            run_id: "r".into(),
+            seed: Some(7),
+        };
+        assert!(series.result(&run, None).is_none());
+        for (i, rate) in [100.0, 300.0, 200.0, 120.0, 180.0, 150.0, 160.0]
+            .iter()
+            .enumerate()
+        {
+            series.push(round(*rate, i + 1, vec![]));
+        }
+        let r = series.result(&run, None).unwrap();
+        assert_eq!(r.rounds, 7);
+        assert_eq!(r.samples.len(), 7);
+        assert_eq!(r.round_trips_per_sec, 160.0);
+        // Seven rounds: the range covers 1 - 2/128 of the time.
+        let ci = r.round_trips_per_sec_ci95.unwrap();
+        assert_eq!((ci.lo, ci.hi), (100.0, 300.0));
+        assert_eq!(r.round_trips, 1210);
+        assert_eq!(r.run_id.as_deref(), Some("r"));
+        assert_eq!(r.seed, Some(7));
+        let latency = r.latency_ns.unwrap();
+        assert!(
+            latency.min <= 3_340_000 && latency.max >= 9_990_000,
+            "{latency:?}"
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.starts_with("unstable: rounds spread ±")),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn few_rounds_and_unsteady_rounds_are_named() {
+        let run = RunInfo {
+            run_id: "r".into(),
+            seed: None,
+        };
+        let mut series = Series::default();
+        series.push(round(100.0, 1, vec![100.0, 100.0, 100.0]));
+        let one = series.result(&run, None).unwrap();
+        assert!(one.round_trips_per_sec_ci95.is_none());
+        assert!(
+            one.warnings.iter().any(|w| w.starts_with("one round")),
+            "{:?}",
+            one.warnings
+        );
+        series.push(round(101.0, 2, vec![100.0, 210.0, 100.0]));
+        series.push(round(99.0, 3, vec![100.0, 100.0, 100.0]));
+        let three = series.result(&run, None).unwrap();
+        assert!(
+            three.warnings.iter().any(|w| w.starts_with(
+                "3 rounds: the interval is their whole range and covers the median only 75 %"
+            )),
+            "{:?}",
+            three.warnings
+        );
+        assert!(
+            three
+                .warnings
+                .iter()
+                .any(|w| w
+                    == "throughput changed 2.1× inside round 2 (fastest against slowest 100 ms)"),
+            "{:?}",
+            three.warnings
+        );
+        assert!(!three.warnings.iter().any(|w| w.starts_with("unstable")));
+    }
+}
