@@ -351,6 +351,11 @@ fn verdict_text(ratio: &Ratio, threshold: f64) -> String {
     }
 }
 
+/// How far a noisy machine's own speed moves between two runs minutes apart
+/// (a virtual machine whose host is busy: up to 2×). A whole set that moved
+/// further than this did not move for the machine alone.
+pub const MACHINE_DRIFT: f64 = 2.0;
+
 /// Cases two sets must share before their common shift is taken out of
 /// the verdicts.
 pub const MIN_CASES_FOR_SHIFT: usize = 6;
@@ -499,6 +504,14 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
         table.push(row);
     }
     let note = match &shift {
+        Some(shift) if shift.interval.lo > MACHINE_DRIFT || shift.interval.hi < 1.0 / MACHINE_DRIFT => format!(
+            "All {} cases together: B/A = {} ({}–{}), {} as a whole by more than a machine's own speed moves between runs (up to {MACHINE_DRIFT}× on a busy virtual machine): not the machine alone. The verdicts are for each case against this shift.",
+            shift.cases,
+            ratio_text(shift.ratio),
+            ratio_text(shift.interval.lo).trim_end_matches('×'),
+            ratio_text(shift.interval.hi).trim_end_matches('×'),
+            if shift.ratio > 1.0 { "faster" } else { "slower" },
+        ),
         Some(shift) => format!(
             "All {} cases together: B/A = {} ({}–{}). A shift every case shares is what a change of the machine's own speed between the two runs produces, as readily as a change of code that touches every case; the verdicts are for each case against it (run both sides in one matrix to measure them side by side).",
             shift.cases,
@@ -514,42 +527,53 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
 }
 
 /// One set with codecs as columns: each codec's throughput on each
-/// transport, and as a multiple of JSON's for the same transport, payload
-/// and placement, with its interval.
+/// transport, payload and placement, and as a multiple of JSON's for the
+/// same row, with its interval. Raw strings (no codec) are a column of
+/// their own, last: what the text format saves over any codec.
 pub fn by_codec(results: &[Loaded]) -> Table {
-    let codecs: BTreeSet<String> = results.iter().map(|l| l.result.codec.clone()).collect();
-    let has_json = codecs.contains("json");
-    let mut headers: Vec<String> = ["Transport", "Complexity", "Payload", "Placement"]
+    let column = |r: &BenchResult| -> String {
+        if r.complexity == crate::message::Complexity::RawString {
+            "raw-string".into()
+        } else {
+            r.codec.clone()
+        }
+    };
+    let present: BTreeSet<String> = results.iter().map(|l| column(&l.result)).collect();
+    let mut columns: Vec<String> = Vec::new();
+    columns.extend(present.iter().filter(|c| *c == "json").cloned());
+    columns.extend(
+        present
+            .iter()
+            .filter(|c| *c != "json" && *c != "raw-string")
+            .cloned(),
+    );
+    columns.extend(present.iter().filter(|c| *c == "raw-string").cloned());
+    let has_json = present.contains("json");
+    let mut headers: Vec<String> = ["Transport", "Payload", "Placement"]
         .map(String::from)
         .to_vec();
     let any_debug = results.iter().any(|l| is_debug(&l.result));
     if any_debug {
         headers.push(BUILD_HEADER.into());
     }
-    for codec in &codecs {
+    for codec in &columns {
         headers.push(format!("{codec} round trips/s"));
-        if has_json && codec != "json" && codec != "none" {
+        if has_json && codec != "json" {
             headers.push(format!("{codec} ×json"));
         }
     }
     let mut table = Table::new(headers);
-    let mut grid: BTreeMap<(String, String, usize, String), BTreeMap<String, &BenchResult>> =
+    let mut grid: BTreeMap<(String, usize, String), BTreeMap<String, &BenchResult>> =
         BTreeMap::new();
     for l in results {
         let k = CaseKey::of(&l.result);
-        grid.entry((
-            k.transport_label(),
-            k.complexity.clone(),
-            k.payload_bytes,
-            k.placement.clone(),
-        ))
-        .or_default()
-        .insert(k.codec.clone(), &l.result);
+        grid.entry((k.transport_label(), k.payload_bytes, k.placement.clone()))
+            .or_default()
+            .insert(column(&l.result), &l.result);
     }
-    for ((transport, complexity, payload, placement), cells) in grid {
+    for ((transport, payload, placement), cells) in grid {
         let mut row = vec![
             Entry::text(transport),
-            Entry::text(complexity),
             Entry::number(format!("{payload} B"), payload as f64),
             Entry::text(placement),
         ];
@@ -557,14 +581,14 @@ pub fn by_codec(results: &[Loaded]) -> Table {
             row.push(build_entry(cells.values().any(|r| is_debug(r))));
         }
         let json = cells.get("json").copied().filter(|r| r.verified);
-        for codec in &codecs {
+        for codec in &columns {
             let cell = cells.get(codec).copied();
             row.push(match cell {
                 Some(r) if r.verified => Entry::number(rate_with_spread(r), r.round_trips_per_sec),
                 Some(_) => Entry::text("not verified"),
                 None => Entry::missing(),
             });
-            if has_json && codec != "json" && codec != "none" {
+            if has_json && codec != "json" {
                 let ratio = cell
                     .filter(|r| r.verified)
                     .zip(json)

@@ -188,7 +188,7 @@ impl Environment {
                 .map_or_else(unknown, |(a, b)| format!("{a:.2} → {b:.2}")),
             self.load_average
                 .filter(|(_, b)| *b > 0.5)
-                .map(|_| "something else is running: wait for it, or close it".to_string()),
+                .map(|_| "programs ran in the last minute (a benchmark that just ended counts too): wait for it to fall below 0.5, or close what runs".to_string()),
         ));
         rows.push((
             "busy programs".into(),

@@ -168,29 +168,34 @@ pub fn unpaired_ratio(numerator: &[f64], denominator: &[f64]) -> Option<Ratio> {
     })
 }
 
-/// Ranks for rows sorted fastest first: a row whose interval overlaps the
-/// interval of the first row of the current rank shares that rank, so no
-/// table claims an order its data do not support. Returns each row's rank
-/// and whether it is shared.
+/// Ranks for rows sorted fastest first, so that no table claims an order
+/// its data do not support: a row's rank is one more than the number of rows
+/// that are faster beyond doubt (their whole interval lies above its
+/// interval), and never less than the rank of the row above it. Rows with the
+/// same rank share it. A row without an interval is beaten by no one and
+/// beats no one. Returns each row's rank and whether it is shared.
 pub fn shared_ranks(intervals: &[Option<Interval>]) -> Vec<(usize, bool)> {
-    let mut ranks = vec![(0, false); intervals.len()];
-    let mut leader = 0;
-    for i in 0..intervals.len() {
-        let tied = i > 0
-            && match (&intervals[leader], &intervals[i]) {
-                (Some(l), Some(x)) => l.overlaps(x),
-                // Without an interval nothing can be claimed either way.
-                _ => true,
-            };
-        if tied {
-            ranks[i] = (leader + 1, true);
-            ranks[leader].1 = true;
-        } else {
-            leader = i;
-            ranks[i] = (i + 1, false);
-        }
+    let mut ranks: Vec<usize> = Vec::with_capacity(intervals.len());
+    for (i, interval) in intervals.iter().enumerate() {
+        let beaten_by = match interval {
+            Some(mine) => intervals
+                .iter()
+                .flatten()
+                .filter(|other| other.lo > mine.hi)
+                .count(),
+            None => 0,
+        };
+        let floor = if i == 0 { 1 } else { ranks[i - 1] };
+        ranks.push((beaten_by + 1).max(floor));
     }
     ranks
+        .iter()
+        .enumerate()
+        .map(|(i, &rank)| {
+            let shared = (i > 0 && ranks[i - 1] == rank) || ranks.get(i + 1) == Some(&rank);
+            (rank, shared)
+        })
+        .collect()
 }
 
 /// What a comparison of B with A concludes for one case.
@@ -344,6 +349,19 @@ mod tests {
         // No interval, no order claimed.
         assert_eq!(shared_ranks(&[None, None]), vec![(1, true), (1, true)]);
         assert_eq!(shared_ranks(&[]), vec![]);
+        // One very unsure row does not tie rows it plainly sits between:
+        // [28, 30] is beaten by the two rows above 30 and beats [14, 15].
+        let ranks = shared_ranks(&[
+            Some(iv(60.0, 70.0)),
+            Some(iv(55.0, 65.0)),
+            Some(iv(10.0, 150.0)),
+            Some(iv(28.0, 30.0)),
+            Some(iv(14.0, 15.0)),
+        ]);
+        assert_eq!(
+            ranks,
+            vec![(1, true), (1, true), (1, true), (3, false), (4, false)]
+        );
     }
 
     #[test]

@@ -210,6 +210,11 @@ fn bad_input_is_a_one_line_usage_error() {
         ),
         (vec!["--frobnicate"], vec!["--frobnicate"]),
         (
+            vec!["--rounds", "0"],
+            vec!["--rounds", "0", "1 to 1000", "ROUNDS"],
+        ),
+        (vec!["--rounds", "5000"], vec!["--rounds", "5000", "ROUNDS"]),
+        (
             vec!["--wait", "nap"],
             vec!["--wait", "nap", "spin, block", "WAIT_STRATEGY"],
         ),
@@ -264,6 +269,7 @@ fn bad_input_is_a_one_line_usage_error() {
             vec!["RPC_MESSAGE_COMPLEXITY", "xml"],
         ),
         ("CODEC", "cbor", vec!["CODEC", "cbor"]),
+        ("ROUNDS", "many", vec!["ROUNDS", "many"]),
         ("PIN", "both", vec!["PIN", "both"]),
         ("PAYLOAD_BYTES", "lots", vec!["PAYLOAD_BYTES", "lots"]),
         ("WAIT_STRATEGY", "doze", vec!["WAIT_STRATEGY", "doze"]),
@@ -906,4 +912,26 @@ fn the_keys_of_a_result_file_are_pinned() {
         "warnings",
     ];
     assert_eq!(found, expected, "{text}");
+}
+
+/// `doctor` reports every check with a value and advice, and exits 0.
+#[test]
+fn doctor_reports_the_environment_with_advice() {
+    let out = stdout_of(cmd(IPC_BENCH).args(["doctor", "--watch", "0.2"]));
+    for check in [
+        "logical cores",
+        "virtualized",
+        "steal time",
+        "load average",
+        "busy programs",
+        "frequency governor",
+        "clock source",
+        "isolated CPUs",
+    ] {
+        assert!(out.contains(check), "{check} missing: {out}");
+    }
+    assert!(out.contains("median over rounds"), "{out}");
+    let mut bad = cmd(IPC_BENCH);
+    bad.args(["doctor", "--watch", "-1"]);
+    assert_usage_error(bad, &["--watch", "-1"]);
 }

@@ -157,7 +157,9 @@ fn compare_tables_in_every_format() {
             .arg(a.path()),
     );
     assert!(
-        pivot.contains("| json round trips/s") && pivot.contains("none round trips/s"),
+        pivot.contains("| json round trips/s")
+            && pivot.contains("raw-string round trips/s")
+            && pivot.contains("raw-string ×json"),
         "{pivot}"
     );
 }
@@ -270,6 +272,7 @@ fn a_shift_every_case_shares_is_reported_and_not_claimed_per_case() {
         .clone();
     let note = String::from_utf8_lossy(&out.stderr);
     assert!(note.contains("All 8 cases together: B/A = 1.2"), "{note}");
+    assert!(!note.contains("not the machine alone"), "{note}");
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for row in rows.as_array().unwrap() {
         let verdict = row["Verdict"].as_str().unwrap();
@@ -767,4 +770,28 @@ fn a_matrix_with_rounds_writes_every_round_of_every_case() {
         assert_eq!(case["rounds_done"], 3, "{summary}");
         assert_eq!(case["status"], "ok");
     }
+}
+
+/// A whole set that moved further than a machine drifts between runs (a
+/// debug build against a release one, say) is called so in the shift line.
+#[test]
+fn a_shift_beyond_any_machine_drift_is_named() {
+    let template = v2_template();
+    let steady = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2, 99.8];
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for payload in 1..=6 {
+        with_rates(&template, &steady, payload)
+            .write_to_dir(a.path())
+            .unwrap();
+        with_rates(&template, &steady.map(|r| r / 8.0), payload)
+            .write_to_dir(b.path())
+            .unwrap();
+    }
+    let out = stdout_of(cmd().arg("compare").arg(a.path()).arg(b.path()));
+    assert!(
+        out.contains("B/A = 0.12×")
+            && out.contains("slower as a whole")
+            && out.contains("not the machine alone"),
+        "{out}"
+    );
 }
