@@ -51,6 +51,7 @@ pub enum Command {
     /// Remove shared-memory regions and socket directories left by ipc-bench processes that no longer exist.
     Clean(CleanArgs),
     /// Report what on this machine makes figures noisy, with advice.
+    #[command(allow_negative_numbers = true)]
     Doctor(DoctorArgs),
 }
 
