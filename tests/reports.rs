@@ -17,6 +17,11 @@ fn cmd() -> Command {
 
 /// A short matrix over two transports, json and raw strings, into `dir`.
 fn small_matrix(dir: &Path) -> String {
+    small_matrix_with(dir, &["--reference", "ipcc"])
+}
+
+/// The same short matrix with `extra` flags.
+fn small_matrix_with(dir: &Path, extra: &[&str]) -> String {
     stdout_of(
         cmd()
             .args([
@@ -26,15 +31,9 @@ fn small_matrix(dir: &Path) -> String {
                 "--codecs",
                 "json",
             ])
-            .args([
-                "--duration",
-                "0.2",
-                "--warmup",
-                "0.05",
-                "--reference",
-                "ipcc",
-                "--results-dir",
-            ])
+            .args(["--duration", "0.2", "--warmup", "0.05"])
+            .args(extra)
+            .arg("--results-dir")
             .arg(dir),
     )
 }
@@ -417,19 +416,7 @@ fn render_to_png(svg: &Path) -> resvg::tiny_skia::Pixmap {
 #[test]
 fn plot_writes_labelled_svg_charts() {
     let dir = tempfile::tempdir().unwrap();
-    cmd()
-        .args([
-            "matrix",
-            "--transports",
-            "ipcc,raw-sync",
-            "--codecs",
-            "json",
-        ])
-        .args(["--rounds", "2", "--duration", "0.2", "--warmup", "0.05"])
-        .args(["--pin", "none,cross", "--results-dir"])
-        .arg(dir.path())
-        .assert()
-        .success();
+    small_matrix_with(dir.path(), &["--rounds", "2", "--pin", "none,cross"]);
     let out = tempfile::tempdir().unwrap();
     stdout_of(
         cmd()
@@ -794,4 +781,69 @@ fn a_shift_beyond_any_machine_drift_is_named() {
             && out.contains("not the machine alone"),
         "{out}"
     );
+}
+
+/// Ctrl-C in the middle of a matrix keeps every round already measured:
+/// each case's file holds the rounds it finished (its `rounds` says how
+/// many), the summary says which cases ran how far, and the exit code is 130.
+#[test]
+fn an_interrupted_matrix_keeps_the_rounds_it_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary_path = dir.path().join("matrix-summary.json");
+    let mut matrix = std::process::Command::new(IPC_BENCH)
+        .args(["matrix", "--transports", "spin,pipe", "--codecs", "json"])
+        .args(["--complexities", "structured", "--rounds", "50"])
+        .args(["--duration", "0.1", "--warmup", "0", "--results-dir"])
+        .arg(dir.path())
+        .env("ROUNDS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until both cases have a few rounds behind them.
+    let read_summary = || -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).ok()?).ok()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = read_summary().is_some_and(|s| {
+            s["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["rounds_done"].as_u64().unwrap_or(0) >= 2)
+        });
+        if done {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the matrix made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = matrix.id();
+    // SAFETY: kill only sends a signal to the process we spawned.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGINT);
+    }
+    let out = matrix.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = read_summary().unwrap();
+    for case in summary["cases"].as_array().unwrap() {
+        let done = case["rounds_done"].as_u64().unwrap() as usize;
+        assert!((2..50).contains(&done), "{summary}");
+        assert_eq!(case["status"], "ok", "{summary}");
+        let file = case["result_file"].as_str().unwrap();
+        let result = BenchResult::read(Path::new(file)).unwrap();
+        // The file holds exactly the rounds the summary counts, each verified.
+        assert_eq!(result.rounds, done, "{file}");
+        assert!(result.verified);
+    }
+    assert_eq!(common::leftovers(&[pid]), Vec::<String>::new());
 }
