@@ -203,14 +203,6 @@ pub fn throughput_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .into_iter()
         .collect();
     let panels = facets(&rows);
-    let y = log_fit(rows.iter().flat_map(|r| {
-        let ci = r.round_trips_per_sec_ci95;
-        [
-            r.round_trips_per_sec,
-            ci.map_or(r.round_trips_per_sec, |c| c.lo),
-            ci.map_or(r.round_trips_per_sec, |c| c.hi),
-        ]
-    }))?;
     let group_width = 24 + 16 * transports.len();
     let width = (120 + codecs.len() * group_width) as u32 + LEGEND_WIDTH;
     let panel_height = 340;
@@ -221,6 +213,19 @@ pub fn throughput_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     )?;
     let panel_areas = area.split_evenly((panels.len(), 1));
     for ((placement, payload), panel) in panels.iter().zip(&panel_areas) {
+        // Each panel's axis fits its own data: payload sizes differ by orders of magnitude.
+        let y = log_fit(
+            rows.iter()
+                .filter(|r| r.placement.mode.name() == placement && r.payload_bytes == *payload)
+                .flat_map(|r| {
+                    let ci = r.round_trips_per_sec_ci95;
+                    [
+                        r.round_trips_per_sec,
+                        ci.map_or(r.round_trips_per_sec, |c| c.lo),
+                        ci.map_or(r.round_trips_per_sec, |c| c.hi),
+                    ]
+                }),
+        )?;
         let mut chart = ChartBuilder::on(panel)
             .caption(
                 format!(
@@ -248,6 +253,7 @@ pub fn throughput_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
                 }
             })
             .x_label_style(("sans-serif", 13))
+            .y_labels(6)
             .y_desc("round trips / s")
             .y_label_formatter(&|v| crate::compare::short_rate(*v))
             .draw()
