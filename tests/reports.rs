@@ -790,7 +790,7 @@ fn a_shift_beyond_any_machine_drift_is_named() {
 fn an_interrupted_matrix_keeps_the_rounds_it_measured() {
     let dir = tempfile::tempdir().unwrap();
     let summary_path = dir.path().join("matrix-summary.json");
-    let mut matrix = std::process::Command::new(IPC_BENCH)
+    let matrix = std::process::Command::new(IPC_BENCH)
         .args(["matrix", "--transports", "spin,pipe", "--codecs", "json"])
         .args(["--complexities", "structured", "--rounds", "50"])
         .args(["--duration", "0.1", "--warmup", "0", "--results-dir"])
