@@ -10,7 +10,9 @@
 //!
 //! Each case rewrites its result file after each of its rounds, and a summary
 //! of every case so far is rewritten too, so a failure (or Ctrl-C) late in
-//! the matrix loses nothing already measured.
+//! the matrix loses nothing already measured: a case that fails in a later
+//! round keeps the file of its earlier, verified rounds, with a warning, and
+//! is marked failed in the summary.
 
 use crate::environment::Probe;
 use crate::liveness;
@@ -284,11 +286,20 @@ pub fn run(
                             status.status = Status::Skipped;
                         }
                     } else {
-                        // A case is only as real as its every round: a failed
-                        // one takes the earlier rounds' file with it.
                         status.status = Status::Failed;
-                        if let Some(path) = status.result_file.take() {
-                            let _ = std::fs::remove_file(path);
+                        // The rounds before the failure were verified, every
+                        // round trip, so their file stays (nothing of the
+                        // failed round is in it), saying why no more came.
+                        let cores = placement_cores(&series[i]);
+                        if let Some(mut result) =
+                            series[i].result(&run_info, Some(probe.finish(cores)))
+                        {
+                            result.warnings.push(format!(
+                                "round {} failed ({e:#}); the figures are from the {} rounds before it, and {MATRIX_SUMMARY_FILE} marks the case failed",
+                                r + 1,
+                                series[i].len()
+                            ));
+                            result.write_to_dir(dir)?;
                         }
                     }
                     status.error = Some(format!("{e:#}"));
