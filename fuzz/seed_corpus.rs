@@ -5,9 +5,8 @@
 //!
 //! `cargo +nightly run --manifest-path fuzz/Cargo.toml --bin seed_corpus`
 
-use ipc_bench::dispatch::boxed_format;
+use ipc_bench::dispatch::{boxed_format, every_format};
 use ipc_bench::handshake::{ChildConfig, PROTOCOL_VERSION};
-use ipc_bench::message::Complexity;
 use std::path::Path;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
@@ -17,12 +16,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    let codecs = ipc_bench::codecs::compiled_names();
-    let formats = codecs
-        .iter()
-        .map(|c| (Complexity::Structured, *c))
-        .chain([(Complexity::RawString, "raw-string")]);
-    for (selector, (complexity, codec)) in formats.enumerate() {
+    for (selector, (complexity, codec)) in every_format().into_iter().enumerate() {
         let mut format = boxed_format(complexity, codec, 32).expect("a compiled codec");
         let (mut ping, mut pong) = (Vec::new(), Vec::new());
         // seq 1 sent at 1: what message_decode checks a pong against.
@@ -37,7 +31,7 @@ fn main() {
             input.extend_from_slice(message);
             write(
                 &root.join("message_decode"),
-                &format!("{codec}-{kind}"),
+                &format!("{codec}-{complexity}-{kind}"),
                 &input,
             );
         }

@@ -65,7 +65,7 @@ pub fn main() -> ExitCode {
     // Raw strings use no codec (the parent says "none"); json stands in.
     let codec = match config.complexity {
         Complexity::RawString => Ok(CodecId::Json),
-        Complexity::Structured => CodecId::parse(&config.codec),
+        _ => CodecId::parse(&config.codec),
     };
     let codec = match codec {
         Ok(codec) => codec,

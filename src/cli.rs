@@ -46,7 +46,11 @@ pub enum Command {
     /// Show result files as a table, or compare two sets of them.
     #[command(allow_negative_numbers = true)]
     Compare(CompareArgs),
-    /// Draw SVG charts of result files.
+    /// Measure the codecs alone, in one process with no transport: encode and
+    /// decode time, wire and zstd-compressed size, for every codec × shape × payload.
+    #[command(allow_negative_numbers = true)]
+    Codecs(CodecsArgs),
+    /// Draw SVG charts of result files (and of a codecs.json).
     Plot(PlotArgs),
     /// Remove shared-memory regions and socket directories left by ipc-bench processes that no longer exist.
     Clean(CleanArgs),
@@ -119,6 +123,37 @@ pub struct MatrixArgs {
     #[arg(long, value_name = "TRANSPORT")]
     pub reference: Option<String>,
     /// How to print the final table: table, markdown, csv or json.
+    #[arg(long, default_value = "table", value_parser = enum_parser::<Format>("format", "--format"))]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct CodecsArgs {
+    /// Codecs, comma-separated [default: every compiled codec].
+    #[arg(long, value_delimiter = ',', value_parser = parse_codec)]
+    pub codecs: Vec<String>,
+    /// Message shapes, comma-separated (raw-string has no codec and is refused).
+    #[arg(long, value_delimiter = ',', default_value = "structured,log,numeric,nested",
+          value_parser = enum_parser::<Complexity>("complexity", "--complexities"))]
+    pub complexities: Vec<Complexity>,
+    /// Payload sizes in bytes, comma-separated (how each shape grows with it: see the README).
+    #[arg(long = "payload-bytes", value_delimiter = ',', default_value = "32,1024,65536", value_parser = parse_payload)]
+    pub payloads: Vec<usize>,
+    /// Rounds: every case is measured once per round, in a fresh shuffled
+    /// order; figures are medians over rounds with a 95 % interval.
+    #[arg(long, env = "ROUNDS", default_value = "6", value_parser = parse_rounds)]
+    pub rounds: usize,
+    /// Seconds spent on each figure (encode, decode, access) of each case in each round.
+    #[arg(long, default_value = "0.02", value_name = "SECONDS",
+          value_parser = seconds_parser("--budget", false))]
+    pub budget: f64,
+    /// Seed of the shuffled order [default: a random one, recorded in the report].
+    #[arg(long, value_parser = parse_seed)]
+    pub seed: Option<u64>,
+    /// Directory for codecs.json.
+    #[arg(long, env = "RESULTS_DIR", default_value = "results/local")]
+    pub results_dir: PathBuf,
+    /// How to print the table: table, markdown, csv or json.
     #[arg(long, default_value = "table", value_parser = enum_parser::<Format>("format", "--format"))]
     pub format: Format,
 }

@@ -5,6 +5,7 @@ use crate::estimate::{
     self, median, median_interval, paired_ratio, shared_ranks, unpaired_ratio, Interval, Ratio,
     Verdict,
 };
+use crate::message::Complexity;
 use crate::result::{BenchResult, Loaded};
 use crate::summary::format_ns;
 use crate::table::{Entry, Table};
@@ -63,8 +64,11 @@ fn ratio_text(ratio: f64) -> String {
         format!("{ratio:.0}×")
     } else if ratio >= 10.0 {
         format!("{ratio:.1}×")
-    } else {
+    } else if ratio >= 0.1 || ratio == 0.0 {
         format!("{ratio:.2}×")
+    } else {
+        // Codec-only times can be hundreds of times apart: keep two figures.
+        format!("{ratio:.1e}×")
     }
 }
 
@@ -172,7 +176,7 @@ fn cpu_entry(r: &BenchResult) -> Entry {
 }
 
 /// `0.79× (0.41–1.04)`; `unpaired` marks a ratio of two separate runs.
-fn ratio_with_interval(ratio: &Ratio) -> String {
+pub(crate) fn ratio_with_interval(ratio: &Ratio) -> String {
     let mut text = ratio_text(ratio.value);
     if let Some(ci) = ratio.interval {
         let bare = |r: f64| ratio_text(r).trim_end_matches('×').to_string();
@@ -225,6 +229,8 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
             "p50",
             "p99",
             "CPU/round trip",
+            "Wire B",
+            "Codec share",
             "Rounds",
         ]
         .map(String::from),
@@ -294,6 +300,11 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
                     None => row.extend([Entry::missing(), Entry::missing()]),
                 }
                 row.push(cpu_entry(r));
+                row.push(wire_entry(r));
+                row.push(match r.codec_share {
+                    Some(share) => Entry::number(format!("{:.0} %", share * 100.0), share),
+                    None => Entry::missing(),
+                });
                 row.push(Entry::number(r.rounds.to_string(), r.rounds as f64));
                 if reference == Some(key.transport_label().as_str()) {
                     row.push(Entry::text("reference"));
@@ -330,6 +341,16 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
         table.push(row);
     }
     table
+}
+
+/// The bytes of a ping, and of a pong when it differs (raw strings and the
+/// `structured` pong carry other ids); sorted by the ping's.
+fn wire_entry(r: &BenchResult) -> Entry {
+    match r.wire_bytes {
+        Some(w) if w.ping == w.pong => Entry::number(w.ping.to_string(), w.ping as f64),
+        Some(w) => Entry::number(format!("{} / {}", w.ping, w.pong), w.ping as f64),
+        None => Entry::missing(),
+    }
 }
 
 /// The verdict cell: the verdict, and for the unsure ones the figures that
@@ -532,7 +553,7 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
 /// their own, last: what the text format saves over any codec.
 pub fn by_codec(results: &[Loaded]) -> Table {
     let column = |r: &BenchResult| -> String {
-        if r.complexity == crate::message::Complexity::RawString {
+        if r.complexity == Complexity::RawString {
             "raw-string".into()
         } else {
             r.codec.clone()
@@ -549,7 +570,7 @@ pub fn by_codec(results: &[Loaded]) -> Table {
     );
     columns.extend(present.iter().filter(|c| *c == "raw-string").cloned());
     let has_json = present.contains("json");
-    let mut headers: Vec<String> = ["Transport", "Payload", "Placement"]
+    let mut headers: Vec<String> = ["Shape", "Transport", "Payload", "Placement"]
         .map(String::from)
         .to_vec();
     let any_debug = results.iter().any(|l| is_debug(&l.result));
@@ -560,19 +581,31 @@ pub fn by_codec(results: &[Loaded]) -> Table {
         headers.push(format!("{codec} round trips/s"));
         if has_json && codec != "json" {
             headers.push(format!("{codec} ×json"));
+            headers.push(format!("{codec} bytes ×json"));
         }
     }
     let mut table = Table::new(headers);
-    let mut grid: BTreeMap<(String, usize, String), BTreeMap<String, &BenchResult>> =
+    let mut grid: BTreeMap<(String, String, usize, String), BTreeMap<String, &BenchResult>> =
         BTreeMap::new();
     for l in results {
         let k = CaseKey::of(&l.result);
-        grid.entry((k.transport_label(), k.payload_bytes, k.placement.clone()))
-            .or_default()
-            .insert(column(&l.result), &l.result);
+        // Raw strings carry the small ping's content: they sit in its row.
+        let shape = match l.result.complexity {
+            Complexity::RawString => Complexity::Structured.name().to_string(),
+            other => other.name().to_string(),
+        };
+        grid.entry((
+            shape,
+            k.transport_label(),
+            k.payload_bytes,
+            k.placement.clone(),
+        ))
+        .or_default()
+        .insert(column(&l.result), &l.result);
     }
-    for ((transport, payload, placement), cells) in grid {
+    for ((shape, transport, payload, placement), cells) in grid {
         let mut row = vec![
+            Entry::text(shape),
             Entry::text(transport),
             Entry::number(format!("{payload} B"), payload as f64),
             Entry::text(placement),
@@ -595,6 +628,15 @@ pub fn by_codec(results: &[Loaded]) -> Table {
                     .and_then(|(r, json)| ratio_between(r, json));
                 row.push(match ratio {
                     Some(ratio) => Entry::number(ratio_with_interval(&ratio), ratio.value),
+                    None => Entry::missing(),
+                });
+                let size = cell
+                    .and_then(|r| r.wire_bytes)
+                    .zip(json.and_then(|r| r.wire_bytes))
+                    .filter(|(_, json)| json.ping > 0)
+                    .map(|(w, json)| w.ping as f64 / json.ping as f64);
+                row.push(match size {
+                    Some(size) => Entry::number(format!("{size:.2}×"), size),
                     None => Entry::missing(),
                 });
             }

@@ -1,8 +1,9 @@
 //! Turning run-time names (transport, complexity, codec) into one
 //! monomorphized `(Transport, MessageFormat)` pair.
 
-use crate::message::{Complexity, MessageFormat, RawString, Structured};
+use crate::message::{Complexity, MessageFormat, RawString, Shaped, Structured};
 use crate::transport::{self, Transport, TransportId, TransportVisitor};
+use codecs::shapes::{LogBatch, OrderRequest, Telemetry};
 use codecs::{Codec, CodecId, CodecVisitor};
 
 /// Generic code to run with a concrete transport type and message format.
@@ -46,7 +47,8 @@ impl<V: CaseVisitor> TransportVisitor for WithTransport<V> {
             Complexity::RawString => self
                 .visitor
                 .visit::<T, _>(RawString::new(self.payload_bytes)),
-            Complexity::Structured => self.codec.dispatch(WithCodec::<T, V> {
+            shape => self.codec.dispatch(WithCodec::<T, V> {
+                complexity: shape,
                 payload_bytes: self.payload_bytes,
                 visitor: self.visitor,
                 transport: std::marker::PhantomData,
@@ -56,6 +58,7 @@ impl<V: CaseVisitor> TransportVisitor for WithTransport<V> {
 }
 
 struct WithCodec<T, V> {
+    complexity: Complexity,
     payload_bytes: usize,
     visitor: V,
     transport: std::marker::PhantomData<T>,
@@ -65,8 +68,21 @@ impl<T: Transport, V: CaseVisitor> CodecVisitor for WithCodec<T, V> {
     type Output = V::Output;
 
     fn visit<C: Codec>(self, codec: C) -> V::Output {
-        self.visitor
-            .visit::<T, _>(Structured::new(codec, self.payload_bytes))
+        let (complexity, payload) = (self.complexity, self.payload_bytes);
+        let visitor = self.visitor;
+        match complexity {
+            Complexity::RawString => visitor.visit::<T, _>(RawString::new(payload)),
+            Complexity::Structured => visitor.visit::<T, _>(Structured::new(codec, payload)),
+            Complexity::Log => {
+                visitor.visit::<T, _>(Shaped::<C, LogBatch>::new(codec, complexity, payload))
+            }
+            Complexity::Numeric => {
+                visitor.visit::<T, _>(Shaped::<C, Telemetry>::new(codec, complexity, payload))
+            }
+            Complexity::Nested => {
+                visitor.visit::<T, _>(Shaped::<C, OrderRequest>::new(codec, complexity, payload))
+            }
+        }
     }
 }
 
@@ -79,15 +95,37 @@ pub fn boxed_format(
     codec: &str,
     payload_bytes: usize,
 ) -> Result<Box<dyn MessageFormat>, codecs::LookupError> {
-    struct Boxed(usize);
+    struct Boxed(Complexity, usize);
     impl CodecVisitor for Boxed {
         type Output = Box<dyn MessageFormat>;
         fn visit<C: Codec>(self, codec: C) -> Self::Output {
-            Box::new(Structured::new(codec, self.0))
+            let Boxed(complexity, payload) = self;
+            match complexity {
+                Complexity::RawString => Box::new(RawString::new(payload)),
+                Complexity::Structured => Box::new(Structured::new(codec, payload)),
+                Complexity::Log => Box::new(Shaped::<C, LogBatch>::new(codec, complexity, payload)),
+                Complexity::Numeric => {
+                    Box::new(Shaped::<C, Telemetry>::new(codec, complexity, payload))
+                }
+                Complexity::Nested => {
+                    Box::new(Shaped::<C, OrderRequest>::new(codec, complexity, payload))
+                }
+            }
         }
     }
     match complexity {
         Complexity::RawString => Ok(Box::new(RawString::new(payload_bytes))),
-        Complexity::Structured => codecs::dispatch(codec, Boxed(payload_bytes)),
+        shape => codecs::dispatch(codec, Boxed(shape, payload_bytes)),
     }
+}
+
+/// Every message format of this build, in a fixed order: each compiled
+/// codec with each shape, then the raw string (whose codec name is a
+/// stand-in). What the fuzz target picks from with its first byte.
+pub fn every_format() -> Vec<(Complexity, &'static str)> {
+    codecs::compiled_names()
+        .into_iter()
+        .flat_map(|codec| Complexity::SHAPES.map(|shape| (shape, codec)))
+        .chain([(Complexity::RawString, "json")])
+        .collect()
 }

@@ -48,6 +48,15 @@ pub struct Measurement {
     pub intervals: Vec<f64>,
     /// The parent's CPU time over warm-up and measured phase together.
     pub parent_cpu: Option<Duration>,
+    /// The encoded sizes of the last round trip's ping and pong.
+    pub wire_bytes: WireBytes,
+}
+
+/// How many bytes a round trip put on the wire, each way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WireBytes {
+    pub ping: usize,
+    pub pong: usize,
 }
 
 impl Measurement {
@@ -141,6 +150,7 @@ pub struct PingPong<'a, T: Transport, F: MessageFormat> {
     buf: Vec<u8>,
     seq: u64,
     run_start: Instant,
+    wire_bytes: WireBytes,
 }
 
 impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
@@ -152,6 +162,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             buf: Vec::new(),
             seq: 0,
             run_start: Instant::now(),
+            wire_bytes: WireBytes::default(),
         }
     }
 
@@ -170,6 +181,10 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             .transport
             .recv(self.liveness)
             .map_err(transport_error)?;
+        self.wire_bytes = WireBytes {
+            ping: self.buf.len(),
+            pong: reply.len(),
+        };
         self.format
             .check_pong(reply, seq, sent_at_ns)
             .map_err(|error| EngineError::Verify { seq, error })
@@ -240,6 +255,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             latency: recorder,
             intervals: intervals.rates,
             parent_cpu,
+            wire_bytes: self.wire_bytes,
         })
     }
 

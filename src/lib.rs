@@ -9,6 +9,7 @@
 pub mod child;
 pub mod cli;
 pub mod cmd;
+pub mod codec_cost;
 pub mod compare;
 pub mod dispatch;
 pub mod engine;

@@ -65,7 +65,7 @@ pub fn plan(spec: &MatrixSpec) -> Result<Vec<PlannedCase>, transport::TransportE
                 // Raw strings use no codec ("none" in names); json stands in.
                 let codecs: Vec<(&str, CodecId)> = match complexity {
                     Complexity::RawString => vec![("none", CodecId::Json)],
-                    Complexity::Structured => spec.codecs.iter().map(|&c| (c.name(), c)).collect(),
+                    _ => spec.codecs.iter().map(|&c| (c.name(), c)).collect(),
                 };
                 for (codec_name, codec) in codecs {
                     for &payload_bytes in &spec.payloads {
@@ -205,7 +205,7 @@ pub fn schedule(
 type CaseGroupKey = (Complexity, Option<CodecId>, usize, PinMode);
 
 fn group_key(spec: &CaseSpec) -> CaseGroupKey {
-    let codec = (spec.complexity == Complexity::Structured).then_some(spec.codec);
+    let codec = spec.complexity.uses_codec().then_some(spec.codec);
     (spec.complexity, codec, spec.payload_bytes, spec.pin)
 }
 
@@ -385,6 +385,18 @@ impl Bar {
             indicatif::ProgressBar::hidden()
         };
         Bar { bar }
+    }
+}
+
+impl Bar {
+    /// Moves the bar to `step` with `message`.
+    pub fn show(&mut self, step: usize, message: &str) {
+        self.bar.set_position(step as u64);
+        self.bar.set_message(message.to_string());
+    }
+
+    pub fn clear(&mut self) {
+        self.bar.finish_and_clear();
     }
 }
 

@@ -10,59 +10,68 @@
 use codecs::{Codec, CodecError};
 use serde::{Deserialize, Serialize};
 
-/// Id the parent puts in every ping, and expects back as the pong's receiver.
-pub const PARENT_ID: &str = "parent";
-/// Id the child puts in every pong, and expects as the ping's receiver.
-pub const CHILD_ID: &str = "child";
-
-codecs::message! {
-    /// The parent's request.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    pub struct PingMessage {
-        pub sender_id: String,
-        pub receiver_id: String,
-        /// Increases by one every round trip; the child must echo it.
-        pub seq: u64,
-        /// When the parent sent it, in nanoseconds since the parent's run started.
-        pub sent_at_ns: u64,
-        pub payload: String,
-    }
-}
-
-codecs::message! {
-    /// The child's answer to one [`PingMessage`].
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    pub struct PongMessage {
-        pub sender_id: String,
-        pub receiver_id: String,
-        /// The ping's `seq`, echoed.
-        pub seq: u64,
-        /// The ping's `sent_at_ns`, echoed.
-        pub ping_sent_at_ns: u64,
-        /// The ping's payload, echoed.
-        pub payload: String,
-    }
-}
+use codecs::shapes::ShapeMessage;
+pub use codecs::shapes::{make_payload, PingMessage, PongMessage, CHILD_ID, PARENT_ID};
 
 /// How messages are represented on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Complexity {
     /// The seed's `sender|receiver|ping` bytes; no codec involved.
     RawString,
-    /// Typed messages through the selected codec (`json` is the seed's name for it).
+    /// The small typed ping through the selected codec (`json` is the seed's name for it).
     #[value(alias = "json")]
     Structured,
+    /// String-heavy: a batch of access-log records, one per 80 payload bytes.
+    Log,
+    /// Number-heavy: a telemetry frame, one `f32` sample per 4 payload bytes.
+    Numeric,
+    /// Structure-heavy: an order request, one nested order per 40 payload bytes.
+    Nested,
 }
 
 impl Complexity {
-    pub const ALL: [Complexity; 2] = [Complexity::RawString, Complexity::Structured];
+    pub const ALL: [Complexity; 5] = [
+        Complexity::RawString,
+        Complexity::Structured,
+        Complexity::Log,
+        Complexity::Numeric,
+        Complexity::Nested,
+    ];
+
+    /// The shapes that go through a codec: every one but raw strings.
+    pub const SHAPES: [Complexity; 4] = [
+        Complexity::Structured,
+        Complexity::Log,
+        Complexity::Numeric,
+        Complexity::Nested,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Complexity::RawString => "raw-string",
             Complexity::Structured => "structured",
+            Complexity::Log => "log",
+            Complexity::Numeric => "numeric",
+            Complexity::Nested => "nested",
         }
+    }
+
+    /// Whether messages of this shape go through a codec.
+    pub fn uses_codec(self) -> bool {
+        self != Complexity::RawString
     }
 }
 
@@ -70,14 +79,6 @@ impl std::fmt::Display for Complexity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// The payload the parent sends: `len` printable ASCII bytes.
-///
-/// The content varies along the string so that a transport that drops, repeats
-/// or reorders bytes is caught by the payload check.
-pub fn make_payload(len: usize) -> String {
-    (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect()
 }
 
 /// A reply that does not answer the ping that was sent.
@@ -338,6 +339,80 @@ impl<C: Codec> MessageFormat for Structured<C> {
     }
 }
 
+/// A generated shape (`log`, `numeric`, `nested`) through codec `C`.
+///
+/// Both processes generate the same message from the payload figure (a fixed
+/// seed), so each side checks the whole of what it received against its own
+/// copy: the child the ping, the parent the pong, which echoes the ping. The
+/// message is built once and only its header changes per round trip, so the
+/// timed work is the codec's and the check's, not the building of the body.
+pub struct Shaped<C: Codec, M: ShapeMessage> {
+    codec: C,
+    message: M,
+    complexity: Complexity,
+}
+
+impl<C: Codec, M: ShapeMessage> Shaped<C, M> {
+    pub fn new(codec: C, complexity: Complexity, payload_bytes: usize) -> Self {
+        debug_assert_eq!(complexity.name(), M::SHAPE);
+        Shaped {
+            codec,
+            message: M::generate(payload_bytes),
+            complexity,
+        }
+    }
+
+    /// Checks `got` against the expected message with header `(seq, at)`.
+    fn check(&mut self, got: &M, seq: u64, at: u64) -> Result<(), VerifyError> {
+        self.message.set_header(seq, at);
+        if *got == self.message {
+            Ok(())
+        } else {
+            Err(VerifyError::Mismatch {
+                field: "content",
+                expected: format!("the generated {} message", M::SHAPE),
+                got: "a message that differs from it".to_string(),
+            })
+        }
+    }
+}
+
+impl<C: Codec, M: ShapeMessage> MessageFormat for Shaped<C, M> {
+    fn codec_name(&self) -> &'static str {
+        C::NAME
+    }
+
+    fn complexity(&self) -> Complexity {
+        self.complexity
+    }
+
+    fn encode_ping(
+        &mut self,
+        seq: u64,
+        sent_at_ns: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CodecError> {
+        self.message.set_header(seq, sent_at_ns);
+        self.codec.encode(&self.message, buf)
+    }
+
+    fn check_pong(&mut self, reply: &[u8], seq: u64, sent_at_ns: u64) -> Result<(), VerifyError> {
+        let pong: M = self.codec.decode(reply)?;
+        let (got_seq, got_at) = pong.header();
+        expect_eq("seq", seq, got_seq)?;
+        expect_eq("sent_at_ns", sent_at_ns, got_at)?;
+        self.check(&pong, seq, sent_at_ns)
+    }
+
+    fn answer_ping(&mut self, request: &[u8], buf: &mut Vec<u8>) -> Result<(), VerifyError> {
+        let ping: M = self.codec.decode(request)?;
+        let (seq, at) = ping.header();
+        self.check(&ping, seq, at)?;
+        self.codec.encode(&ping, buf)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +465,51 @@ mod tests {
         let mut buf = Vec::new();
         format.encode_ping(1, 1, &mut buf).unwrap();
         assert!(max > buf.len());
+    }
+
+    #[test]
+    fn a_generated_shape_is_checked_whole_on_both_sides() {
+        for shape in [Complexity::Log, Complexity::Numeric, Complexity::Nested] {
+            let mut parent = crate::dispatch::boxed_format(shape, "json", 300).unwrap();
+            let mut child = crate::dispatch::boxed_format(shape, "json", 300).unwrap();
+            // The pong echoes the ping, so only the header tells them apart
+            // (and both carry the ping's): no "a ping is not a pong" here.
+            let (mut ping, mut pong) = (Vec::new(), Vec::new());
+            parent.encode_ping(7, 1234, &mut ping).unwrap();
+            child.answer_ping(&ping, &mut pong).unwrap();
+            parent.check_pong(&pong, 7, 1234).unwrap();
+            assert!(parent.check_pong(&pong, 8, 1234).is_err());
+            assert!(parent.check_pong(&pong, 7, 1235).is_err());
+            parent.encode_ping(3, 4, &mut ping).unwrap();
+            // One byte changed deep inside the body, not in the header.
+            let text = String::from_utf8(ping.clone()).unwrap();
+            let at = text.rfind(|c: char| c.is_ascii_digit()).unwrap();
+            let mut changed = ping.clone();
+            changed[at] = if changed[at] == b'1' { b'2' } else { b'1' };
+            let err = child.answer_ping(&changed, &mut pong).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    VerifyError::Mismatch {
+                        field: "content",
+                        ..
+                    }
+                ),
+                "{shape}: {err}"
+            );
+            child.answer_ping(&ping, &mut pong).unwrap();
+            let err = parent.check_pong(&changed, 3, 4).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    VerifyError::Mismatch {
+                        field: "content",
+                        ..
+                    }
+                ),
+                "{shape}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -97,12 +97,13 @@ fn verified(results: &[Loaded]) -> Vec<&BenchResult> {
         .collect()
 }
 
-/// Codecs, with raw strings (which use none) as their own entry.
+/// Codecs, with raw strings (which use none) as their own entry, and the
+/// shape after the codec for the shapes beyond the small ping.
 fn codec_label(key: &CaseKey) -> String {
-    if key.complexity == "raw-string" {
-        "raw-string".into()
-    } else {
-        key.codec.clone()
+    match key.complexity.as_str() {
+        "raw-string" => "raw-string".into(),
+        "structured" => key.codec.clone(),
+        shape => format!("{} {shape}", key.codec),
     }
 }
 
@@ -688,4 +689,178 @@ pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>>
         written.push(payload);
     }
     Ok(written)
+}
+
+/// The codecs alone (`ipc-bench codecs`): one row of panels per shape and
+/// payload size, times on the left (encode, decode and, for zero-copy
+/// formats, validated access; median and 95 % interval, log scale, lower is
+/// better), sizes on the right (encoded, and compressed by zstd).
+pub fn codecs_chart(report: &crate::codec_cost::CodecsReport, path: &Path) -> anyhow::Result<()> {
+    use crate::codec_cost::{CodecCase, Figure};
+    let rows: Vec<(crate::message::Complexity, usize)> = report
+        .cases
+        .iter()
+        .map(|c| (c.complexity, c.payload_bytes))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if rows.is_empty() {
+        return Err(anyhow!("the codecs report holds no cases"));
+    }
+    let codec_names: Vec<&str> = codecs::CODECS
+        .iter()
+        .map(|c| c.name)
+        .filter(|n| report.cases.iter().any(|c| c.codec == *n))
+        .collect();
+    let group_width = 70;
+    let panel_width = (110 + codec_names.len() * group_width) as u32;
+    let panel_height = 260;
+    let (area, legend_area) = canvas(
+        path,
+        (
+            2 * panel_width + LEGEND_WIDTH,
+            60 + panel_height * rows.len() as u32,
+        ),
+        "The codecs alone: time per message and bytes per message (log scales, lower is better)",
+    )?;
+    let panels = area.split_evenly((rows.len(), 2));
+    /// A bar series: its legend text, its colour and what it reads from a case.
+    type Series<T> = (&'static str, RGBColor, fn(&CodecCase) -> T);
+    let series: [Series<Option<Figure>>; 3] = [
+        ("encode", PALETTE[0], |c| Some(c.encode_ns)),
+        ("decode", PALETTE[1], |c| Some(c.decode_ns)),
+        ("validated access (zero-copy)", PALETTE[2], |c| c.access_ns),
+    ];
+    let sizes: [Series<usize>; 2] = [
+        ("encoded bytes", PALETTE[4], |c| c.wire_bytes),
+        ("zstd-compressed bytes", PALETTE[5], |c| c.zstd_bytes),
+    ];
+    for (r, (shape, payload)) in rows.iter().enumerate() {
+        let cases: Vec<(usize, &CodecCase)> = report
+            .cases
+            .iter()
+            .filter(|c| c.complexity == *shape && c.payload_bytes == *payload)
+            .filter_map(|c| Some((codec_names.iter().position(|n| *n == c.codec)?, c)))
+            .collect();
+        let label_x = |x: &f64| -> String {
+            let i = x.floor() as usize;
+            if (x - i as f64 - 0.5).abs() < 1e-6 {
+                codec_names.get(i).map_or(String::new(), |s| s.to_string())
+            } else {
+                String::new()
+            }
+        };
+        // Times.
+        let y = log_fit(cases.iter().flat_map(|(_, c)| {
+            series.iter().filter_map(|(_, _, f)| f(c)).flat_map(|f| {
+                [
+                    f.median,
+                    f.ci95.map_or(f.median, |i| i.lo),
+                    f.ci95.map_or(f.median, |i| i.hi),
+                ]
+            })
+        }))?;
+        let mut chart = ChartBuilder::on(&panels[2 * r])
+            .caption(format!("{shape}, {payload} B: time"), ("sans-serif", 13))
+            .margin(10)
+            .x_label_area_size(28)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..codec_names.len() as f64, y.clone().log_scale())
+            .map_err(drawing_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(codec_names.len() * 2 + 1)
+            .x_label_formatter(&label_x)
+            .y_labels(5)
+            .y_label_formatter(&|v| crate::summary::format_ns(*v))
+            .draw()
+            .map_err(drawing_error)?;
+        let bar = 0.8 / series.len() as f64;
+        for (s, (_, colour, figure)) in series.iter().enumerate() {
+            let bars: Vec<(f64, Figure)> = cases
+                .iter()
+                .filter_map(|(g, c)| Some((*g as f64 + 0.1 + s as f64 * bar, figure(c)?)))
+                .collect();
+            chart
+                .draw_series(bars.iter().map(|(x0, f)| {
+                    Rectangle::new(
+                        [(*x0, y.start), (x0 + bar * 0.85, f.median)],
+                        colour.filled(),
+                    )
+                }))
+                .map_err(drawing_error)?;
+            chart
+                .draw_series(bars.iter().filter_map(|(x0, f)| {
+                    let ci = f.ci95?;
+                    Some(ErrorBar::new_vertical(
+                        x0 + bar * 0.425,
+                        ci.lo,
+                        f.median,
+                        ci.hi,
+                        BLACK.stroke_width(1),
+                        5,
+                    ))
+                }))
+                .map_err(drawing_error)?;
+        }
+        // Sizes.
+        let y = log_fit(
+            cases
+                .iter()
+                .flat_map(|(_, c)| sizes.iter().map(|(_, _, f)| f(c) as f64)),
+        )?;
+        let mut chart = ChartBuilder::on(&panels[2 * r + 1])
+            .caption(format!("{shape}, {payload} B: bytes"), ("sans-serif", 13))
+            .margin(10)
+            .x_label_area_size(28)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..codec_names.len() as f64, y.clone().log_scale())
+            .map_err(drawing_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(codec_names.len() * 2 + 1)
+            .x_label_formatter(&label_x)
+            .y_labels(5)
+            .y_label_formatter(&|v| crate::compare::short_rate(*v))
+            .draw()
+            .map_err(drawing_error)?;
+        let bar = 0.8 / sizes.len() as f64;
+        for (s, (_, colour, size)) in sizes.iter().enumerate() {
+            chart
+                .draw_series(cases.iter().map(|(g, c)| {
+                    let x0 = *g as f64 + 0.1 + s as f64 * bar;
+                    Rectangle::new(
+                        [(x0, y.start), (x0 + bar * 0.85, size(c) as f64)],
+                        colour.filled(),
+                    )
+                }))
+                .map_err(drawing_error)?;
+        }
+    }
+    let entries = series
+        .iter()
+        .map(|(name, colour, _)| (name.to_string(), swatch(*colour)))
+        .chain(
+            sizes
+                .iter()
+                .map(|(name, colour, _)| (name.to_string(), swatch(*colour))),
+        )
+        .collect();
+    let next = legend(&legend_area, "bars", entries, 20)?;
+    legend(
+        &legend_area,
+        "whiskers",
+        vec![(
+            "95 % interval of the median".to_string(),
+            Box::new(|area: &Area, (x, y): (i32, i32)| {
+                area.draw(&PathElement::new(vec![(x, y - 7), (x, y + 7)], BLACK))
+                    .map_err(drawing_error)
+            }),
+        )],
+        next,
+    )?;
+    area.present().map_err(drawing_error)?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! The schema is documented in the README; bump [`SCHEMA_VERSION`] on any
 //! change that an older reader would misread.
 
+pub use crate::engine::WireBytes;
 use crate::environment::Environment;
 use crate::estimate::Interval;
 use crate::machine::MachineInfo;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest schema this version still reads (version 1: one round, no
 /// samples, no interval).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
@@ -70,6 +71,19 @@ pub struct BenchResult {
     /// large enough that copying is the limit (64 KiB and up).
     #[serde(default)]
     pub memcpy_mb_per_sec: Option<f64>,
+    /// The encoded size of a ping and of a pong (the text's length for raw
+    /// strings); null in files older than schema 3.
+    #[serde(default)]
+    pub wire_bytes: Option<WireBytes>,
+    /// One round trip's message work (two encodes, two decodes, the checks)
+    /// timed in one process with no transport right after each round: the
+    /// median over rounds.
+    #[serde(default)]
+    pub codec_ns_per_round_trip: Option<f64>,
+    /// `codec_ns_per_round_trip / ns_per_round_trip`: how much of a round
+    /// trip the format accounts for (the rest is the transport).
+    #[serde(default)]
+    pub codec_share: Option<f64>,
     /// Whether every round trip was timed; when false `latency_ns` is null.
     pub latency_recorded: bool,
     /// Percentiles of every measured round trip of every round.
@@ -115,6 +129,9 @@ pub struct Sample {
     /// Round trips per second in each 100 ms of the measured phase.
     #[serde(default)]
     pub intervals_per_sec: Vec<f64>,
+    /// One round trip's message work without a transport, timed after the round.
+    #[serde(default)]
+    pub codec_ns_per_round_trip: Option<f64>,
 }
 
 /// CPU time of both processes over warm-up and measured phase together.
@@ -197,6 +214,7 @@ impl BenchResult {
             latency_p99_ns: self.latency_ns.as_ref().map(|l| l.p99),
             cpu_ns_per_round_trip: self.cpu.ns_per_round_trip,
             intervals_per_sec: Vec::new(),
+            codec_ns_per_round_trip: None,
         }];
         self.warnings
             .push("a version-1 result: one round, so no interval".to_string());
@@ -283,7 +301,11 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
                 .with_context(|| format!("cannot list {}", path.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                .filter(|p| p.file_name().is_some_and(|n| n != MATRIX_SUMMARY_FILE))
+                .filter(|p| {
+                    p.file_name().is_some_and(|n| {
+                        n != MATRIX_SUMMARY_FILE && n != crate::codec_cost::CODECS_FILE
+                    })
+                })
                 .collect();
             found.sort();
             if found.is_empty() {

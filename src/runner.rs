@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 /// Payload size from which results carry the machine's memcpy bandwidth.
 const MEMCPY_FROM_PAYLOAD: usize = 64 * 1024;
 
+/// How long each round spends timing its message work with no transport.
+const CODEC_TIMING_BUDGET: Duration = Duration::from_millis(50);
+
 /// Everything that defines one benchmark case.
 #[derive(Debug, Clone)]
 pub struct CaseSpec {
@@ -218,6 +221,10 @@ impl ParentRun<'_> {
             );
         }
 
+        // The child is gone and the machine quiet: time the same messages
+        // without a transport, for the codec's share of the round trip.
+        let codec_ns = crate::codec_cost::round_trip_ns(&mut format, CODEC_TIMING_BUDGET)
+            .context("timing the message work after the run")?;
         let secs = measurement.elapsed.as_secs_f64();
         let parent_secs = measurement.parent_cpu.map(|d| d.as_secs_f64());
         let cpu_ns = match (parent_secs, served.1) {
@@ -239,6 +246,7 @@ impl ParentRun<'_> {
             latency_p99_ns: latency.as_ref().map(|l| l.p99),
             cpu_ns_per_round_trip: cpu_ns,
             intervals_per_sec: measurement.intervals.clone(),
+            codec_ns_per_round_trip: Some(codec_ns),
         };
         let result = BenchResult {
             schema_version: crate::result::SCHEMA_VERSION,
@@ -262,6 +270,9 @@ impl ParentRun<'_> {
             ns_per_round_trip: secs * 1e9 / measurement.round_trips as f64,
             payload_mb_per_sec: 2.0 * spec.payload_bytes as f64 * rate / 1e6,
             memcpy_mb_per_sec: memcpy,
+            wire_bytes: Some(measurement.wire_bytes),
+            codec_ns_per_round_trip: Some(codec_ns),
+            codec_share: Some(codec_ns / (secs * 1e9 / measurement.round_trips as f64)),
             latency_recorded: settings.engine.record_latency,
             latency_ns: latency,
             cpu: CpuUsage {

@@ -104,6 +104,14 @@ impl Series {
             .filter_map(|s| s.cpu_ns_per_round_trip)
             .collect();
         result.cpu.ns_per_round_trip = median(&cpu);
+        let codec: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.codec_ns_per_round_trip)
+            .collect();
+        result.codec_ns_per_round_trip = median(&codec);
+        result.codec_share = result
+            .codec_ns_per_round_trip
+            .map(|ns| ns / result.ns_per_round_trip);
         result.memcpy_mb_per_sec = median(
             &self
                 .rounds
@@ -201,6 +209,7 @@ mod tests {
             latency_p99_ns: None,
             cpu_ns_per_round_trip: Some(1e9 / rate * 2.0),
             intervals_per_sec: intervals,
+            codec_ns_per_round_trip: Some(1e9 / rate * 0.25),
         }];
         let mut latency = LatencyRecorder::default();
         latency.record(std::time::Duration::from_nanos((1e9 / rate) as u64));

@@ -42,7 +42,7 @@ fn settings(
     }
 }
 
-fn check_codec(codec: &str, flag: &str) -> Result<CodecId, UsageError> {
+pub(crate) fn check_codec(codec: &str, flag: &str) -> Result<CodecId, UsageError> {
     CodecId::parse(codec)
         .map_err(|e| UsageError(format!("invalid value '{codec}' for {flag}: {e}")))
 }
@@ -68,8 +68,8 @@ impl CaseArgs {
         };
         // Raw strings use no codec, so one missing from the build is no error.
         let codec = match self.complexity {
-            Complexity::Structured => check_codec(&codec, "--codec/CODEC")?,
             Complexity::RawString => CodecId::Json,
+            _ => check_codec(&codec, "--codec/CODEC")?,
         };
         check_pin(self.pin, "--pin/PIN")?;
         let info = transport.info();

@@ -53,7 +53,7 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
         None => result.transport.clone(),
     };
     let codec = match codec_reason {
-        Some(why) if result.complexity == crate::message::Complexity::Structured => {
+        Some(why) if result.complexity.uses_codec() => {
             format!("{} ({why})", result.codec)
         }
         _ => result.codec.clone(),
@@ -135,6 +135,22 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
             out,
             "  CPU:          parent {p:.2} s + child {c:.2} s, {} per round trip (median of rounds)",
             format_ns(per)
+        );
+    }
+    if let Some(w) = result.wire_bytes {
+        let _ = writeln!(
+            out,
+            "  On the wire:  ping {} B, pong {} B",
+            group_thousands(w.ping as f64),
+            group_thousands(w.pong as f64)
+        );
+    }
+    if let (Some(ns), Some(share)) = (result.codec_ns_per_round_trip, result.codec_share) {
+        let _ = writeln!(
+            out,
+            "  Message work: {} per round trip without a transport (2 encodes, 2 decodes, the checks): {:.0} % of the round trip",
+            format_ns(ns),
+            share * 100.0
         );
     }
     for warning in &result.warnings {

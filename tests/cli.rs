@@ -180,8 +180,8 @@ fn bad_input_is_a_one_line_usage_error() {
             vec!["--complexity", "yaml", "raw-string", "structured"],
         ),
         (
-            vec!["--codec", "protobuf"],
-            vec!["--codec", "protobuf", "json", "postcard"],
+            vec!["--codec", "yaml"],
+            vec!["--codec", "yaml", "json", "postcard", "protobuf"],
         ),
         (
             vec!["--transport", "carrier-pigeon"],
@@ -268,7 +268,7 @@ fn bad_input_is_a_one_line_usage_error() {
             "xml",
             vec!["RPC_MESSAGE_COMPLEXITY", "xml"],
         ),
-        ("CODEC", "cbor", vec!["CODEC", "cbor"]),
+        ("CODEC", "avro", vec!["CODEC", "avro"]),
         ("ROUNDS", "many", vec!["ROUNDS", "many"]),
         ("PIN", "both", vec!["PIN", "both"]),
         ("PAYLOAD_BYTES", "lots", vec!["PAYLOAD_BYTES", "lots"]),
@@ -847,6 +847,8 @@ fn the_keys_of_a_result_file_are_pinned() {
     let expected = [
         "ci_coverage",
         "codec",
+        "codec_ns_per_round_trip",
+        "codec_share",
         "complexity",
         "cpu",
         "cpu.child_secs",
@@ -910,6 +912,9 @@ fn the_keys_of_a_result_file_are_pinned() {
         "warmup_round_trips",
         "warmup_secs",
         "warnings",
+        "wire_bytes",
+        "wire_bytes.ping",
+        "wire_bytes.pong",
     ];
     assert_eq!(found, expected, "{text}");
 }
@@ -934,4 +939,134 @@ fn doctor_reports_the_environment_with_advice() {
     let mut bad = cmd(IPC_BENCH);
     bad.args(["doctor", "--watch", "-1"]);
     assert_usage_error(bad, &["--watch", "-1"]);
+}
+
+/// Every shape beyond the small ping runs through a shared-memory and a
+/// kernel transport, verified, with its wire size and the codec's share of
+/// the round trip recorded; the table shows both.
+#[test]
+fn every_shape_runs_verified_with_its_wire_size_and_codec_share() {
+    for transport in ["spin", "pipe"] {
+        for shape in ["log", "numeric", "nested"] {
+            let dir = tempfile::tempdir().unwrap();
+            cmd(IPC_BENCH)
+                .args(["run", "--transport", transport, "--codec", "json"])
+                .args(["--complexity", shape, "--payload-bytes", "1024"])
+                .args(["--duration", "0.2", "--warmup", "0.05", "--results-dir"])
+                .arg(dir.path())
+                .assert()
+                .success();
+            let file = only_file(dir.path());
+            let doc: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            assert_eq!(doc["complexity"], shape);
+            assert_eq!(doc["verified"], true);
+            // The pong echoes the ping: the same bytes back, and more of
+            // them than the payload figure the body was sized by.
+            let ping = doc["wire_bytes"]["ping"].as_u64().unwrap();
+            assert_eq!(doc["wire_bytes"]["pong"].as_u64(), Some(ping), "{shape}");
+            assert!(ping > 1024, "{transport} {shape}: {ping} bytes");
+            let share = doc["codec_share"].as_f64().unwrap();
+            assert!(share > 0.0 && share.is_finite(), "{shape}: {share}");
+            let table = stdout_of(cmd(IPC_BENCH).arg("compare").arg(&file));
+            assert!(
+                table.contains("Wire B") && table.contains("Codec share"),
+                "{table}"
+            );
+            assert!(table.contains(&format!("{ping} ")), "{table}");
+        }
+    }
+}
+
+/// `ipc-bench codecs` measures each codec × shape × payload in every round,
+/// writes codecs.json (which `compare` of the same directory ignores and
+/// `plot` draws), and prints the table.
+#[test]
+fn the_codecs_command_writes_a_report_a_table_and_a_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stdout_of(
+        cmd(IPC_BENCH)
+            .args([
+                "codecs",
+                "--codecs",
+                "json",
+                "--complexities",
+                "log,numeric",
+            ])
+            .args([
+                "--payload-bytes",
+                "32,256",
+                "--rounds",
+                "2",
+                "--budget",
+                "0.002",
+            ])
+            .args(["--format", "json", "--results-dir"])
+            .arg(dir.path()),
+    );
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 4, "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("codecs.json")).unwrap())
+            .unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        assert_eq!(case["samples"].as_array().unwrap().len(), 2, "{case}");
+        assert!(case["encode_ns"]["median"].as_f64().unwrap() > 0.0);
+        assert!(case["decode_ns"]["median"].as_f64().unwrap() > 0.0);
+        let wire = case["wire_bytes"].as_u64().unwrap();
+        let zstd = case["zstd_bytes"].as_u64().unwrap();
+        assert!(wire > 0 && zstd > 0, "{case}");
+        // JSON has no zero-copy access.
+        assert!(case["access_ns"].is_null(), "{case}");
+    }
+    let bigger = |shape: &str| {
+        let size = |payload: u64| {
+            cases
+                .iter()
+                .find(|c| c["complexity"] == shape && c["payload_bytes"] == payload)
+                .unwrap()["wire_bytes"]
+                .as_u64()
+                .unwrap()
+        };
+        size(256) > size(32)
+    };
+    assert!(bigger("log") && bigger("numeric"));
+    // A run's result next to the report: compare reads the result only.
+    short_run(IPC_BENCH, dir.path())
+        .args(["--transport", "pipe", "--rounds", "1"])
+        .assert()
+        .success();
+    let table = stdout_of(cmd(IPC_BENCH).arg("compare").arg(dir.path()));
+    assert!(table.contains("pipe"), "{table}");
+    let plotted = stdout_of(cmd(IPC_BENCH).arg("plot").arg(dir.path()));
+    assert!(plotted.contains("codecs.svg"), "{plotted}");
+    let svg = std::fs::read_to_string(dir.path().join("codecs.svg")).unwrap();
+    assert!(
+        svg.contains("log, 256 B: time"),
+        "the chart has a panel per shape and size"
+    );
+}
+
+/// Bad `codecs` input names the flag and what is accepted.
+#[test]
+fn the_codecs_command_refuses_what_it_cannot_measure() {
+    let out = cmd(IPC_BENCH)
+        .args(["codecs", "--complexities", "raw-string"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--complexities") && err.contains("accepted"),
+        "{err}"
+    );
+    let out = cmd(IPC_BENCH)
+        .args(["codecs", "--codecs", "yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("yaml") && err.contains("json"), "{err}");
 }

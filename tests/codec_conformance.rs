@@ -2,6 +2,7 @@
 //! (`cargo test --all-features` covers them all). A codec added to the
 //! registry is picked up here without anyone remembering to list it.
 
+use codecs::shapes::{LogBatch, OrderRequest, ShapeMessage, Telemetry};
 use codecs::{Codec, CodecVisitor};
 use ipc_bench::message::{make_payload, PingMessage, PongMessage};
 use std::fmt::Debug;
@@ -79,27 +80,73 @@ impl XorShift {
     }
 }
 
-fn rejects_bad_input<C: Codec>(codec: &mut C) {
+/// Every strict prefix of `value`'s encoding is truncated input: an error
+/// (or, for a format that cannot tell where a message ends, at least never
+/// the original value), never a panic. A byte more is refused.
+fn refuses_truncation<C: Codec, T: codecs::Message + PartialEq + Debug>(codec: &mut C, value: &T) {
     let mut buf = Vec::new();
-    let ping = &pings()[PAYLOAD_SIZES.len()];
-    codec.encode(ping, &mut buf).unwrap();
-    // Every strict prefix is truncated input: an error, never a panic or a value.
+    codec.encode(value, &mut buf).unwrap();
     for len in 0..buf.len() {
-        assert!(
-            codec.decode::<PingMessage>(&buf[..len]).is_err(),
-            "{}: a {len}-byte prefix of a {}-byte message decoded",
-            C::NAME,
-            buf.len()
-        );
+        match codec.decode::<T>(&buf[..len]) {
+            Err(_) => {}
+            Ok(back) => {
+                assert!(
+                    !C::SELF_DELIMITING,
+                    "{}: a {len}-byte prefix of a {}-byte message decoded",
+                    C::NAME,
+                    buf.len()
+                );
+                assert_ne!(
+                    &back,
+                    value,
+                    "{}: a {len}-byte prefix decoded to the whole message",
+                    C::NAME
+                );
+            }
+        }
     }
     // Trailing garbage is not silently ignored.
     let mut longer = buf.clone();
     longer.push(0x2a);
     assert!(
-        codec.decode::<PingMessage>(&longer).is_err(),
+        codec.decode::<T>(&longer).is_err(),
         "{}: trailing byte accepted",
         C::NAME
     );
+}
+
+/// A generated message of every shape at several sizes, with headers at
+/// both ends of their range, returns unchanged; truncations and random
+/// bytes never panic.
+fn carries_shape<C: Codec, M: ShapeMessage>(codec: &mut C) {
+    let mut values = Vec::new();
+    for &size in &[0, 32, 1024, 65_536] {
+        for (seq, at) in [(0, 0), (1, 1_000_000_000), (u64::MAX, u64::MAX)] {
+            let mut m = M::generate(size);
+            m.set_header(seq, at);
+            values.push(m);
+        }
+    }
+    round_trips(codec, &values);
+    refuses_truncation(codec, &M::generate(200));
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    for _ in 0..5_000 {
+        let len = (rng.next() % 96) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let _ = codec.decode::<M>(&bytes);
+    }
+    let mut buf = Vec::new();
+    codec.encode(&M::generate(64), &mut buf).unwrap();
+    for i in 0..buf.len() {
+        let mut bytes = buf.clone();
+        bytes[i] ^= 0xff;
+        let _ = codec.decode::<M>(&bytes);
+    }
+}
+
+fn rejects_bad_input<C: Codec>(codec: &mut C) {
+    let ping = &pings()[PAYLOAD_SIZES.len()];
+    refuses_truncation(codec, ping);
     // Random bytes, including huge length prefixes, never panic.
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     for round in 0..20_000 {
@@ -112,6 +159,8 @@ fn rejects_bad_input<C: Codec>(codec: &mut C) {
         let _ = codec.decode::<PongMessage>(&bytes);
     }
     // Flipping single bytes of a valid message must not panic either.
+    let mut buf = Vec::new();
+    codec.encode(ping, &mut buf).unwrap();
     for i in 0..buf.len() {
         let mut bytes = buf.clone();
         bytes[i] ^= 0xff;
@@ -127,6 +176,10 @@ impl CodecVisitor for Conformance {
         round_trips(&mut codec, &pings());
         round_trips(&mut codec, &pongs());
         rejects_bad_input(&mut codec);
+        carries_shape::<C, PingMessage>(&mut codec);
+        carries_shape::<C, LogBatch>(&mut codec);
+        carries_shape::<C, Telemetry>(&mut codec);
+        carries_shape::<C, OrderRequest>(&mut codec);
     }
 }
 

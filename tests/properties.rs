@@ -3,6 +3,9 @@
 //! what it was given, and every message format answers exactly the ping it
 //! got and rejects any other.
 
+use codecs::shapes::{
+    Client, LogBatch, LogRecord, Order, OrderKind, OrderRequest, Price, SensorState, Telemetry,
+};
 use codecs::{Codec, CodecVisitor};
 use ipc_bench::dispatch::boxed_format;
 use ipc_bench::handshake::{
@@ -50,6 +53,162 @@ fn pong() -> impl Strategy<Value = PongMessage> {
                 payload,
             },
         )
+}
+
+/// Any float a shape can carry: finite (JSON has no infinity, and a NaN is
+/// not equal to itself), normal, subnormal or zero, of either sign.
+fn finite_f32() -> impl Strategy<Value = f32> {
+    prop::num::f32::NORMAL | prop::num::f32::SUBNORMAL | prop::num::f32::ZERO
+}
+
+fn finite_f64() -> impl Strategy<Value = f64> {
+    prop::num::f64::NORMAL | prop::num::f64::SUBNORMAL | prop::num::f64::ZERO
+}
+
+fn log_batch() -> impl Strategy<Value = LogBatch> {
+    let record = (
+        any::<String>(),
+        any::<String>(),
+        any::<String>(),
+        any::<String>(),
+        any::<String>(),
+        any::<u32>(),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(address, identity, user, timestamp, request, status, size)| LogRecord {
+                address,
+                identity,
+                user,
+                timestamp,
+                request,
+                status,
+                size,
+            },
+        );
+    (
+        any::<u64>(),
+        any::<u64>(),
+        proptest::collection::vec(record, 0..8),
+    )
+        .prop_map(|(seq, sent_at_ns, records)| LogBatch {
+            seq,
+            sent_at_ns,
+            records,
+        })
+}
+
+fn telemetry() -> impl Strategy<Value = Telemetry> {
+    let state = proptest::option::of(prop_oneof![
+        any::<u64>().prop_map(SensorState::Running),
+        finite_f32().prop_map(SensorState::Degraded),
+        any::<u32>().prop_map(SensorState::Fault),
+    ]);
+    (
+        (any::<u64>(), any::<u64>(), any::<u32>(), any::<u64>()),
+        (finite_f64(), finite_f64(), finite_f32(), state),
+        proptest::collection::vec(finite_f32(), 0..64),
+        proptest::collection::vec(finite_f32(), 0..4),
+    )
+        .prop_map(
+            |(
+                (seq, sent_at_ns, sensor_id, captured_at_ns),
+                (temperature_c, pressure_kpa, gain, state),
+                samples,
+                calibration,
+            )| Telemetry {
+                seq,
+                sent_at_ns,
+                sensor_id,
+                captured_at_ns,
+                temperature_c,
+                pressure_kpa,
+                gain,
+                state,
+                samples,
+                calibration,
+            },
+        )
+}
+
+fn order_request() -> impl Strategy<Value = OrderRequest> {
+    let price = (any::<i64>(), any::<i32>()).prop_map(|(units, nanos)| Price { units, nanos });
+    let kind = proptest::option::of(prop_oneof![
+        any::<u32>().prop_map(OrderKind::Market),
+        price.prop_map(OrderKind::Limit),
+        any::<u64>().prop_map(OrderKind::Replace),
+    ]);
+    let order = (
+        any::<u64>(),
+        any::<String>(),
+        any::<u32>(),
+        any::<bool>(),
+        kind,
+    )
+        .prop_map(|(id, symbol, quantity, buy, kind)| Order {
+            id,
+            symbol,
+            quantity,
+            buy,
+            kind,
+        });
+    let client = proptest::option::of(
+        (
+            any::<String>(),
+            any::<u64>(),
+            proptest::option::of(any::<String>()),
+        )
+            .prop_map(|(name, account, region)| Client {
+                name,
+                account,
+                region,
+            }),
+    );
+    (
+        any::<u64>(),
+        any::<u64>(),
+        client,
+        proptest::collection::btree_map(any::<String>(), any::<String>(), 0..4),
+        proptest::collection::vec(order, 0..6),
+        proptest::option::of(any::<u32>()),
+    )
+        .prop_map(
+            |(seq, sent_at_ns, client, headers, orders, deadline_ms)| OrderRequest {
+                seq,
+                sent_at_ns,
+                client,
+                headers,
+                orders,
+                deadline_ms,
+            },
+        )
+}
+
+/// Every compiled codec returns `value` unchanged.
+struct Returns<M>(M);
+
+impl<M: codecs::Message + PartialEq + std::fmt::Debug> CodecVisitor for Returns<M> {
+    type Output = Result<(), TestCaseError>;
+    fn visit<C: Codec>(self, mut codec: C) -> Self::Output {
+        let mut buf = Vec::new();
+        codec
+            .encode(&self.0, &mut buf)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back: M = codec
+            .decode(&buf)
+            .map_err(|e| TestCaseError::fail(format!("{e} ({} bytes)", buf.len())))?;
+        prop_assert_eq!(back, self.0, "{}", C::NAME);
+        Ok(())
+    }
+}
+
+fn every_codec_returns<M: codecs::Message + Clone + PartialEq + std::fmt::Debug>(
+    value: M,
+) -> Result<(), TestCaseError> {
+    for name in codecs::compiled_names() {
+        codecs::dispatch(name, Returns(value.clone())).unwrap()?;
+    }
+    Ok(())
 }
 
 struct RoundTrip {
@@ -128,6 +287,21 @@ proptest! {
     }
 
     #[test]
+    fn every_codec_returns_any_log_batch(value in log_batch()) {
+        every_codec_returns(value)?;
+    }
+
+    #[test]
+    fn every_codec_returns_any_telemetry_frame(value in telemetry()) {
+        every_codec_returns(value)?;
+    }
+
+    #[test]
+    fn every_codec_returns_any_order_request(value in order_request()) {
+        every_codec_returns(value)?;
+    }
+
+    #[test]
     fn every_format_answers_exactly_the_ping_it_got(
         payload_bytes in 0usize..2048,
         seq in any::<u64>(),
@@ -138,6 +312,11 @@ proptest! {
         exchange(&mut RawString::new(payload_bytes), &mut RawString::new(payload_bytes), &case)?;
         for name in codecs::compiled_names() {
             codecs::dispatch(name, Exchange { ..case }).unwrap()?;
+            for shape in [Complexity::Log, Complexity::Numeric, Complexity::Nested] {
+                let mut parent = boxed_format(shape, name, payload_bytes).unwrap();
+                let mut child = boxed_format(shape, name, payload_bytes).unwrap();
+                exchange(parent.as_mut(), child.as_mut(), &case)?;
+            }
         }
     }
 
@@ -160,8 +339,7 @@ proptest! {
     /// both sides of every format, the raw string included, take any bytes.
     #[test]
     fn random_bytes_are_refused_not_panicked_on_by_either_side(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        let formats = codecs::compiled_names().into_iter().map(|c| (Complexity::Structured, c));
-        for (complexity, codec) in formats.chain([(Complexity::RawString, "json")]) {
+        for (complexity, codec) in ipc_bench::dispatch::every_format() {
             let mut format = boxed_format(complexity, codec, 32).unwrap();
             let mut reply = Vec::new();
             let answered = format.answer_ping(&bytes, &mut reply);

@@ -332,7 +332,10 @@ fn bad_result_files_are_named_in_the_error() {
         ),
         (
             "future.json",
-            text.replace("\"schema_version\": 2", "\"schema_version\": 99"),
+            text.replace(
+                &format!("\"schema_version\": {}", ipc_bench::result::SCHEMA_VERSION),
+                "\"schema_version\": 99",
+            ),
             "newer than this ipc-bench",
         ),
     ];

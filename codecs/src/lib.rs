@@ -11,57 +11,52 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-/// What a codec can carry: any serde type, and with the `bitcode` feature
-/// also bitcode's own derive (`bitcode::Encode` / `Decode`), which is several
-/// times faster than its serde path. Message types derive both.
-#[cfg(not(feature = "bitcode"))]
-pub trait Message: Serialize + DeserializeOwned {}
-#[cfg(not(feature = "bitcode"))]
-impl<T: Serialize + DeserializeOwned> Message for T {}
+pub mod shapes;
 
-/// What a codec can carry: any serde type, and with the `bitcode` feature
-/// also bitcode's own derive (`bitcode::Encode` / `Decode`), which is several
-/// times faster than its serde path. Message types derive both.
-#[cfg(feature = "bitcode")]
+/// Declares `$name` as the bound a codec behind `$feature` puts on message
+/// types: the bound itself when the feature is on, nothing when it is off, so
+/// a build carries the derives of its own codecs only.
+macro_rules! feature_bound {
+    ($feature:literal, $name:ident, $($bound:tt)+) => {
+        #[cfg(feature = $feature)]
+        #[doc = concat!("What the `", $feature, "` codec needs of a message type (this build has it).")]
+        pub trait $name: $($bound)+ {}
+        #[cfg(feature = $feature)]
+        impl<T: $($bound)+> $name for T {}
+        #[cfg(not(feature = $feature))]
+        #[doc = concat!("What the `", $feature, "` codec needs of a message type (nothing: this build lacks it).")]
+        pub trait $name {}
+        #[cfg(not(feature = $feature))]
+        impl<T> $name for T {}
+    };
+}
+
+// bitcode's own derive: several times faster than its serde path.
+feature_bound!(
+    "bitcode",
+    BitcodeMessage,
+    ::bitcode::Encode + for<'a> ::bitcode::Decode<'a>
+);
+// prost's derive; protobuf has no serde path.
+feature_bound!("protobuf", ProtobufMessage, ::prost::Message + Default);
+#[cfg(feature = "rkyv")]
+pub use crate::rkyv::RkyvMessage;
+#[cfg(not(feature = "rkyv"))]
+/// What the `rkyv` codec needs of a message type (nothing: this build lacks it).
+pub trait RkyvMessage {}
+#[cfg(not(feature = "rkyv"))]
+impl<T> RkyvMessage for T {}
+
+/// What a codec can carry: any serde type that also has the derives of the
+/// codecs in this build that bypass serde (bitcode, rkyv, protobuf). The
+/// message types in [`shapes`] derive all of them, each behind its feature.
 pub trait Message:
-    Serialize + DeserializeOwned + ::bitcode::Encode + for<'a> ::bitcode::Decode<'a>
+    Serialize + DeserializeOwned + BitcodeMessage + RkyvMessage + ProtobufMessage + 'static
 {
 }
-#[cfg(feature = "bitcode")]
-impl<T: Serialize + DeserializeOwned + ::bitcode::Encode + for<'a> ::bitcode::Decode<'a>> Message
-    for T
+impl<T> Message for T where
+    T: Serialize + DeserializeOwned + BitcodeMessage + RkyvMessage + ProtobufMessage + 'static
 {
-}
-
-/// bitcode itself, for [`message!`]'s derive: a message type derives bitcode's
-/// traits through this crate, so the derive is on exactly when the
-/// [`Message`] bound asks for it, whichever package turned the feature on.
-#[cfg(feature = "bitcode")]
-#[doc(hidden)]
-pub use ::bitcode as bitcode_crate;
-
-/// Declares a message type: the item as written, plus bitcode's derive when
-/// this crate's `bitcode` feature is on. Both follow the same feature, so
-/// turning it on from any package (`--features codecs/bitcode`) cannot leave
-/// the bound without its derive. Dependents name this crate `codecs`.
-#[cfg(feature = "bitcode")]
-#[macro_export]
-macro_rules! message {
-    ($item:item) => {
-        #[derive($crate::bitcode_crate::Encode, $crate::bitcode_crate::Decode)]
-        #[bitcode(crate = "codecs::bitcode_crate")]
-        $item
-    };
-}
-
-/// Declares a message type: the item as written, plus bitcode's derive when
-/// this crate's `bitcode` feature is on (it is not in this build).
-#[cfg(not(feature = "bitcode"))]
-#[macro_export]
-macro_rules! message {
-    ($item:item) => {
-        $item
-    };
 }
 
 /// A serialization format that can carry the benchmark's messages.
@@ -82,6 +77,20 @@ pub trait Codec: Default + Send + 'static {
     ///
     /// Values are owned: not every format here can lend out borrowed strings.
     fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError>;
+
+    /// Whether a decoder can tell where a message ends. Protobuf cannot (a
+    /// message cut at a field boundary is itself a valid, shorter message),
+    /// nor can rkyv (read from its end, a prefix may end in a valid root):
+    /// for them only the content check that follows every decode catches a
+    /// truncated message.
+    const SELF_DELIMITING: bool = true;
+
+    /// Validated access to the encoded message without decoding it, for
+    /// zero-copy formats (rkyv); `None` for formats that have no such thing.
+    fn access<T: Message>(&mut self, bytes: &[u8]) -> Option<Result<(), CodecError>> {
+        let _ = bytes;
+        None
+    }
 
     /// The codec's name, for callers holding a value rather than the type.
     fn name(&self) -> &'static str {
@@ -227,6 +236,9 @@ registry! {
     "msgpack" => msgpack::MsgPack, feature = "msgpack";
     "bincode" => bincode::Bincode, feature = "bincode";
     "bitcode" => bitcode::Bitcode, feature = "bitcode";
+    "cbor" => cbor::Cbor, feature = "cbor";
+    "rkyv" => rkyv::Rkyv, feature = "rkyv";
+    "protobuf" => protobuf::Protobuf, feature = "protobuf";
 }
 
 /// The names of the codecs compiled into this build.

@@ -4,21 +4,15 @@
 //! never a panic, an abort or an unbounded allocation.
 #![no_main]
 
-use ipc_bench::dispatch::boxed_format;
-use ipc_bench::message::Complexity;
+use ipc_bench::dispatch::{boxed_format, every_format};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, message)) = data.split_first() else {
         return;
     };
-    let codecs = ipc_bench::codecs::compiled_names();
-    // One slot per codec plus one for the raw string.
-    let choice = usize::from(selector) % (codecs.len() + 1);
-    let (complexity, codec) = match codecs.get(choice) {
-        Some(codec) => (Complexity::Structured, *codec),
-        None => (Complexity::RawString, "json"),
-    };
+    let formats = every_format();
+    let (complexity, codec) = formats[usize::from(selector) % formats.len()];
     let mut format = boxed_format(complexity, codec, 32).expect("a compiled codec");
     let mut reply = Vec::new();
     let _ = format.answer_ping(message, &mut reply);

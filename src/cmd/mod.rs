@@ -3,6 +3,7 @@
 //! [`exit_code`](CliError::exit_code) is the process's.
 
 mod clean;
+mod codecs;
 mod compare;
 mod doctor;
 mod matrix;
@@ -128,6 +129,7 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run::run(args.transport, &args.case),
         Some(Command::Matrix(args)) => matrix::matrix(&args),
         Some(Command::Compare(args)) => compare::compare(&args),
+        Some(Command::Codecs(args)) => codecs::codecs(&args),
         Some(Command::Plot(args)) => plot::plot(&args),
         Some(Command::Clean(args)) => clean::clean(args.dry_run),
         Some(Command::Doctor(args)) => doctor::doctor(&args),

@@ -1,0 +1,24 @@
+//! CBOR (RFC 8949) via ciborium: a self-describing binary format, JSON's data
+//! model with binary numbers and length-prefixed strings.
+
+use crate::{Codec, CodecError, Message};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Cbor;
+
+impl Codec for Cbor {
+    const NAME: &'static str = "cbor";
+
+    fn encode<T: Message>(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        buf.clear();
+        ciborium::into_writer(value, &mut *buf).map_err(|e| CodecError::encode(Self::NAME, e))
+    }
+
+    fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
+        // Reading through a shrinking slice leaves what was not consumed.
+        let mut rest = bytes;
+        let value = ciborium::from_reader(&mut rest).map_err(|e| CodecError::decode(Self::NAME, e))?;
+        CodecError::expect_consumed(Self::NAME, rest.len())?;
+        Ok(value)
+    }
+}

@@ -1,0 +1,23 @@
+//! Protocol Buffers via prost, derived on the message types (see
+//! `proto/ipc_bench.proto` for the same messages as a schema).
+
+use crate::{Codec, CodecError, Message};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Protobuf;
+
+impl Codec for Protobuf {
+    const NAME: &'static str = "protobuf";
+    const SELF_DELIMITING: bool = false;
+
+    fn encode<T: Message>(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        buf.clear();
+        // A Vec grows as needed, so the only encode error (no room) cannot occur.
+        prost::Message::encode(value, buf).map_err(|e| CodecError::encode(Self::NAME, e))
+    }
+
+    fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
+        // A protobuf message is all of its bytes: there is no trailing data to find.
+        T::decode(bytes).map_err(|e| CodecError::decode(Self::NAME, e))
+    }
+}
