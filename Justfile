@@ -72,6 +72,28 @@ results rounds="6":
         --reference spin --results-dir "$out/payload" --format markdown > "$out.payload.tmp"
     mv "$out.payload.tmp" "$out/payload/table.md"
     "$bench" plot "$out/payload"
+    just results-codecs '{{ rounds }}'
+
+# The serialization question into results/reference/{codecs,shapes}/ (part of `results`): every codec × shape alone at 32 B, 1 KiB and 64 KiB, then every shape through raw-sync (spin) and unix-socket across cores at 32 B and 64 KiB
+results-codecs rounds="6":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release --features full --bin ipc-bench
+    bench=target/release/ipc-bench
+    out=results/reference
+    rm -rf "$out/codecs" "$out/shapes"
+    "$bench" codecs --rounds '{{ rounds }}' --payload-bytes 32,1024,65536 \
+        --results-dir "$out/codecs" --format markdown > "$out.codecs.tmp"
+    mv "$out.codecs.tmp" "$out/codecs/table.md"
+    "$bench" plot "$out/codecs"
+    "$bench" matrix --transports raw-sync,unix-socket --waits spin --pin cross \
+        --complexities structured,log,numeric,nested --payload-bytes 32,65536 \
+        --rounds '{{ rounds }}' --results-dir "$out/shapes" --format markdown > "$out.shapes.tmp"
+    mv "$out.shapes.tmp" "$out/shapes/table.md"
+    "$bench" compare "$out/shapes" --by codec --format markdown > "$out/shapes/by-codec.md"
+    "$bench" plot "$out/shapes"
+    # The codecs alone beside their round trips: what the README's "Choosing a format" shows.
+    "$bench" compare "$out/codecs/codecs.json" "$out/shapes" --format markdown > "$out/shapes/formats.md"
     just readme-results
 
 # Regenerate the README's results tables from results/reference/
@@ -89,6 +111,7 @@ readme-results:
     }
     splice results results/reference/table.md
     splice payload results/reference/payload/table.md
+    splice formats results/reference/shapes/formats.md
 
 # Remove shared-memory regions, socket directories and iceoryx2 nodes left by processes that no longer exist
 clean:

@@ -160,9 +160,10 @@ pub struct CodecsArgs {
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    /// A result file or directory (set A).
+    /// A result file or directory (set A), or a codecs.json (from `ipc-bench codecs`).
     pub a: PathBuf,
-    /// A second result file or directory (set B), to compare with A.
+    /// A second result file or directory (set B), to compare with A; after
+    /// a codecs.json, results whose round trips per codec are shown beside it.
     pub b: Option<PathBuf>,
     /// Pivot codecs into columns (one set only).
     #[arg(long, value_parser = ["codec"])]

@@ -281,25 +281,45 @@ mod codec_only {
     }
 
     /// The report as a table: one row per shape × payload × codec, with
-    /// times and sizes as multiples of JSON's.
-    pub fn table(report: &CodecsReport) -> Table {
-        let mut table = Table::new(
-            [
-                "Shape",
-                "Payload",
-                "Codec",
-                "Encode",
-                "Decode",
-                "Access",
-                "Wire B",
-                "zstd B",
-                "Encode time ×json",
-                "Decode time ×json",
-                "Wire ×json",
-            ]
-            .map(String::from)
-            .to_vec(),
-        );
+    /// times and sizes as multiples of JSON's. Given transport results
+    /// (`compare codecs.json RESULTS`), a column per transport adds each
+    /// codec's round trips per second as a multiple of JSON's there, and
+    /// only the shapes and sizes those results have are shown: the codec
+    /// alone beside what it does to a round trip.
+    pub fn table(report: &CodecsReport, results: &[crate::result::Loaded]) -> Table {
+        let transports: Vec<String> = results
+            .iter()
+            .map(|l| crate::compare::CaseKey::of(&l.result).transport_label())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut headers: Vec<String> = [
+            "Shape",
+            "Payload",
+            "Codec",
+            "Encode",
+            "Decode",
+            "Access",
+            "Wire B",
+            "zstd B",
+            "Encode time ×json",
+            "Decode time ×json",
+            "Wire ×json",
+        ]
+        .map(String::from)
+        .to_vec();
+        headers.extend(transports.iter().map(|t| format!("{t} round trips ×json")));
+        let mut table = Table::new(headers);
+        // One result per transport, codec, shape and payload (the first placement found).
+        let result_for = |transport: &str, codec: &str, c: &CodecCase| {
+            results.iter().map(|l| &l.result).find(|r| {
+                r.verified
+                    && crate::compare::CaseKey::of(r).transport_label() == transport
+                    && r.codec == codec
+                    && r.complexity == c.complexity
+                    && r.payload_bytes == c.payload_bytes
+            })
+        };
         let order = |c: &CodecCase| {
             (
                 c.complexity as usize,
@@ -307,7 +327,17 @@ mod codec_only {
                 codecs::CODECS.iter().position(|i| i.name == c.codec),
             )
         };
-        let mut cases: Vec<&CodecCase> = report.cases.iter().collect();
+        let mut cases: Vec<&CodecCase> = report
+            .cases
+            .iter()
+            .filter(|c| {
+                results.is_empty()
+                    || results.iter().any(|l| {
+                        l.result.complexity == c.complexity
+                            && l.result.payload_bytes == c.payload_bytes
+                    })
+            })
+            .collect();
         cases.sort_by_key(|c| order(c));
         for case in cases {
             let json = report.cases.iter().find(|j| {
@@ -347,6 +377,15 @@ mod codec_only {
                 }
                 None => Entry::missing(),
             });
+            for transport in &transports {
+                let ratio = result_for(transport, &case.codec, case)
+                    .zip(result_for(transport, "json", case))
+                    .and_then(|(r, json)| crate::compare::ratio_between(r, json));
+                row.push(match ratio {
+                    Some(r) => Entry::number(crate::compare::ratio_with_interval(&r), r.value),
+                    None => Entry::missing(),
+                });
+            }
             table.push(row);
         }
         table

@@ -461,6 +461,88 @@ fn plot_writes_labelled_svg_charts() {
     }
 }
 
+/// With a codec besides JSON, `plot` draws each as a multiple of JSON per
+/// shape and transport; a codecs report in the same directory gets its own
+/// chart. Both render, with their panels named.
+#[test]
+fn plot_draws_codecs_against_json_and_the_codecs_report() {
+    // json and the first optional codec this build has, if any.
+    let Some(other) = ipc_bench::codecs::compiled_names()
+        .into_iter()
+        .find(|c| *c != "json")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let codecs = format!("json,{other}");
+    stdout_of(
+        cmd()
+            .args(["matrix", "--transports", "pipe", "--codecs", &codecs])
+            .args(["--complexities", "log,nested", "--rounds", "2"])
+            .args(["--duration", "0.1", "--warmup", "0.05", "--results-dir"])
+            .arg(dir.path()),
+    );
+    stdout_of(
+        cmd()
+            .args([
+                "codecs",
+                "--codecs",
+                &codecs,
+                "--complexities",
+                "numeric,log",
+            ])
+            .args([
+                "--payload-bytes",
+                "32,64",
+                "--rounds",
+                "2",
+                "--budget",
+                "0.002",
+            ])
+            .arg("--results-dir")
+            .arg(dir.path()),
+    );
+    let out = stdout_of(cmd().arg("plot").arg(dir.path()));
+    assert!(
+        out.contains("versus-json.svg") && out.contains("codecs.svg"),
+        "{out}"
+    );
+    let versus = std::fs::read_to_string(dir.path().join("versus-json.svg")).unwrap();
+    for text in [
+        "multiple of JSON",
+        "log, 32 B",
+        "nested, 32 B",
+        "pipe",
+        other,
+    ] {
+        assert!(versus.contains(text), "versus-json.svg lacks {text:?}");
+    }
+    let report = std::fs::read_to_string(dir.path().join("codecs.svg")).unwrap();
+    for text in ["numeric, 64 B: time", "numeric, 64 B: bytes", "zstd", other] {
+        assert!(report.contains(text), "codecs.svg lacks {text:?}");
+    }
+    for chart in ["versus-json.svg", "codecs.svg"] {
+        render_to_png(&dir.path().join(chart));
+    }
+    // The codecs alone beside their round trips: only the shapes and sizes
+    // the results have (log at 32 B), a column for the transport.
+    let table = stdout_of(
+        cmd()
+            .arg("compare")
+            .arg(dir.path().join("codecs.json"))
+            .arg(dir.path())
+            .args(["--format", "json"]),
+    );
+    let rows: serde_json::Value = serde_json::from_str(&table).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{table}");
+    for row in rows {
+        assert_eq!(row["Shape"], "log", "{row}");
+        assert_eq!(row["Payload"], 32.0, "{row}");
+        assert!(row["pipe round trips ×json"].is_number(), "{row}");
+    }
+}
+
 #[test]
 fn bad_matrix_and_compare_input_is_a_usage_error() {
     let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![

@@ -102,7 +102,7 @@ pub fn codecs(args: &CodecsArgs) -> Result<(), CliError> {
     };
     let path = args.results_dir.join(CODECS_FILE);
     write_json_atomically(&path, &report).map_err(CliError::Failed)?;
-    print!("{}", codec_cost::table(&report).render(args.format));
+    print!("{}", codec_cost::table(&report, &[]).render(args.format));
     eprintln!("ipc-bench: wrote {}", path.display());
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use super::CliError;
 use crate::cli::CompareArgs;
+use crate::codec_cost::{CodecsReport, CODECS_FILE};
 use crate::compare;
 use crate::result::{self, Loaded};
 use crate::spec::UsageError;
@@ -20,7 +21,25 @@ pub fn check_reference(reference: Option<&str>, results: &[Loaded]) -> Result<()
     }
 }
 
+/// `compare codecs.json [RESULTS]`: the codecs alone, and beside them what
+/// each does to a round trip on the transports of RESULTS.
+fn compare_codecs(args: &CompareArgs) -> Result<(), CliError> {
+    let report = CodecsReport::read(&args.a).map_err(CliError::Failed)?;
+    let results = match &args.b {
+        Some(b) => result::load(std::slice::from_ref(b)).map_err(CliError::Failed)?,
+        None => Vec::new(),
+    };
+    print!(
+        "{}",
+        crate::codec_cost::table(&report, &results).render(args.format)
+    );
+    Ok(())
+}
+
 pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
+    if args.a.file_name().is_some_and(|n| n == CODECS_FILE) {
+        return compare_codecs(args);
+    }
     let load = |path: &std::path::PathBuf| result::load(std::slice::from_ref(path));
     let a = load(&args.a).map_err(CliError::Failed)?;
     let b = args
