@@ -67,8 +67,10 @@ fn ratio_text(ratio: f64) -> String {
     } else if ratio >= 0.1 || ratio == 0.0 {
         format!("{ratio:.2}×")
     } else {
-        // Codec-only times can be hundreds of times apart: keep two figures.
-        format!("{ratio:.1e}×")
+        // Codec-only times can be hundreds of times apart: two significant
+        // figures however small (0.042×, 0.0054×).
+        let decimals = (1.0 - ratio.log10().floor()).clamp(2.0, 12.0) as usize;
+        format!("{ratio:.decimals$}×")
     }
 }
 
@@ -644,4 +646,20 @@ pub fn by_codec(results: &[Loaded]) -> Table {
         table.push(row);
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ratio_text;
+
+    #[test]
+    fn ratios_keep_two_significant_figures_however_small() {
+        assert_eq!(ratio_text(123.4), "123×");
+        assert_eq!(ratio_text(15.64), "15.6×");
+        assert_eq!(ratio_text(1.0), "1.00×");
+        assert_eq!(ratio_text(0.31), "0.31×");
+        assert_eq!(ratio_text(0.0421), "0.042×");
+        assert_eq!(ratio_text(0.00543), "0.0054×");
+        assert_eq!(ratio_text(0.0), "0.00×");
+    }
 }
