@@ -701,6 +701,51 @@ pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>>
     Ok(written)
 }
 
+/// A panel of grouped bars on a log axis `y`: one group per name of
+/// `groups` along x, each named once under its centre, and its mesh drawn.
+fn grouped_log_panel<'a, 'b>(
+    area: &'a Area<'b>,
+    caption: String,
+    groups: &[&str],
+    y: std::ops::Range<f64>,
+    y_format: &dyn Fn(&f64) -> String,
+) -> anyhow::Result<
+    ChartContext<
+        'a,
+        SVGBackend<'b>,
+        Cartesian2d<
+            plotters::coord::types::RangedCoordf64,
+            plotters::coord::combinators::LogCoord<f64>,
+        >,
+    >,
+> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 13))
+        .margin(10)
+        .x_label_area_size(28)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..groups.len() as f64, y.log_scale())
+        .map_err(drawing_error)?;
+    let label_x = |x: &f64| -> String {
+        let i = x.floor() as usize;
+        if (x - i as f64 - 0.5).abs() < 1e-6 {
+            groups.get(i).map_or(String::new(), |s| s.to_string())
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(groups.len() * 2 + 1)
+        .x_label_formatter(&label_x)
+        .y_labels(5)
+        .y_label_formatter(y_format)
+        .draw()
+        .map_err(drawing_error)?;
+    Ok(chart)
+}
+
 /// The codecs alone (`ipc-bench codecs`): one row of panels per shape and
 /// payload size, times on the left (encode, decode and, for zero-copy
 /// formats, validated access; median and 95 % interval, log scale, lower is
@@ -752,14 +797,6 @@ pub fn codecs_chart(report: &crate::codec_cost::CodecsReport, path: &Path) -> an
             .filter(|c| c.complexity == *shape && c.payload_bytes == *payload)
             .filter_map(|c| Some((codec_names.iter().position(|n| *n == c.codec)?, c)))
             .collect();
-        let label_x = |x: &f64| -> String {
-            let i = x.floor() as usize;
-            if (x - i as f64 - 0.5).abs() < 1e-6 {
-                codec_names.get(i).map_or(String::new(), |s| s.to_string())
-            } else {
-                String::new()
-            }
-        };
         // Times.
         let y = log_fit(cases.iter().flat_map(|(_, c)| {
             series.iter().filter_map(|(_, _, f)| f(c)).flat_map(|f| {
@@ -770,22 +807,13 @@ pub fn codecs_chart(report: &crate::codec_cost::CodecsReport, path: &Path) -> an
                 ]
             })
         }))?;
-        let mut chart = ChartBuilder::on(&panels[2 * r])
-            .caption(format!("{shape}, {payload} B: time"), ("sans-serif", 13))
-            .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..codec_names.len() as f64, y.clone().log_scale())
-            .map_err(drawing_error)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(codec_names.len() * 2 + 1)
-            .x_label_formatter(&label_x)
-            .y_labels(5)
-            .y_label_formatter(&|v| crate::summary::format_ns(*v))
-            .draw()
-            .map_err(drawing_error)?;
+        let mut chart = grouped_log_panel(
+            &panels[2 * r],
+            format!("{shape}, {payload} B: time"),
+            &codec_names,
+            y.clone(),
+            &|v| crate::summary::format_ns(*v),
+        )?;
         let bar = 0.8 / series.len() as f64;
         for (s, (_, colour, figure)) in series.iter().enumerate() {
             let bars: Vec<(f64, Figure)> = cases
@@ -820,22 +848,13 @@ pub fn codecs_chart(report: &crate::codec_cost::CodecsReport, path: &Path) -> an
                 .iter()
                 .flat_map(|(_, c)| sizes.iter().map(|(_, _, f)| f(c) as f64)),
         )?;
-        let mut chart = ChartBuilder::on(&panels[2 * r + 1])
-            .caption(format!("{shape}, {payload} B: bytes"), ("sans-serif", 13))
-            .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..codec_names.len() as f64, y.clone().log_scale())
-            .map_err(drawing_error)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(codec_names.len() * 2 + 1)
-            .x_label_formatter(&label_x)
-            .y_labels(5)
-            .y_label_formatter(&|v| crate::compare::short_rate(*v))
-            .draw()
-            .map_err(drawing_error)?;
+        let mut chart = grouped_log_panel(
+            &panels[2 * r + 1],
+            format!("{shape}, {payload} B: bytes"),
+            &codec_names,
+            y.clone(),
+            &|v| crate::compare::short_rate(*v),
+        )?;
         let bar = 0.8 / sizes.len() as f64;
         for (s, (_, colour, size)) in sizes.iter().enumerate() {
             chart

@@ -54,6 +54,21 @@ macro_rules! message_enum {
     };
 }
 
+/// [`ShapeMessage`]'s header accessors for a type whose header is its
+/// `seq` and `sent_at_ns` fields (every shape's).
+macro_rules! header_fields {
+    () => {
+        fn header(&self) -> (u64, u64) {
+            (self.seq, self.sent_at_ns)
+        }
+
+        fn set_header(&mut self, seq: u64, sent_at_ns: u64) {
+            self.seq = seq;
+            self.sent_at_ns = sent_at_ns;
+        }
+    };
+}
+
 /// A message with the header the ping-pong engine needs, and a
 /// deterministic body sized by a payload figure.
 pub trait ShapeMessage: crate::Message + Clone + PartialEq + std::fmt::Debug + Send {
@@ -134,14 +149,7 @@ impl ShapeMessage for PingMessage {
         }
     }
 
-    fn header(&self) -> (u64, u64) {
-        (self.seq, self.sent_at_ns)
-    }
-
-    fn set_header(&mut self, seq: u64, sent_at_ns: u64) {
-        self.seq = seq;
-        self.sent_at_ns = sent_at_ns;
-    }
+    header_fields!();
 }
 
 // ---------------------------------------------------------------- log
@@ -248,14 +256,7 @@ impl ShapeMessage for LogBatch {
         }
     }
 
-    fn header(&self) -> (u64, u64) {
-        (self.seq, self.sent_at_ns)
-    }
-
-    fn set_header(&mut self, seq: u64, sent_at_ns: u64) {
-        self.seq = seq;
-        self.sent_at_ns = sent_at_ns;
-    }
+    header_fields!();
 }
 
 // ---------------------------------------------------------------- numeric
@@ -338,14 +339,7 @@ impl ShapeMessage for Telemetry {
         }
     }
 
-    fn header(&self) -> (u64, u64) {
-        (self.seq, self.sent_at_ns)
-    }
-
-    fn set_header(&mut self, seq: u64, sent_at_ns: u64) {
-        self.seq = seq;
-        self.sent_at_ns = sent_at_ns;
-    }
+    header_fields!();
 }
 
 // ---------------------------------------------------------------- nested
@@ -473,14 +467,7 @@ impl ShapeMessage for OrderRequest {
         }
     }
 
-    fn header(&self) -> (u64, u64) {
-        (self.seq, self.sent_at_ns)
-    }
-
-    fn set_header(&mut self, seq: u64, sent_at_ns: u64) {
-        self.seq = seq;
-        self.sent_at_ns = sent_at_ns;
-    }
+    header_fields!();
 }
 
 #[cfg(test)]
