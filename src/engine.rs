@@ -6,7 +6,7 @@
 //! ever empty, so the stop cannot be mistaken for a ping).
 
 use crate::liveness::Liveness;
-use crate::message::{MessageFormat, VerifyError};
+use crate::message::{MessageFormat, Out, VerifyError};
 use crate::stats::{process_cpu_time, LatencyRecorder};
 use crate::transport::{Transport, TransportError};
 use codecs::CodecError;
@@ -50,6 +50,99 @@ pub struct Measurement {
     pub parent_cpu: Option<Duration>,
     /// The encoded sizes of the last round trip's ping and pong.
     pub wire_bytes: WireBytes,
+    /// How messages went into and out of the transport.
+    pub path: MessagePath,
+}
+
+/// How a run's messages met the transport: whether the codec encoded
+/// straight into the transport's slot, and whether the receiver decoded
+/// them where they lay. Both processes take the same path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MessagePath {
+    /// `in-slot`: encoded into the slot the transport lent; `copied`:
+    /// encoded into a buffer, then copied into the transport.
+    pub send: PathKind,
+    /// `in-slot`: decoded from the shared memory it arrived in; `copied`:
+    /// decoded from a copy (a socket's read, a queue's pop).
+    pub receive: PathKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PathKind {
+    InSlot,
+    Copied,
+}
+
+impl PathKind {
+    fn from(in_slot: bool) -> Self {
+        if in_slot {
+            PathKind::InSlot
+        } else {
+            PathKind::Copied
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PathKind::InSlot => "in-slot",
+            PathKind::Copied => "copied",
+        }
+    }
+}
+
+impl MessagePath {
+    /// What the path means, in words, for the run summary.
+    pub fn describe(&self) -> &'static str {
+        match (self.send, self.receive) {
+            (PathKind::InSlot, PathKind::InSlot) => {
+                "encoded into shared memory and decoded from it: no copy of the message"
+            }
+            (PathKind::Copied, PathKind::InSlot) => {
+                "encoded into a buffer and copied in; decoded where it arrived"
+            }
+            (PathKind::InSlot, PathKind::Copied) => "encoded in place; decoded from a copy",
+            (PathKind::Copied, PathKind::Copied) => {
+                "encoded into a buffer, copied into the transport and out of it"
+            }
+        }
+    }
+
+    /// The path messages of these lengths take with `format` over `T`.
+    pub fn of<T: Transport>(format: &dyn MessageFormat, wire: WireBytes) -> Self {
+        MessagePath {
+            send: PathKind::from(lends_for::<T>(format).is_some_and(|min| wire.ping >= min)),
+            receive: PathKind::from(T::RECEIVE_IN_PLACE_FROM.is_some_and(|min| wire.pong >= min)),
+        }
+    }
+}
+
+/// From what length `format`'s messages are encoded into `T`'s lent slot.
+fn lends_for<T: Transport>(format: &dyn MessageFormat) -> Option<usize> {
+    let (transport, codec) = T::LEND_FROM.zip(format.slot_from())?;
+    Some(transport.max(codec))
+}
+
+/// Decides per message whether to encode into the transport's slot: from
+/// the lending threshold and the previous message's length (a run's messages
+/// are all about one size, and the length is known only after encoding).
+struct SendPath {
+    lend_from: Option<usize>,
+    last_len: usize,
+}
+
+impl SendPath {
+    fn new<T: Transport>(format: &dyn MessageFormat) -> Self {
+        SendPath {
+            lend_from: lends_for::<T>(format),
+            last_len: 0,
+        }
+    }
+
+    #[inline]
+    fn in_slot(&self) -> bool {
+        self.lend_from.is_some_and(|min| self.last_len >= min)
+    }
 }
 
 /// How many bytes a round trip put on the wire, each way.
@@ -71,6 +164,43 @@ pub struct Served {
     pub round_trips: u64,
     /// The child's CPU time from the first ping to the stop message.
     pub cpu: Option<Duration>,
+}
+
+/// Why sending one message failed.
+enum SendFailure {
+    Encode(CodecError),
+    Transport(TransportError),
+}
+
+impl SendFailure {
+    fn at(self, seq: u64) -> EngineError {
+        match self {
+            SendFailure::Encode(error) => EngineError::Encode { seq, error },
+            SendFailure::Transport(error) => EngineError::Transport { seq, error },
+        }
+    }
+}
+
+/// Encodes one message with `encode` and sends it: straight into the slot
+/// the transport lends when `in_slot` (the format and transport both can),
+/// else into `buf`, which the transport copies. Returns the message length.
+#[inline]
+fn send_encoded<T: Transport>(
+    transport: &mut T,
+    in_slot: bool,
+    buf: &mut Vec<u8>,
+    encode: impl FnOnce(Out<'_>) -> Result<usize, CodecError>,
+) -> Result<usize, SendFailure> {
+    if in_slot {
+        if let Some(slot) = transport.loan() {
+            let len = encode(Out::Slot(slot)).map_err(SendFailure::Encode)?;
+            transport.send_loaned(len).map_err(SendFailure::Transport)?;
+            return Ok(len);
+        }
+    }
+    let len = encode(Out::Buffer(buf)).map_err(SendFailure::Encode)?;
+    transport.send(buf).map_err(SendFailure::Transport)?;
+    Ok(len)
 }
 
 /// Why a ping-pong run failed; `seq` is the round trip it failed in.
@@ -151,11 +281,14 @@ pub struct PingPong<'a, T: Transport, F: MessageFormat> {
     seq: u64,
     run_start: Instant,
     wire_bytes: WireBytes,
+    send_path: SendPath,
 }
 
 impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
     pub fn new(transport: &'a mut T, format: &'a mut F, liveness: &'a mut Liveness) -> Self {
+        let send_path = SendPath::new::<T>(format);
         PingPong {
+            send_path,
             transport,
             format,
             liveness,
@@ -172,17 +305,21 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         self.seq += 1;
         let seq = self.seq;
         let sent_at_ns = sent_at.saturating_duration_since(self.run_start).as_nanos() as u64;
-        self.format
-            .encode_ping(seq, sent_at_ns, &mut self.buf)
-            .map_err(|error| EngineError::Encode { seq, error })?;
-        let transport_error = |error| EngineError::Transport { seq, error };
-        self.transport.send(&self.buf).map_err(transport_error)?;
+        let format = &mut *self.format;
+        let ping = send_encoded(
+            self.transport,
+            self.send_path.in_slot(),
+            &mut self.buf,
+            |out| format.encode_ping_to(seq, sent_at_ns, out),
+        )
+        .map_err(|failure| failure.at(seq))?;
+        self.send_path.last_len = ping;
         let reply = self
             .transport
             .recv(self.liveness)
-            .map_err(transport_error)?;
+            .map_err(|error| EngineError::Transport { seq, error })?;
         self.wire_bytes = WireBytes {
-            ping: self.buf.len(),
+            ping,
             pong: reply.len(),
         };
         self.format
@@ -256,6 +393,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             intervals: intervals.rates,
             parent_cpu,
             wire_bytes: self.wire_bytes,
+            path: MessagePath::of::<T>(self.format, self.wire_bytes),
         })
     }
 
@@ -281,6 +419,7 @@ pub fn serve<T: Transport, F: MessageFormat>(
     liveness: &mut Liveness,
 ) -> Result<Served, EngineError> {
     let mut buf = Vec::new();
+    let mut send_path = SendPath::new::<T>(format);
     let mut served = 0u64;
     let mut cpu_start = None;
     loop {
@@ -294,10 +433,15 @@ pub fn serve<T: Transport, F: MessageFormat>(
         if served == 0 {
             cpu_start = process_cpu_time();
         }
+        // The request is read (and, from a slot, released) before the answer
+        // is written, perhaps into the transport's other slot.
         format
-            .answer_ping(request, &mut buf)
+            .read_ping(request)
             .map_err(|error| EngineError::Verify { seq, error })?;
-        transport.send(&buf).map_err(transport_error)?;
+        send_path.last_len = send_encoded(transport, send_path.in_slot(), &mut buf, |out| {
+            format.write_pong_to(out)
+        })
+        .map_err(|failure| failure.at(seq))?;
         served += 1;
     }
     let cpu = match (cpu_start, process_cpu_time()) {

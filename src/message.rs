@@ -112,6 +112,30 @@ fn expect_eq<T: PartialEq + std::fmt::Debug>(
     }
 }
 
+/// Where a message is encoded: into a buffer of ours (which the transport
+/// then copies), or straight into the slot a transport lends the sender.
+pub enum Out<'a> {
+    Buffer(&'a mut Vec<u8>),
+    Slot(&'a mut [u8]),
+}
+
+impl Out<'_> {
+    /// Encodes `value` through `codec` into this destination; returns the length.
+    pub fn encode<C: Codec, T: codecs::Message>(
+        self,
+        codec: &mut C,
+        value: &T,
+    ) -> Result<usize, CodecError> {
+        match self {
+            Out::Buffer(buf) => {
+                codec.encode(value, buf)?;
+                Ok(buf.len())
+            }
+            Out::Slot(slot) => codec.encode_into(value, slot),
+        }
+    }
+}
+
 /// Encodes pings, checks pongs (parent) and answers pings (child).
 ///
 /// The engine is generic over this trait, so each format is monomorphized into
@@ -121,19 +145,48 @@ pub trait MessageFormat: Send {
     fn codec_name(&self) -> &'static str;
     fn complexity(&self) -> Complexity;
 
+    /// From what message length the format encodes into a lent slot
+    /// ([`Out::Slot`]); `None` when it cannot, and the engine always passes
+    /// a buffer.
+    fn slot_from(&self) -> Option<usize>;
+
+    /// Parent: encodes ping `seq` into `out`; returns its length.
+    fn encode_ping_to(
+        &mut self,
+        seq: u64,
+        sent_at_ns: u64,
+        out: Out<'_>,
+    ) -> Result<usize, CodecError>;
+
+    /// Parent: checks that `reply` is the answer to ping `seq` sent at `sent_at_ns`.
+    fn check_pong(&mut self, reply: &[u8], seq: u64, sent_at_ns: u64) -> Result<(), VerifyError>;
+
+    /// Child: checks `request` and keeps what the answer needs, so that the
+    /// request's bytes (perhaps the transport's slot) are free before the
+    /// answer is written with [`write_pong_to`](Self::write_pong_to).
+    fn read_ping(&mut self, request: &[u8]) -> Result<(), VerifyError>;
+
+    /// Child: encodes the pong answering the ping [`read_ping`](Self::read_ping)
+    /// accepted last; returns its length.
+    fn write_pong_to(&mut self, out: Out<'_>) -> Result<usize, CodecError>;
+
     /// Parent: writes ping `seq` into `buf` (replacing its contents).
     fn encode_ping(
         &mut self,
         seq: u64,
         sent_at_ns: u64,
         buf: &mut Vec<u8>,
-    ) -> Result<(), CodecError>;
-
-    /// Parent: checks that `reply` is the answer to ping `seq` sent at `sent_at_ns`.
-    fn check_pong(&mut self, reply: &[u8], seq: u64, sent_at_ns: u64) -> Result<(), VerifyError>;
+    ) -> Result<(), CodecError> {
+        self.encode_ping_to(seq, sent_at_ns, Out::Buffer(buf))
+            .map(drop)
+    }
 
     /// Child: checks `request` and writes the matching pong into `buf`.
-    fn answer_ping(&mut self, request: &[u8], buf: &mut Vec<u8>) -> Result<(), VerifyError>;
+    fn answer_ping(&mut self, request: &[u8], buf: &mut Vec<u8>) -> Result<(), VerifyError> {
+        self.read_ping(request)?;
+        self.write_pong_to(Out::Buffer(buf))?;
+        Ok(())
+    }
 
     /// The longest message this format produces for the configured payload,
     /// used to size bounded transports and to reject oversize setups early.
@@ -154,29 +207,48 @@ pub trait MessageFormat: Send {
 /// The seed's `sender|receiver|ping` text with `|seq|sent_at|payload` appended.
 pub struct RawString {
     payload: String,
+    /// The header of the last ping read, for its answer.
+    answering: (u64, u64),
 }
 
 impl RawString {
     pub fn new(payload_bytes: usize) -> Self {
         RawString {
             payload: make_payload(payload_bytes),
+            answering: (0, 0),
         }
     }
 }
 
 fn write_raw(
-    buf: &mut Vec<u8>,
+    out: Out<'_>,
     sender: &str,
     receiver: &str,
     verb: &str,
     seq: u64,
     at: u64,
     payload: &str,
-) {
+) -> Result<usize, CodecError> {
     use std::io::Write;
-    buf.clear();
-    // Writing to a Vec cannot fail.
-    let _ = write!(buf, "{sender}|{receiver}|{verb}|{seq}|{at}|{payload}");
+    match out {
+        Out::Buffer(buf) => {
+            buf.clear();
+            // Writing to a Vec cannot fail.
+            let _ = write!(buf, "{sender}|{receiver}|{verb}|{seq}|{at}|{payload}");
+            Ok(buf.len())
+        }
+        Out::Slot(slot) => {
+            let capacity = slot.len();
+            let mut rest: &mut [u8] = slot;
+            write!(rest, "{sender}|{receiver}|{verb}|{seq}|{at}|{payload}").map_err(|_| {
+                CodecError::DoesNotFit {
+                    codec: "none",
+                    capacity,
+                }
+            })?;
+            Ok(capacity - rest.len())
+        }
+    }
 }
 
 /// Splits `sender|receiver|verb|seq|at|payload`; the payload may not contain `|`
@@ -207,22 +279,25 @@ impl MessageFormat for RawString {
         Complexity::RawString
     }
 
-    fn encode_ping(
+    fn slot_from(&self) -> Option<usize> {
+        Some(0)
+    }
+
+    fn encode_ping_to(
         &mut self,
         seq: u64,
         sent_at_ns: u64,
-        buf: &mut Vec<u8>,
-    ) -> Result<(), CodecError> {
+        out: Out<'_>,
+    ) -> Result<usize, CodecError> {
         write_raw(
-            buf,
+            out,
             PARENT_ID,
             CHILD_ID,
             "ping",
             seq,
             sent_at_ns,
             &self.payload,
-        );
-        Ok(())
+        )
     }
 
     fn check_pong(&mut self, reply: &[u8], seq: u64, sent_at_ns: u64) -> Result<(), VerifyError> {
@@ -238,16 +313,23 @@ impl MessageFormat for RawString {
         Ok(())
     }
 
-    fn answer_ping(&mut self, request: &[u8], buf: &mut Vec<u8>) -> Result<(), VerifyError> {
+    fn read_ping(&mut self, request: &[u8]) -> Result<(), VerifyError> {
         let [sender, receiver, verb, seq, at, payload] = parse_raw(request)?;
         expect_eq("sender", PARENT_ID, sender)?;
         expect_eq("receiver", CHILD_ID, receiver)?;
         expect_eq("verb", "ping", verb)?;
-        expect_eq("payload length", self.payload.len(), payload.len())?;
-        let seq = parse_u64("seq", seq)?;
-        let at = parse_u64("sent_at_ns", at)?;
-        write_raw(buf, CHILD_ID, PARENT_ID, "pong", seq, at, payload);
+        // The whole payload is compared (a memcmp), so the pong can carry our
+        // own copy of it: what it carries is what the ping carried.
+        if payload != self.payload {
+            return Err(payload_mismatch(&self.payload, payload));
+        }
+        self.answering = (parse_u64("seq", seq)?, parse_u64("sent_at_ns", at)?);
         Ok(())
+    }
+
+    fn write_pong_to(&mut self, out: Out<'_>) -> Result<usize, CodecError> {
+        let (seq, at) = self.answering;
+        write_raw(out, CHILD_ID, PARENT_ID, "pong", seq, at, &self.payload)
     }
 }
 
@@ -272,6 +354,8 @@ fn payload_mismatch(expected: &str, got: &str) -> VerifyError {
 pub struct Structured<C: Codec> {
     codec: C,
     payload: String,
+    /// The answer to the last ping read.
+    answer: Option<PongMessage>,
 }
 
 impl<C: Codec> Structured<C> {
@@ -279,8 +363,14 @@ impl<C: Codec> Structured<C> {
         Structured {
             codec,
             payload: make_payload(payload_bytes),
+            answer: None,
         }
     }
+}
+
+/// `write_pong_to` before any `read_ping`: a bug in the caller.
+fn nothing_to_answer(codec: &'static str) -> CodecError {
+    CodecError::encode(codec, "no ping has been read to answer")
 }
 
 impl<C: Codec> MessageFormat for Structured<C> {
@@ -292,12 +382,16 @@ impl<C: Codec> MessageFormat for Structured<C> {
         Complexity::Structured
     }
 
-    fn encode_ping(
+    fn slot_from(&self) -> Option<usize> {
+        C::ENCODES_INTO_SLICE.then_some(C::INTO_SLICE_FROM)
+    }
+
+    fn encode_ping_to(
         &mut self,
         seq: u64,
         sent_at_ns: u64,
-        buf: &mut Vec<u8>,
-    ) -> Result<(), CodecError> {
+        out: Out<'_>,
+    ) -> Result<usize, CodecError> {
         // The ping is built afresh each time, as an application would; the clone
         // of the payload is part of the cost being measured, the same for every codec.
         let ping = PingMessage {
@@ -307,7 +401,7 @@ impl<C: Codec> MessageFormat for Structured<C> {
             sent_at_ns,
             payload: self.payload.clone(),
         };
-        self.codec.encode(&ping, buf)
+        out.encode(&mut self.codec, &ping)
     }
 
     fn check_pong(&mut self, reply: &[u8], seq: u64, sent_at_ns: u64) -> Result<(), VerifyError> {
@@ -322,20 +416,28 @@ impl<C: Codec> MessageFormat for Structured<C> {
         Ok(())
     }
 
-    fn answer_ping(&mut self, request: &[u8], buf: &mut Vec<u8>) -> Result<(), VerifyError> {
+    fn read_ping(&mut self, request: &[u8]) -> Result<(), VerifyError> {
+        self.answer = None;
         let ping: PingMessage = self.codec.decode(request)?;
         expect_eq("sender_id", PARENT_ID, &ping.sender_id)?;
         expect_eq("receiver_id", CHILD_ID, &ping.receiver_id)?;
         expect_eq("payload length", self.payload.len(), ping.payload.len())?;
-        let pong = PongMessage {
+        self.answer = Some(PongMessage {
             sender_id: ping.receiver_id,
             receiver_id: ping.sender_id,
             seq: ping.seq,
             ping_sent_at_ns: ping.sent_at_ns,
             payload: ping.payload,
-        };
-        self.codec.encode(&pong, buf)?;
+        });
         Ok(())
+    }
+
+    fn write_pong_to(&mut self, out: Out<'_>) -> Result<usize, CodecError> {
+        let pong = self
+            .answer
+            .as_ref()
+            .ok_or_else(|| nothing_to_answer(C::NAME))?;
+        out.encode(&mut self.codec, pong)
     }
 }
 
@@ -350,6 +452,8 @@ pub struct Shaped<C: Codec, M: ShapeMessage> {
     codec: C,
     message: M,
     complexity: Complexity,
+    /// Whether a ping was read and `message` carries its header.
+    answering: bool,
 }
 
 impl<C: Codec, M: ShapeMessage> Shaped<C, M> {
@@ -359,6 +463,7 @@ impl<C: Codec, M: ShapeMessage> Shaped<C, M> {
             codec,
             message: M::generate(payload_bytes),
             complexity,
+            answering: false,
         }
     }
 
@@ -386,14 +491,18 @@ impl<C: Codec, M: ShapeMessage> MessageFormat for Shaped<C, M> {
         self.complexity
     }
 
-    fn encode_ping(
+    fn slot_from(&self) -> Option<usize> {
+        C::ENCODES_INTO_SLICE.then_some(C::INTO_SLICE_FROM)
+    }
+
+    fn encode_ping_to(
         &mut self,
         seq: u64,
         sent_at_ns: u64,
-        buf: &mut Vec<u8>,
-    ) -> Result<(), CodecError> {
+        out: Out<'_>,
+    ) -> Result<usize, CodecError> {
         self.message.set_header(seq, sent_at_ns);
-        self.codec.encode(&self.message, buf)
+        out.encode(&mut self.codec, &self.message)
     }
 
     fn check_pong(&mut self, reply: &[u8], seq: u64, sent_at_ns: u64) -> Result<(), VerifyError> {
@@ -404,12 +513,22 @@ impl<C: Codec, M: ShapeMessage> MessageFormat for Shaped<C, M> {
         self.check(&pong, seq, sent_at_ns)
     }
 
-    fn answer_ping(&mut self, request: &[u8], buf: &mut Vec<u8>) -> Result<(), VerifyError> {
+    fn read_ping(&mut self, request: &[u8]) -> Result<(), VerifyError> {
+        self.answering = false;
         let ping: M = self.codec.decode(request)?;
         let (seq, at) = ping.header();
         self.check(&ping, seq, at)?;
-        self.codec.encode(&ping, buf)?;
+        self.answering = true;
         Ok(())
+    }
+
+    fn write_pong_to(&mut self, out: Out<'_>) -> Result<usize, CodecError> {
+        // `check` proved the ping equal to our message with the ping's
+        // header set on it: encoding ours echoes the ping, without keeping it.
+        if !self.answering {
+            return Err(nothing_to_answer(C::NAME));
+        }
+        out.encode(&mut self.codec, &self.message)
     }
 }
 

@@ -4,7 +4,7 @@
 //! The schema is documented in the README; bump [`SCHEMA_VERSION`] on any
 //! change that an older reader would misread.
 
-pub use crate::engine::WireBytes;
+pub use crate::engine::{MessagePath, WireBytes};
 use crate::environment::Environment;
 use crate::estimate::Interval;
 use crate::machine::MachineInfo;
@@ -75,6 +75,10 @@ pub struct BenchResult {
     /// strings); null in files older than schema 3.
     #[serde(default)]
     pub wire_bytes: Option<WireBytes>,
+    /// Whether the codec encoded into the transport's slot and the receiver
+    /// decoded in place, or each went through a copy; null in older files.
+    #[serde(default)]
+    pub message_path: Option<MessagePath>,
     /// One round trip's message work (two encodes, two decodes, the checks)
     /// timed in one process with no transport right after each round: the
     /// median over rounds.

@@ -271,6 +271,7 @@ impl ParentRun<'_> {
             payload_mb_per_sec: 2.0 * spec.payload_bytes as f64 * rate / 1e6,
             memcpy_mb_per_sec: memcpy,
             wire_bytes: Some(measurement.wire_bytes),
+            message_path: Some(measurement.path),
             codec_ns_per_round_trip: Some(codec_ns),
             codec_share: Some(codec_ns / (secs * 1e9 / measurement.round_trips as f64)),
             latency_recorded: settings.engine.record_latency,

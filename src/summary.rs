@@ -145,6 +145,15 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
             group_thousands(w.pong as f64)
         );
     }
+    if let Some(path) = result.message_path {
+        let _ = writeln!(
+            out,
+            "  Message path: sent {}, received {} ({})",
+            path.send.name(),
+            path.receive.name(),
+            path.describe()
+        );
+    }
     if let (Some(ns), Some(share)) = (result.codec_ns_per_round_trip, result.codec_share) {
         let _ = writeln!(
             out,

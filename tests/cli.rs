@@ -886,6 +886,9 @@ fn the_keys_of_a_result_file_are_pinned() {
         "machine.rustc_version",
         "machine.virtualized",
         "memcpy_mb_per_sec",
+        "message_path",
+        "message_path.receive",
+        "message_path.send",
         "ns_per_round_trip",
         "payload_bytes",
         "payload_mb_per_sec",
@@ -975,6 +978,65 @@ fn every_shape_runs_verified_with_its_wire_size_and_codec_share() {
             );
             assert!(table.contains(&format!("{ping} ")), "{table}");
         }
+    }
+}
+
+/// The slot transports lend their slot to the codec and hand messages out
+/// in place from 4 KiB on (JSON from 512 KiB), for every shape, and say so in
+/// the result; short messages and the kernel's transports go through copies.
+/// Every run verified.
+#[test]
+fn messages_take_the_path_their_size_and_transport_allow() {
+    let path_of = |transport: &str, shape: &str, payload: &str, codec: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        cmd(IPC_BENCH)
+            .args(["run", "--transport", transport, "--codec", codec])
+            .args(["--complexity", shape, "--payload-bytes", payload])
+            .args(["--duration", "0.1", "--warmup", "0.02", "--rounds", "1"])
+            .arg("--results-dir")
+            .arg(dir.path())
+            .assert()
+            .success();
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(only_file(dir.path())).unwrap()).unwrap();
+        assert_eq!(doc["verified"], true, "{transport} {shape} {payload}");
+        let path = &doc["message_path"];
+        (
+            path["send"].as_str().unwrap().to_string(),
+            path["receive"].as_str().unwrap().to_string(),
+        )
+    };
+    let path = |send: &str, receive: &str| (send.to_string(), receive.to_string());
+    let in_slot = path("in-slot", "in-slot");
+    let copied = path("copied", "copied");
+    for transport in ["spin", "raw-sync"] {
+        assert_eq!(path_of(transport, "raw-string", "8192", "json"), in_slot);
+        for shape in ["structured", "log", "numeric", "nested"] {
+            // serde_json encodes into a slot only from 512 KiB (measured).
+            assert_eq!(
+                path_of(transport, shape, "8192", "json"),
+                path("copied", "in-slot"),
+                "{transport} {shape}"
+            );
+            if cfg!(feature = "postcard") {
+                // Postcard is compact: a nested order takes ~9 bytes per
+                // 40 payload bytes, so a larger figure to pass 4 KiB.
+                assert_eq!(
+                    path_of(transport, shape, "32768", "postcard"),
+                    in_slot,
+                    "{transport} {shape}"
+                );
+            }
+        }
+        assert_eq!(path_of(transport, "structured", "32", "json"), copied);
+    }
+    assert_eq!(path_of("pipe", "structured", "8192", "json"), copied);
+    if cfg!(feature = "rkyv") {
+        // rkyv serializes into its own buffer: copied in, read in place.
+        assert_eq!(
+            path_of("spin", "nested", "8192", "rkyv"),
+            path("copied", "in-slot")
+        );
     }
 }
 

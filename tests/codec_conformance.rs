@@ -66,6 +66,37 @@ fn round_trips<C: Codec, T: codecs::Message + PartialEq + Debug>(codec: &mut C, 
             .decode(&buf)
             .unwrap_or_else(|e| panic!("{}: decode of {} bytes: {e}", C::NAME, buf.len()));
         assert_eq!(&back, value, "{}: value changed in a round trip", C::NAME);
+        encodes_into_a_slice(codec, value, &buf);
+    }
+}
+
+/// A codec that encodes into a lent slice writes there exactly the bytes
+/// it writes into its buffer, in a slice of exactly that length or longer
+/// (whatever the slice held before), and refuses a slice one byte short
+/// with `DoesNotFit`, not another error and not a partial message.
+fn encodes_into_a_slice<C: Codec, T: codecs::Message>(codec: &mut C, value: &T, encoded: &[u8]) {
+    if !C::ENCODES_INTO_SLICE {
+        assert!(
+            codec.encode_into(value, &mut [0; 64]).is_err(),
+            "{}",
+            C::NAME
+        );
+        return;
+    }
+    let len = encoded.len();
+    let mut slot = vec![0xa5u8; len + 17];
+    for room in [len, len + 17] {
+        let written = codec
+            .encode_into(value, &mut slot[..room])
+            .unwrap_or_else(|e| panic!("{}: encode_into {room} bytes: {e}", C::NAME));
+        assert_eq!(written, len, "{}: length", C::NAME);
+        assert_eq!(&slot[..len], encoded, "{}: bytes", C::NAME);
+    }
+    if len > 0 {
+        match codec.encode_into(value, &mut slot[..len - 1]) {
+            Err(codecs::CodecError::DoesNotFit { capacity, .. }) => assert_eq!(capacity, len - 1),
+            other => panic!("{}: one byte short gave {other:?}", C::NAME),
+        }
     }
 }
 

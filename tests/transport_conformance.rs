@@ -25,6 +25,22 @@ fn pattern(len: usize, salt: u64) -> Vec<u8> {
 /// empty message is one of the sizes under test.
 const STOP: &[u8] = b"conformance: stop";
 
+/// Sends `msg`, every other time (`n` odd) through the transport's loan
+/// path when it has one: written into the lent slot, then published.
+fn send_either<T: Transport>(t: &mut T, msg: &[u8], n: u64) -> Result<(), TransportError> {
+    if T::LEND_FROM.is_some() && n % 2 == 1 {
+        let slot = t.loan().expect("a transport with LEND_FROM lends its slot");
+        let room = slot.len();
+        let target = slot.get_mut(..msg.len()).ok_or(TransportError::TooLarge {
+            len: msg.len(),
+            capacity: room,
+        })?;
+        target.copy_from_slice(msg);
+        return t.send_loaned(msg.len());
+    }
+    t.send(msg)
+}
+
 /// Starts the child end on a thread: it echoes every message until [`STOP`].
 fn start_echo<T: Transport>(options: Options<T::Config>) -> (T, thread::JoinHandle<u64>) {
     let (listener, setup) = T::listen(&options).expect("listen");
@@ -42,7 +58,7 @@ fn start_echo<T: Transport>(options: Options<T::Config>) -> (T, thread::JoinHand
         let mut echoed = 0;
         loop {
             let msg = t.recv(&mut live).expect("child recv").to_vec();
-            t.send(&msg).expect("child send");
+            send_either(&mut t, &msg, echoed).expect("child send");
             if msg == STOP {
                 return echoed;
             }
@@ -96,7 +112,7 @@ fn conformance<T: Transport>(config: &serde_json::Value) {
     let mut sent = 0u64;
     for (i, &len) in sizes.iter().enumerate() {
         let msg = pattern(len, i as u64);
-        t.send(&msg)
+        send_either(&mut t, &msg, i as u64)
             .unwrap_or_else(|e| panic!("{}: send {len} bytes: {e}", T::NAME));
         let back = t
             .recv(&mut live)
@@ -110,7 +126,7 @@ fn conformance<T: Transport>(config: &serde_json::Value) {
     for n in 0..5_000u64 {
         let len = 1 + (n as usize * 7) % limit.min(300);
         let msg = pattern(len, n);
-        t.send(&msg).unwrap();
+        send_either(&mut t, &msg, n).unwrap();
         assert_eq!(
             t.recv(&mut live).unwrap(),
             &msg[..],
@@ -125,6 +141,24 @@ fn conformance<T: Transport>(config: &serde_json::Value) {
             Err(TransportError::TooLarge { len, .. }) => assert_eq!(len, capacity + 1),
             other => panic!("{}: oversize send gave {other:?}", T::NAME),
         }
+    }
+
+    // A lent slot is the whole capacity, and a length beyond it is refused
+    // without publishing anything (the stop below still comes back intact).
+    match t.loan().map(|slot| slot.len()) {
+        Some(room) => {
+            assert!(
+                T::LEND_FROM.is_some(),
+                "{}: lends without LEND_FROM",
+                T::NAME
+            );
+            assert_eq!(Some(room), capacity, "{}: the loan's length", T::NAME);
+            match t.send_loaned(room + 1) {
+                Err(TransportError::TooLarge { len, .. }) => assert_eq!(len, room + 1),
+                other => panic!("{}: oversize loaned length gave {other:?}", T::NAME),
+            }
+        }
+        None => assert!(T::LEND_FROM.is_none(), "{}: LEND_FROM but no loan", T::NAME),
     }
 
     t.send(STOP).unwrap();
@@ -217,12 +251,18 @@ const STRESS_MESSAGES: u64 = if cfg!(debug_assertions) {
 /// and content, every byte checked on the way back, so a publication that
 /// let a reader see a stale or half-written message would show up.
 fn stress<T: Transport>(config: &serde_json::Value) {
-    let (mut t, child) = start_echo::<T>(options::<T>(512, config));
+    // Every fifth message is long enough (4 KiB and more) for the slot
+    // transports to hand it out in place rather than copy it.
+    let (mut t, child) = start_echo::<T>(options::<T>(4096 + 512, config));
     let mut live = Liveness::new(Peer::InProcess);
     for n in 0..STRESS_MESSAGES {
-        let len = (n as usize * 37) % 500;
+        let len = if n % 5 == 4 {
+            4096 + (n as usize * 37) % 500
+        } else {
+            (n as usize * 37) % 500
+        };
         let msg = pattern(len, n.wrapping_mul(0x9e37_79b9));
-        t.send(&msg).unwrap();
+        send_either(&mut t, &msg, n).unwrap();
         let back = t.recv(&mut live).unwrap();
         assert!(
             back == &msg[..],

@@ -24,6 +24,20 @@ impl Codec for Bincode {
             .map_err(|e| CodecError::encode(Self::NAME, e))
     }
 
+    const ENCODES_INTO_SLICE: bool = true;
+
+    fn encode_into<T: Message>(&mut self, value: &T, out: &mut [u8]) -> Result<usize, CodecError> {
+        let capacity = out.len();
+        match bincode::serde::encode_into_slice(value, out, config()) {
+            Ok(len) => Ok(len),
+            Err(bincode::error::EncodeError::UnexpectedEnd) => Err(CodecError::DoesNotFit {
+                codec: Self::NAME,
+                capacity,
+            }),
+            Err(e) => Err(CodecError::encode(Self::NAME, e)),
+        }
+    }
+
     fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         let (value, consumed) = bincode::serde::borrow_decode_from_slice(bytes, config())
             .map_err(|e| CodecError::decode(Self::NAME, e))?;

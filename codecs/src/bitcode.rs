@@ -26,6 +26,21 @@ impl Codec for Bitcode {
         Ok(())
     }
 
+    // bitcode has no slice writer; it encodes into its own buffer, and that
+    // one copy goes straight to the slot (a Vec of ours in between would add one).
+    const ENCODES_INTO_SLICE: bool = true;
+
+    fn encode_into<T: Message>(&mut self, value: &T, out: &mut [u8]) -> Result<usize, CodecError> {
+        let bytes = self.buffer.encode(value);
+        let capacity = out.len();
+        let target = out.get_mut(..bytes.len()).ok_or(CodecError::DoesNotFit {
+            codec: Self::NAME,
+            capacity,
+        })?;
+        target.copy_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
     fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         // bitcode rejects trailing bytes itself.
         self.buffer.decode(bytes).map_err(|e| CodecError::decode(Self::NAME, e))

@@ -14,6 +14,12 @@ impl Codec for Cbor {
         ciborium::into_writer(value, &mut *buf).map_err(|e| CodecError::encode(Self::NAME, e))
     }
 
+    const ENCODES_INTO_SLICE: bool = true;
+
+    fn encode_into<T: Message>(&mut self, value: &T, out: &mut [u8]) -> Result<usize, CodecError> {
+        crate::write_into(Self::NAME, out, |w| ciborium::into_writer(value, w))
+    }
+
     fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         // Reading through a shrinking slice leaves what was not consumed.
         let mut rest = bytes;

@@ -15,6 +15,12 @@ impl Codec for MsgPack {
         rmp_serde::encode::write(buf, value).map_err(|e| CodecError::encode(Self::NAME, e))
     }
 
+    const ENCODES_INTO_SLICE: bool = true;
+
+    fn encode_into<T: Message>(&mut self, value: &T, out: &mut [u8]) -> Result<usize, CodecError> {
+        crate::write_into(Self::NAME, out, |w| rmp_serde::encode::write(w, value))
+    }
+
     fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         let mut deserializer = rmp_serde::Deserializer::new(std::io::Cursor::new(bytes));
         let value =

@@ -17,6 +17,20 @@ impl Codec for Postcard {
         Ok(())
     }
 
+    const ENCODES_INTO_SLICE: bool = true;
+
+    fn encode_into<T: Message>(&mut self, value: &T, out: &mut [u8]) -> Result<usize, CodecError> {
+        let capacity = out.len();
+        match postcard::to_slice(value, out) {
+            Ok(used) => Ok(used.len()),
+            Err(postcard::Error::SerializeBufferFull) => Err(CodecError::DoesNotFit {
+                codec: Self::NAME,
+                capacity,
+            }),
+            Err(e) => Err(CodecError::encode(Self::NAME, e)),
+        }
+    }
+
     fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         let (value, rest) =
             postcard::take_from_bytes(bytes).map_err(|e| CodecError::decode(Self::NAME, e))?;

@@ -16,6 +16,19 @@ impl Codec for Protobuf {
         prost::Message::encode(value, buf).map_err(|e| CodecError::encode(Self::NAME, e))
     }
 
+    const ENCODES_INTO_SLICE: bool = true;
+
+    fn encode_into<T: Message>(&mut self, value: &T, out: &mut [u8]) -> Result<usize, CodecError> {
+        let capacity = out.len();
+        let mut rest: &mut [u8] = out;
+        // prost measures the message first and writes nothing when it does not fit.
+        prost::Message::encode(value, &mut rest).map_err(|_| CodecError::DoesNotFit {
+            codec: Self::NAME,
+            capacity,
+        })?;
+        Ok(capacity - rest.len())
+    }
+
     fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         // A protobuf message is all of its bytes: there is no trailing data to find.
         T::decode(bytes).map_err(|e| CodecError::decode(Self::NAME, e))

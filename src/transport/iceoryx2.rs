@@ -224,9 +224,17 @@ mod imp {
         parent: bool,
     ) -> Result<Ends, TransportError> {
         let open = |suffix: &str| {
+            // As iceoryx2's own benchmarks set their services up: one port
+            // of each kind, no history, a buffer of one (a ping-pong never has
+            // more in flight), and safe overflow.
             let builder = node
                 .service_builder(&setup.name(suffix)?)
-                .publish_subscribe::<Bytes>();
+                .publish_subscribe::<Bytes>()
+                .max_publishers(1)
+                .max_subscribers(1)
+                .history_size(0)
+                .subscriber_max_buffer_size(1)
+                .enable_safe_overflow(true);
             if parent {
                 builder
                     .create()
@@ -267,9 +275,15 @@ mod imp {
         options: &Options<super::Config>,
         parent: bool,
     ) -> Result<Ends, TransportError> {
+        // One client, one server, one request in flight, a response buffer
+        // of one: as iceoryx2's request-response benchmark.
         let builder = node
             .service_builder(&setup.name("rpc")?)
-            .request_response::<Bytes, Bytes>();
+            .request_response::<Bytes, Bytes>()
+            .max_clients(1)
+            .max_servers(1)
+            .max_active_requests_per_client(1)
+            .max_response_buffer_size(1);
         if parent {
             let service = builder
                 .create()
@@ -418,6 +432,11 @@ mod imp {
             }
             Ok(transport)
         }
+
+        // Received samples are read where they lie in iceoryx2's shared
+        // memory. Sending copies: a slice sample has the length it was loaned
+        // with, and a message's length is known only once it is encoded.
+        const RECEIVE_IN_PLACE_FROM: Option<usize> = Some(0);
 
         fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
             if message.len() > self.capacity {

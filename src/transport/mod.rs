@@ -173,8 +173,37 @@ pub trait Transport: Sized {
         liveness: &mut Liveness,
     ) -> Result<Self, TransportError>;
 
-    /// Sends one message.
+    /// Sends one message (copying it into the mechanism: a slot, a socket).
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError>;
+
+    /// The shortest message worth encoding straight into the outgoing
+    /// slot, which [`loan`](Transport::loan) then lends; `None` when the
+    /// transport lends none (sockets, pipes and byte queues copy anyway).
+    /// Below it a codec's scattered writes into memory the peer is about to
+    /// read cost more than encoding into a local buffer and copying that in
+    /// one sweep (see `IN_PLACE_FROM` in `shm_region`).
+    const LEND_FROM: Option<usize> = None;
+
+    /// The shortest message [`recv`](Transport::recv) hands out where it
+    /// lies in shared memory, for the receiver to decode in place; shorter
+    /// ones (or all, when `None`) are copied out first.
+    const RECEIVE_IN_PLACE_FROM: Option<usize> = None;
+
+    /// The outgoing slot, writable, its full capacity long, for the next
+    /// message; send it with [`send_loaned`](Transport::send_loaned). `None`
+    /// unless [`LEND_FROM`](Transport::LEND_FROM) is set.
+    fn loan(&mut self) -> Option<&mut [u8]> {
+        None
+    }
+
+    /// Sends the first `len` bytes written into the slice [`loan`](Transport::loan) returned.
+    fn send_loaned(&mut self, len: usize) -> Result<(), TransportError> {
+        let _ = len;
+        Err(TransportError::Other(format!(
+            "{} lends no slot to send from",
+            Self::NAME
+        )))
+    }
 
     /// Waits for the next message. The slice stays valid until the next call.
     /// Implementations that wait by polling use `liveness.spin_until` (or call

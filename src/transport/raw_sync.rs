@@ -9,13 +9,13 @@
 //! | event (EVENT_BYTES) | len: u64 | data ...   | event | len | data ...   |
 //! ```
 
-use super::shm_region::{Region, SlotData, TwoSlots};
+use super::shm_region::{Region, SlotData, TwoSlots, IN_PLACE_FROM};
 use super::{Options, RunFlags, Transport, TransportError};
 use crate::liveness::Liveness;
 use raw_sync::events::{BusyEvent, Event, EventImpl, EventInit, EventState};
 use raw_sync::Timeout;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{fence, Ordering};
+use std::sync::atomic::{fence, AtomicU8, Ordering};
 use std::time::Duration;
 
 /// Bytes reserved for either kind of event at the start of a slot; both
@@ -103,7 +103,37 @@ pub struct Setup {
 /// One direction: the event that announces a message, and where it lies.
 struct Slot {
     event: Box<dyn EventImpl>,
+    /// The `BusyEvent`'s flag byte, to watch with plain loads while spinning
+    /// (when this build's raw_sync lays it out first: see `busy_flag_first`).
+    flag: Option<*const AtomicU8>,
     message: SlotData,
+}
+
+/// Whether a `BusyEvent`'s first byte is its signal flag (1 when signalled,
+/// 0 when clear), as in raw_sync 0.1.5. raw_sync's timed wait reads the clock
+/// on every poll, which delays noticing the signal; watching the flag
+/// ourselves and then letting the event consume it avoids that. Checked once
+/// per process on an event in local memory (both processes run the same
+/// build), so a raw_sync that lays the event out otherwise falls back to its
+/// own timed wait instead of misreading it.
+fn busy_flag_first() -> bool {
+    static FIRST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FIRST.get_or_init(|| {
+        let mut memory = [0u64; 4];
+        let base = memory.as_mut_ptr() as *mut u8;
+        // SAFETY: 32 aligned bytes of our own stack, more than a BusyEvent
+        // needs; nobody else sees them.
+        let Ok((event, _)) = (unsafe { BusyEvent::new(base, true) }) else {
+            return false;
+        };
+        // SAFETY: `base` is valid for reads; the event only uses atomics.
+        let first = || unsafe { (*(base as *const AtomicU8)).load(Ordering::Relaxed) };
+        let clear = first() == 0;
+        let signalled = event.set(EventState::Signaled).is_ok() && first() == 1;
+        let consumed = event.wait(Timeout::Val(Duration::ZERO)).is_ok() && first() == 0;
+        drop(event);
+        clear && signalled && consumed
+    })
 }
 
 impl Slot {
@@ -143,6 +173,8 @@ impl Slot {
                 "raw_sync event needs {used} bytes, {EVENT_BYTES} reserved"
             )));
         }
+        let flag =
+            (wait == WaitStrategy::Spin && busy_flag_first()).then_some(base as *const AtomicU8);
         // SAFETY: EVENT_BYTES is a multiple of 8, so `len` is aligned; len and
         // data lie within this slot's stride.
         let (len, data) = unsafe { (base.add(EVENT_BYTES) as *mut u64, base.add(EVENT_BYTES + 8)) };
@@ -152,6 +184,7 @@ impl Slot {
         }
         Ok(Slot {
             event,
+            flag,
             message: SlotData {
                 len,
                 data,
@@ -166,6 +199,31 @@ impl Slot {
         // it until the event below is set, and has finished reading our
         // previous message (it answered it) before we send again.
         unsafe { self.message.write(message)? };
+        self.signal()
+    }
+
+    /// The slot, to write the next message into; the caller then calls
+    /// [`publish_loaned`](Self::publish_loaned).
+    ///
+    /// # Safety
+    /// The slice must be gone before `publish_loaned`, and the caller must
+    /// have received the answer to its previous message (strict alternation).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn loan(&self) -> &mut [u8] {
+        // SAFETY: live memory (`new`) the peer does not touch until we signal,
+        // per the caller.
+        unsafe { self.message.slot_mut() }
+    }
+
+    /// Signals the first `len` bytes of the slot as the next message.
+    fn publish_loaned(&self, len: usize) -> Result<(), TransportError> {
+        // SAFETY: as in `publish`.
+        unsafe { self.message.set_len(len)? };
+        self.signal()
+    }
+
+    /// Signals the message written into the slot.
+    fn signal(&self) -> Result<(), TransportError> {
         // Publish: BusyEvent signals with a Relaxed store, which does not order
         // the bytes above before it. This Release fence does; it pairs with
         // the Acquire fence in `receive`, so a reader that sees the signal also
@@ -177,14 +235,35 @@ impl Slot {
             .map_err(|e| TransportError::Other(format!("raw_sync: signalling: {e}")))
     }
 
-    /// Waits for the peer's signal, then copies its message into `buf`.
-    fn receive<'b>(
+    /// Waits for the peer's signal, then returns its message: where it lies,
+    /// or copied into `buf` when short (see [`IN_PLACE_FROM`]).
+    ///
+    /// # Safety
+    /// The caller must stop using the slice before it answers the message:
+    /// the peer writes the slot again only after the answer.
+    unsafe fn receive<'b>(
         &self,
         wait: WaitStrategy,
         liveness: &mut Liveness,
         buf: &'b mut Vec<u8>,
     ) -> Result<&'b [u8], TransportError> {
         let event = &self.event;
+        if let Some(flag) = self.flag {
+            // SAFETY: the flag is the event's first byte, inside the live
+            // region (`new`); raw_sync only ever accesses it atomically.
+            let flag = unsafe { &*flag };
+            let consumed = liveness.spin_until(|| {
+                // Take the signal the way the event does once it is visible.
+                (flag.load(Ordering::Relaxed) == 1
+                    && event.wait(Timeout::Val(Duration::ZERO)).is_ok())
+                .then_some(())
+            });
+            consumed?;
+            // Pairs with the Release fence in `publish`.
+            fence(Ordering::Acquire);
+            // SAFETY: as below.
+            return unsafe { self.message.read_or_copy(buf) };
+        }
         // Spin inside raw_sync for a slice, then yield and check the peer; or
         // block on the condition variable for a check interval at a time.
         let slice = match wait {
@@ -210,8 +289,8 @@ impl Slot {
         fence(Ordering::Acquire);
         // SAFETY: the slot lies in live memory; the Acquire fence above
         // completes the writer's publication, and it will not touch this slot
-        // again until we answer.
-        unsafe { self.message.read_into(buf) }
+        // again until we answer, after the caller is done with the slice.
+        unsafe { self.message.read_or_copy(buf) }
     }
 }
 
@@ -219,6 +298,7 @@ pub struct RawSync {
     outgoing: Slot,
     incoming: Slot,
     wait: WaitStrategy,
+    /// Where short messages are copied out to.
     buf: Vec<u8>,
     /// Last field: dropped after the slots that point into it.
     region: Region,
@@ -251,7 +331,7 @@ impl RawSync {
             outgoing,
             incoming,
             wait,
-            buf: Vec::with_capacity(layout.capacity()),
+            buf: Vec::new(),
             region,
         })
     }
@@ -331,8 +411,23 @@ impl Transport for RawSync {
         self.outgoing.publish(message)
     }
 
+    const LEND_FROM: Option<usize> = Some(IN_PLACE_FROM);
+    const RECEIVE_IN_PLACE_FROM: Option<usize> = Some(IN_PLACE_FROM);
+
+    fn loan(&mut self) -> Option<&mut [u8]> {
+        // SAFETY: the slice borrows `self`, so it is gone before
+        // `send_loaned`; the engine alternates sends and receives.
+        Some(unsafe { self.outgoing.loan() })
+    }
+
+    fn send_loaned(&mut self, len: usize) -> Result<(), TransportError> {
+        self.outgoing.publish_loaned(len)
+    }
+
     fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError> {
-        self.incoming.receive(self.wait, liveness, &mut self.buf)
+        // SAFETY: the slice borrows `self`, so it is gone before we can send
+        // the answer.
+        unsafe { self.incoming.receive(self.wait, liveness, &mut self.buf) }
     }
 
     fn orphaned(&mut self) {
@@ -352,10 +447,20 @@ mod tests {
     /// (raw_sync itself makes `&mut` references to the shared event from both
     /// sides, which Stacked Borrows reports as undefined behaviour inside the
     /// crate; with that model off, Miri checks our publication for data races.)
+    /// The fast spinning path depends on the event's layout in this build
+    /// of raw_sync; when it changes, this says so (the transport then falls
+    /// back to raw_sync's own timed wait, correct but slower).
+    #[test]
+    fn the_busy_event_flag_is_where_the_spinning_wait_reads_it() {
+        assert!(busy_flag_first());
+    }
+
     #[test]
     fn two_threads_exchange_every_message_intact() {
         let rounds: u64 = if cfg!(miri) { 30 } else { 20_000 };
-        let layout = layout(200).unwrap();
+        // Room for messages that are read in place as well as copied ones.
+        let capacity = IN_PLACE_FROM + 200;
+        let layout = layout(capacity).unwrap();
         let mut memory = vec![0u64; layout.region_len().div_ceil(8)];
         // SLOT_ALIGN-aligned start, as a region's is; the buffer has that to spare.
         memory.extend(std::iter::repeat_n(0, SLOT_ALIGN / 8));
@@ -386,12 +491,20 @@ mod tests {
             ready.send(()).unwrap();
             let mut live = Liveness::new(Peer::InProcess);
             let mut buf = Vec::new();
-            for _ in 0..rounds {
-                let request = from_parent
-                    .receive(WaitStrategy::Spin, &mut live, &mut buf)
-                    .unwrap()
-                    .to_vec();
-                to_parent.publish(&request).unwrap();
+            for n in 0..rounds {
+                // SAFETY: the request is copied before we answer.
+                let request =
+                    unsafe { from_parent.receive(WaitStrategy::Spin, &mut live, &mut buf) }
+                        .unwrap()
+                        .to_vec();
+                if n % 2 == 0 {
+                    to_parent.publish(&request).unwrap();
+                } else {
+                    // The loan path: write into the slot, then signal.
+                    // SAFETY: the slice is gone before publish_loaned.
+                    unsafe { to_parent.loan()[..request.len()].copy_from_slice(&request) };
+                    to_parent.publish_loaned(request.len()).unwrap();
+                }
             }
         });
         attached.recv().unwrap();
@@ -405,13 +518,13 @@ mod tests {
         let mut live = Liveness::new(Peer::InProcess);
         let mut buf = Vec::new();
         for n in 0..rounds {
-            let sent: Vec<u8> = (0..(n as usize * 7) % 200)
+            let sent: Vec<u8> = (0..super::super::shm_region::mixed_message_len(n))
                 .map(|i| (i as u64 ^ n) as u8)
                 .collect();
             to_child.publish(&sent).unwrap();
-            let back = from_child
-                .receive(WaitStrategy::Spin, &mut live, &mut buf)
-                .unwrap();
+            // SAFETY: the reply is checked before the next ping.
+            let back =
+                unsafe { from_child.receive(WaitStrategy::Spin, &mut live, &mut buf) }.unwrap();
             assert_eq!(back, &sent[..], "message {n}");
         }
         child.join().unwrap();

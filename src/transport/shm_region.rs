@@ -227,6 +227,16 @@ impl Drop for Region {
 
 /// The message part of a one-message slot in a region: a length and
 /// `capacity` bytes of data. Shared by the slot-based transports; each
+/// The message length from which the slot transports (spin, raw-sync) lend
+/// their slot to the codec and hand received messages out in place. Measured
+/// on a 2-vCPU VM, spin, postcard, alternated runs, in place against copied:
+/// 0.9× at 32 B, 0.88× at 1 KiB, 1.0× at 4 KiB, 1.09× at 16 KiB, 1.03× at
+/// 64 KiB, 1.3× at 1 MiB (bitcode). Small messages are cheaper copied: one
+/// `memcpy` moves them in wide strided stores and loads the prefetcher
+/// follows, where a codec writes and reads them field by field on cache lines
+/// that sit in the other core's cache.
+pub const IN_PLACE_FROM: usize = 4096;
+
 /// publishes and observes messages its own way (an event, a sequence number)
 /// and calls these between.
 pub struct SlotData {
@@ -252,18 +262,67 @@ impl SlotData {
         // SAFETY: message.len() <= capacity; exclusive access per the caller.
         unsafe {
             std::ptr::copy_nonoverlapping(message.as_ptr(), self.data, message.len());
-            self.len.write_volatile(message.len() as u64);
+            self.set_len(message.len())
         }
+    }
+
+    /// The whole slot, writable, for a message to be encoded in place;
+    /// publish it with [`set_len`](Self::set_len) and then the transport's signal.
+    ///
+    /// # Safety
+    /// As for [`write`](Self::write), for as long as the slice is used. The
+    /// bytes are initialized: the mapping was zero-filled and only ever
+    /// holds bytes written since.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn slot_mut(&self) -> &mut [u8] {
+        // SAFETY: `data` is valid for `capacity` bytes and nobody else
+        // accesses them meanwhile, per the caller.
+        unsafe { std::slice::from_raw_parts_mut(self.data, self.capacity) }
+    }
+
+    /// Records that the first `len` bytes of the slot are the message.
+    ///
+    /// # Safety
+    /// As for [`write`](Self::write).
+    pub unsafe fn set_len(&self, len: usize) -> Result<(), TransportError> {
+        if len > self.capacity {
+            return Err(TransportError::TooLarge {
+                len,
+                capacity: self.capacity,
+            });
+        }
+        // SAFETY: `len` is 8-aligned and ours to write, per the caller.
+        unsafe { self.len.write_volatile(len as u64) };
         Ok(())
     }
 
-    /// Copies the slot's message into `buf` (replacing its contents).
+    /// The slot's message: where it lies when it is [`IN_PLACE_FROM`] bytes
+    /// or longer, else copied into `buf`.
     ///
     /// # Safety
-    /// As for [`write`](Self::write), and the caller must have observed the
-    /// writer's publication with Acquire ordering, so the length and bytes
-    /// are complete; the writer does not touch the slot until we answer.
-    pub unsafe fn read_into<'b>(&self, buf: &'b mut Vec<u8>) -> Result<&'b [u8], TransportError> {
+    /// As for [`read`](Self::read).
+    pub unsafe fn read_or_copy<'b>(
+        &self,
+        buf: &'b mut Vec<u8>,
+    ) -> Result<&'b [u8], TransportError> {
+        // SAFETY: forwarded from the caller.
+        let message = unsafe { self.read()? };
+        if message.len() >= IN_PLACE_FROM {
+            return Ok(message);
+        }
+        buf.clear();
+        buf.extend_from_slice(message);
+        Ok(buf)
+    }
+
+    /// The slot's message where it lies, not copied.
+    ///
+    /// # Safety
+    /// The caller must have observed the writer's publication with Acquire
+    /// ordering, so the length and bytes are complete, and must stop using
+    /// the slice before it answers: the writer writes the slot again only
+    /// after receiving the answer.
+    pub unsafe fn read<'b>(&self) -> Result<&'b [u8], TransportError> {
         // SAFETY: published and stable, per the caller.
         let len = unsafe { self.len.read_volatile() } as usize;
         if len > self.capacity {
@@ -272,15 +331,21 @@ impl SlotData {
                 self.capacity
             )));
         }
-        buf.clear();
-        // SAFETY: `len <= capacity` initialized bytes at `data`; `buf` has
-        // room for them after `reserve`, and they are initialized before set_len.
-        unsafe {
-            buf.reserve(len);
-            std::ptr::copy_nonoverlapping(self.data, buf.as_mut_ptr(), len);
-            buf.set_len(len);
-        }
-        Ok(buf)
+        // SAFETY: `len <= capacity` initialized bytes at `data`, not written
+        // while the slice is in use (per the caller).
+        Ok(unsafe { std::slice::from_raw_parts(self.data, len) })
+    }
+}
+
+/// Message lengths for the two-thread protocol tests of the slot
+/// transports: short ones (copied out) and, every third, long ones (read in
+/// place).
+#[cfg(test)]
+pub(crate) fn mixed_message_len(n: u64) -> usize {
+    if n % 3 == 2 {
+        IN_PLACE_FROM + (n as usize * 7) % 200
+    } else {
+        (n as usize * 7) % 200
     }
 }
 

@@ -8,18 +8,28 @@
 //! | seq: AtomicU64 | len: u64 | data | ...                     |
 //! ```
 //!
-//! The sequence number, the length and the first 112 bytes of data share the
-//! slot's first cache line, so a small message crosses between cores as one
-//! line, as in the bare atomic ping-pong.
+//! The sequence number, the length and the first 48 bytes of data share the
+//! slot's first cache line, so a small message crosses between cores in the
+//! line the peer polls, as in the bare atomic ping-pong.
+//!
+//! Messages of [`IN_PLACE_FROM`] bytes and more are encoded straight into
+//! the slot ([`Transport::loan`]) and handed to the receiver where they lie;
+//! shorter ones are copied in from the encoder's buffer and out into ours.
+//! A codec writing a short message field by field into the line the peer is
+//! polling pulls that line back and forth once per write (measured: 0.68× the
+//! copied path at 32 B), where one `memcpy` moves it in one go.
 
-use super::shm_region::{Region, SlotData, TwoSlots};
+use super::shm_region::{Region, SlotData, TwoSlots, IN_PLACE_FROM};
 use super::{Options, Transport, TransportError};
 use crate::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Sequence number and length.
+/// The sequence number and the length, alone in their own 128 bytes (a
+/// cache line and its prefetch neighbour): the peer polls that line, and a
+/// codec encoding in place must not write into it byte by byte, each write
+/// pulling the line back from the poller. The message starts at the next line.
 const HEADER: usize = 16;
 
 /// Both slots, sized from a capacity that was checked.
@@ -81,6 +91,7 @@ struct Channel {
     /// `received + 1`.
     sent: u64,
     received: u64,
+    /// Where short messages are copied out to.
     buf: Vec<u8>,
 }
 
@@ -101,16 +112,37 @@ impl Channel {
             incoming,
             sent: 0,
             received: 0,
-            buf: Vec::with_capacity(layout.capacity()),
+            buf: Vec::new(),
         }
     }
 
     fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
-        let slot = &self.outgoing;
+        let capacity = self.outgoing.message.capacity;
+        let slot = self
+            .loan()
+            .get_mut(..message.len())
+            .ok_or(TransportError::TooLarge {
+                len: message.len(),
+                capacity,
+            })?;
+        slot.copy_from_slice(message);
+        self.publish(message.len())
+    }
+
+    /// The outgoing slot, to write the next message into.
+    fn loan(&mut self) -> &mut [u8] {
         // SAFETY: the slot lies in live memory (`new`); the peer reads it only
-        // after the Release store below, and has finished reading our previous
-        // message (it answered it) before we write again.
-        unsafe { slot.message.write(message)? };
+        // after `publish`'s Release store, and has finished reading our
+        // previous message (it answered it) before we may write again; the
+        // slice borrows `self`, so it is gone before the next `publish`.
+        unsafe { self.outgoing.message.slot_mut() }
+    }
+
+    /// Publishes the first `len` bytes of the outgoing slot.
+    fn publish(&mut self, len: usize) -> Result<(), TransportError> {
+        let slot = &self.outgoing;
+        // SAFETY: as in `loan`: the slot is ours until the store below.
+        unsafe { slot.message.set_len(len)? };
         self.sent += 1;
         // Release: the bytes and length above become visible to a reader that
         // sees this sequence number with Acquire.
@@ -124,14 +156,16 @@ impl Channel {
         self.incoming.seq().load(Ordering::Acquire) == self.received + 1
     }
 
-    /// Takes the message `ready` saw.
+    /// The message `ready` saw: where it lies in the slot, or copied out
+    /// when short (see [`IN_PLACE_FROM`]).
     fn take(&mut self) -> Result<&[u8], TransportError> {
         debug_assert!(self.ready());
         self.received += 1;
         // SAFETY: the Acquire load in `ready` that saw this sequence number
         // makes the writer's length and bytes visible; it will not write this
-        // slot again until we answer.
-        unsafe { self.incoming.message.read_into(&mut self.buf) }
+        // slot again until we answer, and we cannot answer while the slice
+        // (which borrows `self`) lives.
+        unsafe { self.incoming.message.read_or_copy(&mut self.buf) }
     }
 }
 
@@ -202,6 +236,17 @@ impl Transport for Spin {
         self.channel.send(message)
     }
 
+    const LEND_FROM: Option<usize> = Some(IN_PLACE_FROM);
+    const RECEIVE_IN_PLACE_FROM: Option<usize> = Some(IN_PLACE_FROM);
+
+    fn loan(&mut self) -> Option<&mut [u8]> {
+        Some(self.channel.loan())
+    }
+
+    fn send_loaned(&mut self, len: usize) -> Result<(), TransportError> {
+        self.channel.publish(len)
+    }
+
     fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError> {
         let channel = &mut self.channel;
         liveness.spin_until(|| channel.ready().then_some(()))?;
@@ -223,7 +268,9 @@ mod tests {
     #[test]
     fn two_threads_exchange_every_message_intact() {
         let rounds: u64 = if cfg!(miri) { 40 } else { 20_000 };
-        let layout = layout(200).unwrap();
+        // Room for messages that are read in place as well as copied ones.
+        let capacity = IN_PLACE_FROM + 200;
+        let layout = layout(capacity).unwrap();
         // u64s: 8-aligned and zero-filled, as a fresh mapping is.
         let mut memory = vec![0u64; layout.region_len() / 8];
         /// A pointer the child thread may take along (raw pointers are not Send).
@@ -234,7 +281,7 @@ mod tests {
         let base = memory.as_mut_ptr() as *mut u8;
         let shared = Shared(base);
         let message = |n: u64| -> Vec<u8> {
-            (0..(n as usize * 7) % 200)
+            (0..super::super::shm_region::mixed_message_len(n))
                 .map(|i| (i as u64 ^ n) as u8)
                 .collect()
         };
@@ -242,12 +289,18 @@ mod tests {
             let shared = shared;
             // SAFETY: `memory` outlives the thread (joined below) and holds region_len() bytes.
             let mut channel = unsafe { Channel::new(shared.0, &layout, false) };
-            for _ in 0..rounds {
+            for n in 0..rounds {
                 while !channel.ready() {
                     std::thread::yield_now();
                 }
                 let request = channel.take().unwrap().to_vec();
-                channel.send(&request).unwrap();
+                if n % 2 == 0 {
+                    channel.send(&request).unwrap();
+                } else {
+                    // The loan path: write into the slot, then publish.
+                    channel.loan()[..request.len()].copy_from_slice(&request);
+                    channel.publish(request.len()).unwrap();
+                }
             }
         });
         // SAFETY: as above, for the other side.
@@ -261,7 +314,14 @@ mod tests {
             assert_eq!(channel.take().unwrap(), &sent[..], "message {n}");
         }
         child.join().unwrap();
-        assert!(channel.send(&[0; 201]).is_err(), "oversize accepted");
+        assert!(
+            channel.send(&vec![0; capacity + 1]).is_err(),
+            "oversize accepted"
+        );
+        assert!(
+            channel.publish(capacity + 1).is_err(),
+            "oversize length accepted"
+        );
         drop(memory);
     }
 }
