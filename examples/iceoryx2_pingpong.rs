@@ -140,7 +140,7 @@ fn measure<C: Codec>(mut codec: C, args: &Args) {
                 round_trip(seq);
             }
         }
-        (seq - first, start.elapsed().as_secs_f64(), seq)
+        (seq - first, start.elapsed().as_secs_f64())
     };
     let (round_trips, secs) = if args.request_response {
         let service = req_res(&node, &format!("{prefix}/rpc"));
@@ -153,7 +153,7 @@ fn measure<C: Codec>(mut codec: C, args: &Args) {
         while service.dynamic_config().number_of_servers() == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let (n, secs, last) = time(&mut |seq| {
+        let (n, secs) = time(&mut |seq| {
             codec.encode(&ping(seq), &mut buf).unwrap();
             let request = client.loan_slice_uninit(buf.len()).unwrap();
             let pending = request.write_from_slice(&buf).send().unwrap();
@@ -164,7 +164,6 @@ fn measure<C: Codec>(mut codec: C, args: &Args) {
             };
             check(codec.decode(response.payload()).unwrap(), seq);
         });
-        let _ = last;
         // An empty request stops the child.
         let stop = client.loan_slice_uninit(0).unwrap();
         drop(stop.write_from_slice(&[]).send().unwrap());
@@ -185,7 +184,7 @@ fn measure<C: Codec>(mut codec: C, args: &Args) {
         {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let (n, secs, _) = time(&mut |seq| {
+        let (n, secs) = time(&mut |seq| {
             codec.encode(&ping(seq), &mut buf).unwrap();
             let sample = publisher.loan_slice_uninit(buf.len()).unwrap();
             sample.write_from_slice(&buf).send().unwrap();
