@@ -248,40 +248,39 @@ impl Slot {
         buf: &'b mut Vec<u8>,
     ) -> Result<&'b [u8], TransportError> {
         let event = &self.event;
-        if let Some(flag) = self.flag {
-            // SAFETY: the flag is the event's first byte, inside the live
-            // region (`new`); raw_sync only ever accesses it atomically.
-            let flag = unsafe { &*flag };
-            let consumed = liveness.spin_until(|| {
-                // Take the signal the way the event does once it is visible.
-                (flag.load(Ordering::Relaxed) == 1
-                    && event.wait(Timeout::Val(Duration::ZERO)).is_ok())
-                .then_some(())
-            });
-            consumed?;
-            // Pairs with the Release fence in `publish`.
-            fence(Ordering::Acquire);
-            // SAFETY: as below.
-            return unsafe { self.message.read_or_copy(buf) };
-        }
-        // Spin inside raw_sync for a slice, then yield and check the peer; or
-        // block on the condition variable for a check interval at a time.
-        let slice = match wait {
-            WaitStrategy::Spin => SPIN_SLICE,
-            WaitStrategy::Block => crate::liveness::CHECK_INTERVAL,
-        };
-        while event.wait(Timeout::Val(slice)).is_err() {
-            if wait == WaitStrategy::Spin {
-                std::thread::yield_now();
+        match self.flag {
+            Some(flag) => {
+                // SAFETY: the flag is the event's first byte, inside the live
+                // region (`new`); raw_sync only ever accesses it atomically.
+                let flag = unsafe { &*flag };
+                liveness.spin_until(|| {
+                    // Take the signal the way the event does once it is visible.
+                    (flag.load(Ordering::Relaxed) == 1
+                        && event.wait(Timeout::Val(Duration::ZERO)).is_ok())
+                    .then_some(())
+                })?;
             }
-            if let Err(gone) = liveness.check_if_due() {
-                // The peer may have signalled and exited since the wait gave
-                // up (the child does, after acknowledging the stop): one more
-                // look before calling the message lost.
-                if event.wait(Timeout::Val(Duration::ZERO)).is_err() {
-                    return Err(gone.into());
+            // Spin inside raw_sync for a slice, then yield and check the peer;
+            // or block on the condition variable for a check interval at a time.
+            None => {
+                let slice = match wait {
+                    WaitStrategy::Spin => SPIN_SLICE,
+                    WaitStrategy::Block => crate::liveness::CHECK_INTERVAL,
+                };
+                while event.wait(Timeout::Val(slice)).is_err() {
+                    if wait == WaitStrategy::Spin {
+                        std::thread::yield_now();
+                    }
+                    if let Err(gone) = liveness.check_if_due() {
+                        // The peer may have signalled and exited since the wait
+                        // gave up (the child does, after acknowledging the
+                        // stop): one more look before calling the message lost.
+                        if event.wait(Timeout::Val(Duration::ZERO)).is_err() {
+                            return Err(gone.into());
+                        }
+                        break;
+                    }
                 }
-                break;
             }
         }
         // Pairs with the Release fence in `publish`: everything the writer
