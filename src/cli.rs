@@ -11,6 +11,7 @@ use crate::parse::enum_parser;
 use crate::placement::PinMode;
 use crate::result::DEFAULT_PAYLOAD_BYTES;
 use crate::table::Format;
+use crate::traffic::{Pattern, MAX_RATE_PER_SEC};
 use crate::transport::{AllMatrixFlags, AllRunFlags, TransportId};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -97,6 +98,15 @@ pub struct MatrixArgs {
     #[arg(long, value_delimiter = ',', default_value = "none",
           value_parser = enum_parser::<PinMode>("placement", "PIN"))]
     pub pin: Vec<PinMode>,
+    /// Traffic patterns, comma-separated: ping-pong (closed loop), rate
+    /// (fixed offered load, once per --rates entry).
+    #[arg(long, value_delimiter = ',', default_value = "ping-pong",
+          value_parser = enum_parser::<Pattern>("pattern", "--patterns"))]
+    pub patterns: Vec<Pattern>,
+    /// Offered loads for the rate pattern, requests per second, comma-separated
+    /// (10000, 10k, 1M) [default: 1k,10k,100k].
+    #[arg(long, value_delimiter = ',', value_parser = rate_parser("--rates"))]
+    pub rates: Vec<u64>,
     /// Measured seconds per case in each round.
     #[arg(long, short, env = "TEST_DURATION_SECONDS", default_value = "0.5", value_name = "SECONDS",
           value_parser = seconds_parser("TEST_DURATION_SECONDS", false))]
@@ -240,6 +250,18 @@ pub struct CaseArgs {
           value_parser = enum_parser::<PinMode>("placement", "PIN"))]
     pub pin: PinMode,
 
+    /// Traffic: ping-pong (closed loop: the next ping leaves when the pong
+    /// arrives) or rate (pings leave on a fixed schedule of --rate per second,
+    /// latency also timed from each one's due time).
+    #[arg(long, env = "PATTERN", default_value = "ping-pong",
+          value_parser = enum_parser::<Pattern>("pattern", "PATTERN"))]
+    pub pattern: Pattern,
+
+    /// Offered load of the rate pattern, requests per second (10000, 10k, 1M)
+    /// [default: 10k].
+    #[arg(long, env = "RATE", value_parser = rate_parser("RATE"))]
+    pub rate: Option<u64>,
+
     #[command(flatten)]
     pub common: CommonArgs,
 
@@ -334,6 +356,29 @@ fn parse_payload(value: &str) -> Result<usize, String> {
     match value.trim().parse::<usize>() {
         Ok(n) if n <= MAX_PAYLOAD_BYTES => Ok(n),
         _ => Err(accepted),
+    }
+}
+
+/// Requests per second: a whole number, or one with a `k` (thousands) or
+/// `M` (millions) after it.
+fn rate_parser(
+    source: &'static str,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |value: &str| {
+        let value = value.trim();
+        let (digits, unit) = match value.strip_suffix(['k', 'K']) {
+            Some(d) => (d, 1_000),
+            None => match value.strip_suffix('M') {
+                Some(d) => (d, 1_000_000),
+                None => (value, 1),
+            },
+        };
+        match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)) {
+            Some(n) if (1..=MAX_RATE_PER_SEC).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "accepted: requests per second from 1 to {MAX_RATE_PER_SEC}, a whole number with an optional k or M, like 5000, 10k or 1M ({source})"
+            )),
+        }
     }
 }
 

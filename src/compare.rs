@@ -9,6 +9,7 @@ use crate::message::Complexity;
 use crate::result::{BenchResult, Loaded};
 use crate::summary::format_ns;
 use crate::table::{Entry, Table};
+use crate::traffic::Traffic;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What identifies a case across result sets.
@@ -20,7 +21,14 @@ pub struct CaseKey {
     pub codec: String,
     pub payload_bytes: usize,
     pub placement: String,
+    pub traffic: Traffic,
 }
+
+/// Everything of a case but its transport: what a row and its reference share.
+type CaseRest = (String, String, usize, String, Traffic);
+
+/// A row of the codec pivot: shape, transport, payload, placement, traffic.
+type PivotRow = (String, String, usize, String, Traffic);
 
 impl CaseKey {
     pub fn of(r: &BenchResult) -> Self {
@@ -31,6 +39,7 @@ impl CaseKey {
             codec: r.codec.clone(),
             payload_bytes: r.payload_bytes,
             placement: r.placement.mode.name().to_string(),
+            traffic: r.traffic,
         }
     }
 
@@ -40,12 +49,13 @@ impl CaseKey {
     }
 
     /// The case without its transport: what a row and its reference share.
-    fn without_transport(&self) -> (String, String, usize, String) {
+    fn without_transport(&self) -> CaseRest {
         (
             self.complexity.clone(),
             self.codec.clone(),
             self.payload_bytes,
             self.placement.clone(),
+            self.traffic,
         )
     }
 }
@@ -74,17 +84,39 @@ fn ratio_text(ratio: f64) -> String {
     }
 }
 
-fn case_entries(key: &CaseKey) -> Vec<Entry> {
-    vec![
+/// A case's columns; `traffic` when the table holds any traffic but the
+/// closed loop (tables of ping-pong runs stay as they were).
+fn case_entries(key: &CaseKey, traffic: bool) -> Vec<Entry> {
+    let mut entries = vec![
         Entry::text(key.transport_label()),
         Entry::text(&key.codec),
         Entry::text(&key.complexity),
         Entry::number(format!("{} B", key.payload_bytes), key.payload_bytes as f64),
         Entry::text(&key.placement),
-    ]
+    ];
+    if traffic {
+        entries.push(Entry::number(
+            key.traffic.describe(),
+            key.traffic.offered_rate_per_sec.unwrap_or(0) as f64,
+        ));
+    }
+    entries
 }
 
-const CASE_HEADERS: [&str; 5] = ["Transport", "Codec", "Complexity", "Payload", "Placement"];
+fn case_headers(traffic: bool) -> Vec<String> {
+    let mut headers: Vec<String> = ["Transport", "Codec", "Complexity", "Payload", "Placement"]
+        .map(String::from)
+        .to_vec();
+    if traffic {
+        headers.push("Traffic".into());
+    }
+    headers
+}
+
+/// Whether any of `results` ran other traffic than the closed loop.
+fn any_paced<'a>(results: impl IntoIterator<Item = &'a BenchResult>) -> bool {
+    results.into_iter().any(|r| !r.traffic.is_ping_pong())
+}
 
 /// Whether a result came from a debug build, whose figures are several
 /// times slower than release and must not pass for real ones.
@@ -218,7 +250,8 @@ pub fn ratio_between(numerator: &BenchResult, denominator: &BenchResult) -> Opti
 /// interval.
 pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
     let mut headers: Vec<String> = vec!["Rank".into()];
-    headers.extend(CASE_HEADERS.iter().map(|s| s.to_string()));
+    let paced = any_paced(results.iter().map(|l| &l.result));
+    headers.extend(case_headers(paced));
     let any_debug = results.iter().any(|l| is_debug(&l.result));
     if any_debug {
         headers.push(BUILD_HEADER.into());
@@ -230,13 +263,14 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
             "Payload MB/s",
             "p50",
             "p99",
-            "CPU/round trip",
-            "Wire B",
-            "Codec share",
-            "Rounds",
         ]
         .map(String::from),
     );
+    if paced {
+        // At a fixed rate, the latency a caller sees (from the due time).
+        headers.push("p99 from due".into());
+    }
+    headers.extend(["CPU/round trip", "Wire B", "Codec share", "Rounds"].map(String::from));
     if let Some(reference) = reference {
         headers.push(format!("vs {reference}"));
     }
@@ -257,7 +291,7 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
             .collect::<Vec<_>>(),
     );
     // The reference's result for each case, by everything but the transport.
-    let references: BTreeMap<(String, String, usize, String), &BenchResult> = match reference {
+    let references: BTreeMap<CaseRest, &BenchResult> = match reference {
         Some(label) => verified
             .iter()
             .map(|r| (CaseKey::of(r), *r))
@@ -279,7 +313,7 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
             )],
             None => vec![Entry::missing()],
         };
-        row.extend(case_entries(&key));
+        row.extend(case_entries(&key, paced));
         if any_debug {
             row.push(build_entry(is_debug(r)));
         }
@@ -300,6 +334,12 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
                         row.push(Entry::number(format_ns(l.p99 as f64), l.p99 as f64));
                     }
                     None => row.extend([Entry::missing(), Entry::missing()]),
+                }
+                if paced {
+                    row.push(match &r.latency_from_intended_ns {
+                        Some(l) => Entry::number(format_ns(l.p99 as f64), l.p99 as f64),
+                        None => Entry::missing(),
+                    });
                 }
                 row.push(cpu_entry(r));
                 row.push(wire_entry(r));
@@ -469,7 +509,8 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
         shared_shift(&others)
     };
 
-    let mut headers: Vec<String> = CASE_HEADERS.iter().map(|s| s.to_string()).collect();
+    let paced = any_paced(a.values().chain(b.values()));
+    let mut headers = case_headers(paced);
     let any_debug = a.values().chain(b.values()).any(is_debug);
     if any_debug {
         headers.push(format!("{BUILD_HEADER} A/B"));
@@ -487,7 +528,7 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
     };
     for key in keys {
         let (ra, rb) = (a.get(key), b.get(key));
-        let mut row = case_entries(key);
+        let mut row = case_entries(key, paced);
         if any_debug {
             let build = |r: Option<&BenchResult>| match r {
                 Some(r) if is_debug(r) => "debug ⚠",
@@ -587,8 +628,7 @@ pub fn by_codec(results: &[Loaded]) -> Table {
         }
     }
     let mut table = Table::new(headers);
-    let mut grid: BTreeMap<(String, String, usize, String), BTreeMap<String, &BenchResult>> =
-        BTreeMap::new();
+    let mut grid: BTreeMap<PivotRow, BTreeMap<String, &BenchResult>> = BTreeMap::new();
     for l in results {
         let k = CaseKey::of(&l.result);
         // Raw strings carry the small ping's content: they sit in its row.
@@ -601,11 +641,18 @@ pub fn by_codec(results: &[Loaded]) -> Table {
             k.transport_label(),
             k.payload_bytes,
             k.placement.clone(),
+            k.traffic,
         ))
         .or_default()
         .insert(column(&l.result), &l.result);
     }
-    for ((shape, transport, payload, placement), cells) in grid {
+    for ((shape, transport, payload, placement, traffic), cells) in grid {
+        // A fixed rate is named with the placement, so the pivot keeps its columns.
+        let placement = if traffic.is_ping_pong() {
+            placement
+        } else {
+            format!("{placement}, {}", traffic.describe())
+        };
         let mut row = vec![
             Entry::text(shape),
             Entry::text(transport),

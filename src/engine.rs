@@ -8,6 +8,7 @@
 use crate::liveness::Liveness;
 use crate::message::{MessageFormat, Out, VerifyError};
 use crate::stats::{process_cpu_time, LatencyRecorder};
+use crate::traffic::{self, Schedule};
 use crate::transport::{Transport, TransportError};
 use codecs::CodecError;
 use std::time::{Duration, Instant};
@@ -42,8 +43,12 @@ pub struct Measurement {
     pub round_trips: u64,
     /// Wall time of the measured phase.
     pub elapsed: Duration,
-    /// Every measured round trip's latency, when recorded.
+    /// Every measured round trip's latency, when recorded: from when its
+    /// request left.
     pub latency: Option<LatencyRecorder>,
+    /// At a fixed rate, every measured round trip's latency from when its
+    /// request was due (see [`crate::traffic`]); `None` in a closed loop.
+    pub latency_from_intended: Option<LatencyRecorder>,
     /// Round trips per second in each full [`INTERVAL`] of the measured phase.
     pub intervals: Vec<f64>,
     /// The parent's CPU time over warm-up and measured phase together.
@@ -272,6 +277,13 @@ impl IntervalCounter {
     }
 }
 
+/// When a paced phase began and got its last reply, and its rate per [`INTERVAL`].
+struct PacedPhase {
+    start: Instant,
+    end: Instant,
+    rates: Vec<f64>,
+}
+
 /// Parent side of one run.
 pub struct PingPong<'a, T: Transport, F: MessageFormat> {
     transport: &'a mut T,
@@ -282,6 +294,7 @@ pub struct PingPong<'a, T: Transport, F: MessageFormat> {
     run_start: Instant,
     wire_bytes: WireBytes,
     send_path: SendPath,
+    schedule: Option<Schedule>,
 }
 
 impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
@@ -296,7 +309,16 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             seq: 0,
             run_start: Instant::now(),
             wire_bytes: WireBytes::default(),
+            schedule: None,
         }
+    }
+
+    /// Sends requests on `schedule` instead of in a closed loop (warm-up
+    /// included, each phase on a schedule of its own), recording latency
+    /// from each request's due time as well as from its send.
+    pub fn paced(mut self, schedule: Option<Schedule>) -> Self {
+        self.schedule = schedule;
+        self
     }
 
     /// One verified round trip, stamped `sent_at`.
@@ -334,6 +356,9 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         config: &EngineConfig,
         mut on_phase: impl FnMut(Phase),
     ) -> Result<Measurement, EngineError> {
+        if let Some(schedule) = self.schedule {
+            return self.run_paced(config, schedule, on_phase);
+        }
         on_phase(Phase::WarmingUp);
         self.run_start = Instant::now();
         let cpu_start = process_cpu_time();
@@ -379,22 +404,122 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             },
         }
         let round_trips = self.seq - warmup_round_trips;
+        self.finish(cpu_start, |wire_bytes, path, parent_cpu| Measurement {
+            warmup_round_trips,
+            round_trips,
+            elapsed: last - start,
+            latency: recorder,
+            latency_from_intended: None,
+            intervals: intervals.rates,
+            parent_cpu,
+            wire_bytes,
+            path,
+        })
+    }
 
+    /// [`run`](Self::run) at a fixed rate: request `i` of a phase is due at
+    /// the phase's start plus `schedule.offset(i)` and leaves then, or at
+    /// once when the previous reply came after that. The measured phase
+    /// sends the requests due within `config.duration` and lasts at least
+    /// that long, so the achieved rate never exceeds the offered one and
+    /// falls below it only when the transport could not keep up (then the
+    /// requests still due when the time is up are never sent).
+    fn run_paced(
+        mut self,
+        config: &EngineConfig,
+        schedule: Schedule,
+        mut on_phase: impl FnMut(Phase),
+    ) -> Result<Measurement, EngineError> {
+        on_phase(Phase::WarmingUp);
+        self.run_start = Instant::now();
+        let cpu_start = process_cpu_time();
+        self.paced_phase(schedule, config.warmup, None)?;
+        let warmup_round_trips = self.seq;
+
+        on_phase(Phase::Measuring);
+        let mut from_sent = LatencyRecorder::default();
+        let mut from_intended = LatencyRecorder::default();
+        let phase = self.paced_phase(
+            schedule,
+            config.duration,
+            Some((&mut from_sent, &mut from_intended)),
+        )?;
+        let round_trips = self.seq - warmup_round_trips;
+        // A phase that kept up lasts its scheduled time; one that fell
+        // behind lasts until its last reply.
+        let elapsed = (phase.end - phase.start).max(config.duration);
+        let rates = phase.rates;
+        self.finish(cpu_start, |wire_bytes, path, parent_cpu| Measurement {
+            warmup_round_trips,
+            round_trips,
+            elapsed,
+            latency: Some(from_sent),
+            latency_from_intended: Some(from_intended),
+            intervals: rates,
+            parent_cpu,
+            wire_bytes,
+            path,
+        })
+    }
+
+    /// Sends every request `schedule` makes due within `span`, each when due
+    /// (or late, behind a late reply), recording into `recorders` (from the
+    /// send, from the due time).
+    fn paced_phase(
+        &mut self,
+        schedule: Schedule,
+        span: Duration,
+        mut recorders: Option<(&mut LatencyRecorder, &mut LatencyRecorder)>,
+    ) -> Result<PacedPhase, EngineError> {
+        let start = Instant::now();
+        let mut intervals = IntervalCounter::new(start, self.seq);
+        let mut end = start;
+        for i in 0.. {
+            let offset = schedule.offset(i);
+            if offset >= span {
+                break;
+            }
+            let due = start + offset;
+            if !traffic::wait_until(due, crate::liveness::interrupted) {
+                check_interrupt()?;
+            }
+            let sent = Instant::now();
+            self.round_trip(sent)?;
+            end = Instant::now();
+            if let Some((from_sent, from_intended)) = recorders.as_mut() {
+                from_sent.record(end - sent);
+                from_intended.record(end - due);
+            }
+            intervals.observe(end, self.seq);
+            check_interrupt()?;
+            // Behind schedule, requests pile up faster than they go; the
+            // phase still ends on time, and the latencies from the due
+            // times already show the backlog growing.
+            if end - start >= span {
+                break;
+            }
+        }
+        Ok(PacedPhase {
+            start,
+            end,
+            rates: intervals.rates,
+        })
+    }
+
+    /// Stops the child and builds the measurement from what every pattern
+    /// shares: the last messages' sizes and path, and the parent's CPU time.
+    fn finish(
+        mut self,
+        cpu_start: Option<Duration>,
+        build: impl FnOnce(WireBytes, MessagePath, Option<Duration>) -> Measurement,
+    ) -> Result<Measurement, EngineError> {
         self.stop()?;
         let parent_cpu = match (cpu_start, process_cpu_time()) {
             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
             _ => None,
         };
-        Ok(Measurement {
-            warmup_round_trips,
-            round_trips,
-            elapsed: last - start,
-            latency: recorder,
-            intervals: intervals.rates,
-            parent_cpu,
-            wire_bytes: self.wire_bytes,
-            path: MessagePath::of::<T>(self.format, self.wire_bytes),
-        })
+        let path = MessagePath::of::<T>(self.format, self.wire_bytes);
+        Ok(build(self.wire_bytes, path, parent_cpu))
     }
 
     fn stop(&mut self) -> Result<(), EngineError> {

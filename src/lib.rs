@@ -30,6 +30,7 @@ pub mod spec;
 pub mod stats;
 pub mod summary;
 pub mod table;
+pub mod traffic;
 pub mod transport;
 
 pub use codecs;

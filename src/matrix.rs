@@ -21,6 +21,7 @@ use crate::placement::PinMode;
 use crate::result::{case_stem, now_rfc3339, write_json_atomically, Loaded, MATRIX_SUMMARY_FILE};
 use crate::runner::{run_round, CaseSettings, CaseSpec, RunError};
 use crate::series::{RunInfo, Series};
+use crate::traffic::Traffic;
 use crate::transport::{self, TransportId};
 use codecs::CodecId;
 use serde::Serialize;
@@ -37,6 +38,8 @@ pub struct MatrixSpec {
     pub complexities: Vec<Complexity>,
     pub payloads: Vec<usize>,
     pub pins: Vec<PinMode>,
+    /// Closed loop, and each offered rate.
+    pub traffics: Vec<Traffic>,
     /// What every case shares (rounds, duration, warm-up, ...).
     pub settings: CaseSettings,
     /// Seed of the shuffled order.
@@ -70,29 +73,33 @@ pub fn plan(spec: &MatrixSpec) -> Result<Vec<PlannedCase>, transport::TransportE
                 for (codec_name, codec) in codecs {
                     for &payload_bytes in &spec.payloads {
                         for &pin in &spec.pins {
-                            let name = case_stem(
-                                transport.name(),
-                                label.variant,
-                                codec_name,
-                                complexity,
-                                payload_bytes,
-                                pin,
-                            );
-                            let spec = CaseSpec {
-                                transport: *transport,
-                                transport_config: label.config.clone(),
-                                codec,
-                                codec_reason: "one of the matrix's codecs".into(),
-                                complexity,
-                                payload_bytes,
-                                pin,
-                                settings: spec.settings.clone(),
-                            };
-                            cases.push(PlannedCase {
-                                name,
-                                label: label.label.clone(),
-                                spec,
-                            });
+                            for &traffic in &spec.traffics {
+                                let name = case_stem(
+                                    transport.name(),
+                                    label.variant,
+                                    codec_name,
+                                    complexity,
+                                    payload_bytes,
+                                    pin,
+                                    &traffic,
+                                );
+                                let spec = CaseSpec {
+                                    transport: *transport,
+                                    transport_config: label.config.clone(),
+                                    codec,
+                                    codec_reason: "one of the matrix's codecs".into(),
+                                    complexity,
+                                    payload_bytes,
+                                    pin,
+                                    traffic,
+                                    settings: spec.settings.clone(),
+                                };
+                                cases.push(PlannedCase {
+                                    name,
+                                    label: label.label.clone(),
+                                    spec,
+                                });
+                            }
                         }
                     }
                 }
@@ -202,11 +209,17 @@ pub fn schedule(
 }
 
 /// Everything of a case but its transport: what a row and its reference share.
-type CaseGroupKey = (Complexity, Option<CodecId>, usize, PinMode);
+type CaseGroupKey = (Complexity, Option<CodecId>, usize, PinMode, Traffic);
 
 fn group_key(spec: &CaseSpec) -> CaseGroupKey {
     let codec = spec.complexity.uses_codec().then_some(spec.codec);
-    (spec.complexity, codec, spec.payload_bytes, spec.pin)
+    (
+        spec.complexity,
+        codec,
+        spec.payload_bytes,
+        spec.pin,
+        spec.traffic,
+    )
 }
 
 /// Runs every case of `cases` for `rounds` rounds in the order of
@@ -443,6 +456,7 @@ mod tests {
             complexities: vec![Complexity::RawString, Complexity::Structured],
             payloads: vec![32, 1024],
             pins: vec![PinMode::None],
+            traffics: vec![Traffic::default(), Traffic::rate(500)],
             settings: CaseSettings {
                 rounds: 4,
                 engine: EngineConfig {
@@ -463,7 +477,17 @@ mod tests {
     #[test]
     fn every_round_is_a_fresh_shuffle_that_a_seed_replays() {
         let cases = cases();
-        assert_eq!(cases.len(), 12);
+        // 3 transports × (raw string + json) × 2 payloads × (ping-pong + one rate).
+        assert_eq!(cases.len(), 24);
+        let names: std::collections::BTreeSet<_> = cases.iter().map(|c| &c.name).collect();
+        assert_eq!(names.len(), 24, "every case has a file of its own");
+        assert_eq!(
+            cases
+                .iter()
+                .filter(|c| c.name.ends_with("-rate-500"))
+                .count(),
+            12
+        );
         let order = schedule(&cases, 4, 7, None);
         assert_eq!(order.len(), 4);
         for round in &order {
@@ -471,7 +495,7 @@ mod tests {
             sorted.sort();
             assert_eq!(
                 sorted,
-                (0..12).collect::<Vec<_>>(),
+                (0..24).collect::<Vec<_>>(),
                 "each case once per round"
             );
         }

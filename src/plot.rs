@@ -665,11 +665,181 @@ fn legend_marker(shape: usize, area: &Area, at: (i32, i32)) -> anyhow::Result<()
     .map_err(drawing_error)
 }
 
+/// Latency against offered load, the chart a service team reads: for each
+/// fixed-rate result, its p99 from the due time (solid: what a caller sees)
+/// and from the actual send (dashed: what a closed-loop tool would report)
+/// against the offered rate, log–log, a line pair per transport (colour) and
+/// codec (marker), one panel per placement and payload size. A point where
+/// the transport fell behind its schedule is ringed.
+pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
+    let rows: Vec<&BenchResult> = verified(results)
+        .into_iter()
+        .filter(|r| {
+            r.traffic.offered_rate_per_sec.is_some() && r.latency_from_intended_ns.is_some()
+        })
+        .collect();
+    let first = *rows
+        .first()
+        .ok_or_else(|| anyhow!("no verified fixed-rate results to plot"))?;
+    let colours = Colours::new(&rows);
+    let offered = |r: &BenchResult| r.traffic.offered_rate_per_sec.unwrap_or(1) as f64;
+    let from_due = |r: &BenchResult| {
+        r.latency_from_intended_ns
+            .as_ref()
+            .map_or(0.0, |l| l.p99 as f64)
+    };
+    let from_send = |r: &BenchResult| r.latency_ns.as_ref().map_or(0.0, |l| l.p99 as f64);
+    let fell_behind = |r: &BenchResult| r.round_trips_per_sec < 0.99 * offered(r);
+    let codecs: Vec<String> = rows
+        .iter()
+        .map(|r| codec_label(&CaseKey::of(r)))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let panels_of = facets(&rows);
+    let x = log_fit(rows.iter().map(|r| offered(r)))?;
+    let y = log_fit(rows.iter().flat_map(|r| [from_due(r), from_send(r)]))?;
+    let (area, legend_area) = canvas(
+        path,
+        (1000 + LEGEND_WIDTH, 60 + 520 * panels_of.len() as u32),
+        "p99 latency against offered load, one request in flight (log–log, lower is better)",
+    )?;
+    let panels = area.split_evenly((panels_of.len(), 1));
+    for ((placement, payload), panel) in panels_of.iter().zip(&panels) {
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!("pin {placement}, {payload} B — {}", machine_line(first)),
+                ("sans-serif", 13),
+            )
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(90)
+            .build_cartesian_2d(x.clone().log_scale(), y.clone().log_scale())
+            .map_err(drawing_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("offered requests per second")
+            .y_desc("p99 latency")
+            .x_label_formatter(&|v| crate::summary::group_thousands(*v))
+            .y_label_formatter(&|v| crate::summary::format_ns(*v))
+            .draw()
+            .map_err(drawing_error)?;
+        let mut lines: BTreeMap<(String, String), Vec<&BenchResult>> = BTreeMap::new();
+        for r in rows
+            .iter()
+            .filter(|r| r.placement.mode.name() == placement && r.payload_bytes == *payload)
+        {
+            let k = CaseKey::of(r);
+            lines
+                .entry((k.transport_label(), codec_label(&k)))
+                .or_default()
+                .push(r);
+        }
+        for ((transport, codec), mut points) in lines {
+            points.sort_by_key(|r| r.traffic.offered_rate_per_sec);
+            let colour = colours.of(&transport);
+            let shape = codecs.iter().position(|c| *c == codec).unwrap_or(0);
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().map(|r| (offered(r), from_due(r))),
+                    colour.stroke_width(2),
+                ))
+                .map_err(drawing_error)?;
+            chart
+                .draw_series(DashedLineSeries::new(
+                    points.iter().map(|r| (offered(r), from_send(r))),
+                    6,
+                    4,
+                    colour.stroke_width(1),
+                ))
+                .map_err(drawing_error)?;
+            for r in &points {
+                codec_marker(shape, colour, (offered(r), from_due(r)), &mut chart)?;
+                if fell_behind(r) {
+                    chart
+                        .draw_series([Circle::new(
+                            (offered(r), from_due(r)),
+                            10,
+                            BLACK.stroke_width(1),
+                        )])
+                        .map_err(drawing_error)?;
+                }
+            }
+        }
+    }
+    let transports = colours.present(&rows);
+    let entries = transports
+        .iter()
+        .map(|t| (t.clone(), swatch(colours.of(t))))
+        .collect();
+    let mut next = legend(&legend_area, "transport", entries, 20)?;
+    let shapes: Vec<(String, Marker)> = codecs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let marker: Marker = Box::new(move |a: &Area, p: (i32, i32)| legend_marker(i, a, p));
+            (c.clone(), marker)
+        })
+        .collect();
+    next = legend(&legend_area, "codec", shapes, next)?;
+    let line = |dashed: bool| -> Marker {
+        Box::new(move |a: &Area, (x, y): (i32, i32)| {
+            let segments: Vec<[(i32, i32); 2]> = if dashed {
+                vec![[(x - 10, y), (x - 4, y)], [(x + 1, y), (x + 7, y)]]
+            } else {
+                vec![[(x - 10, y), (x + 10, y)]]
+            };
+            for segment in segments {
+                a.draw(&PathElement::new(
+                    segment.to_vec(),
+                    BLACK.stroke_width(if dashed { 1 } else { 2 }),
+                ))
+                .map_err(drawing_error)?;
+            }
+            Ok(())
+        })
+    };
+    legend(
+        &legend_area,
+        "p99 timed from",
+        vec![
+            ("the due time (caller's view)".to_string(), line(false)),
+            ("the actual send".to_string(), line(true)),
+            (
+                "ringed: fell behind".to_string(),
+                Box::new(|a: &Area, at: (i32, i32)| {
+                    a.draw(&Circle::new(at, 7, BLACK.stroke_width(1)))
+                        .map_err(drawing_error)
+                }),
+            ),
+        ],
+        next,
+    )?;
+    area.present().map_err(drawing_error)?;
+    Ok(())
+}
+
 /// Writes every chart into `dir` (the payload chart only when the results
-/// hold more than one payload size); returns the files written.
+/// hold more than one payload size, the load chart only for fixed-rate
+/// results, which the other charts leave out); returns the files written.
 pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
+    // A fixed rate's round trips/s is the load offered, not a capacity:
+    // those results go to the load chart only.
+    let (closed, paced): (Vec<Loaded>, Vec<Loaded>) = results
+        .iter()
+        .cloned()
+        .partition(|l| l.result.traffic.is_ping_pong());
+    if !paced.is_empty() {
+        let load = dir.join("load.svg");
+        load_chart(&paced, &load).with_context(|| format!("writing {}", load.display()))?;
+        written.push(load);
+    }
+    if closed.is_empty() {
+        return Ok(written);
+    }
+    let results = &closed[..];
     let throughput = dir.join("throughput.svg");
     throughput_chart(results, &throughput)
         .with_context(|| format!("writing {}", throughput.display()))?;

@@ -11,6 +11,7 @@ use crate::machine::MachineInfo;
 use crate::message::Complexity;
 use crate::placement::Placement;
 use crate::stats::LatencySummary;
+use crate::traffic::Traffic;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -37,6 +38,10 @@ pub struct BenchResult {
     pub codec: String,
     pub complexity: Complexity,
     pub payload_bytes: usize,
+    /// The traffic: `pattern` (`ping-pong`, the closed loop, in files older
+    /// than this field; or `rate`) and `offered_rate_per_sec` (for `rate`).
+    #[serde(flatten)]
+    pub traffic: Traffic,
     /// Wall time of the measured phase.
     pub duration_secs: f64,
     pub requested_duration_secs: f64,
@@ -52,7 +57,8 @@ pub struct BenchResult {
     /// One entry per round.
     #[serde(default)]
     pub samples: Vec<Sample>,
-    /// The median over rounds.
+    /// The median over rounds. At a fixed rate: the rate achieved, at most
+    /// the offered one.
     pub round_trips_per_sec: f64,
     /// A 95 % confidence interval of that median (order statistics of the
     /// rounds); null for a single round.
@@ -90,8 +96,15 @@ pub struct BenchResult {
     pub codec_share: Option<f64>,
     /// Whether every round trip was timed; when false `latency_ns` is null.
     pub latency_recorded: bool,
-    /// Percentiles of every measured round trip of every round.
+    /// Percentiles of every measured round trip of every round, each timed
+    /// from when its request left.
     pub latency_ns: Option<LatencySummary>,
+    /// At a fixed rate: the same round trips timed from when each request
+    /// was due, which counts the time a request waited behind a late reply
+    /// (corrected for coordinated omission): the latency a caller sees.
+    /// Null for ping-pong.
+    #[serde(default)]
+    pub latency_from_intended_ns: Option<LatencySummary>,
     pub cpu: CpuUsage,
     /// True only when every pong of the run checked out and the child
     /// confirmed the same number of round trips.
@@ -128,6 +141,9 @@ pub struct Sample {
     pub ns_per_round_trip: f64,
     pub latency_p50_ns: Option<u64>,
     pub latency_p99_ns: Option<u64>,
+    /// At a fixed rate: p99 latency from the due times.
+    #[serde(default)]
+    pub latency_from_intended_p99_ns: Option<u64>,
     /// (parent + child) CPU time per round trip, warm-up included.
     pub cpu_ns_per_round_trip: Option<f64>,
     /// Round trips per second in each 100 ms of the measured phase.
@@ -160,6 +176,7 @@ impl BenchResult {
             self.complexity,
             self.payload_bytes,
             self.placement.mode,
+            &self.traffic,
         );
         format!("{stem}.json")
     }
@@ -216,6 +233,7 @@ impl BenchResult {
             ns_per_round_trip: self.ns_per_round_trip,
             latency_p50_ns: self.latency_ns.as_ref().map(|l| l.p50),
             latency_p99_ns: self.latency_ns.as_ref().map(|l| l.p99),
+            latency_from_intended_p99_ns: None,
             cpu_ns_per_round_trip: self.cpu.ns_per_round_trip,
             intervals_per_sec: Vec::new(),
             codec_ns_per_round_trip: None,
@@ -230,9 +248,9 @@ impl BenchResult {
     }
 }
 
-/// `<transport>[-<variant>]-<codec>-<complexity>`, plus the payload size and
-/// placement when they are not the defaults: how result files and matrix
-/// cases are named.
+/// `<transport>[-<variant>]-<codec>-<complexity>`, plus the payload size,
+/// placement and traffic when they are not the defaults: how result files
+/// and matrix cases are named.
 pub fn case_stem(
     transport: &str,
     variant: Option<&str>,
@@ -240,6 +258,7 @@ pub fn case_stem(
     complexity: Complexity,
     payload_bytes: usize,
     pin: crate::placement::PinMode,
+    traffic: &Traffic,
 ) -> String {
     let mut name = transport.to_string();
     if let Some(variant) = variant {
@@ -253,6 +272,7 @@ pub fn case_stem(
     if pin != crate::placement::PinMode::None {
         name.push_str(&format!("-pin-{}", pin.name()));
     }
+    name.push_str(&traffic.stem_suffix());
     name
 }
 

@@ -11,6 +11,7 @@ use crate::message::{Complexity, MessageFormat};
 use crate::placement::{self, PinMode};
 use crate::result::{now_rfc3339, BenchResult, CpuUsage, Sample};
 use crate::stats::{self, LatencyRecorder};
+use crate::traffic::Traffic;
 use crate::transport::{self, Options, Transport, TransportError, TransportId};
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufRead, BufReader, Write};
@@ -39,6 +40,8 @@ pub struct CaseSpec {
     pub complexity: Complexity,
     pub payload_bytes: usize,
     pub pin: PinMode,
+    /// Closed loop or fixed rate.
+    pub traffic: Traffic,
     pub settings: CaseSettings,
 }
 
@@ -78,6 +81,8 @@ pub enum RunError {
 pub struct Round {
     pub result: BenchResult,
     pub latency: Option<LatencyRecorder>,
+    /// At a fixed rate: latency from each request's due time.
+    pub latency_from_intended: Option<LatencyRecorder>,
 }
 
 /// Runs one round of a case end to end: a fresh child, its warm-up, its
@@ -198,6 +203,7 @@ impl ParentRun<'_> {
             }
         };
         let measurement = PingPong::new(&mut transport, &mut format, &mut liveness)
+            .paced(spec.traffic.schedule())
             .run(&settings.engine, announce)
             .map_err(|e| child.explain_engine_error(e))?;
 
@@ -235,6 +241,10 @@ impl ParentRun<'_> {
         };
         let rate = measurement.round_trips as f64 / secs;
         let latency = measurement.latency.as_ref().and_then(|l| l.summary());
+        let latency_from_intended = measurement
+            .latency_from_intended
+            .as_ref()
+            .and_then(|l| l.summary());
         let sample = Sample {
             round: self.round,
             started: started.unwrap_or_else(crate::result::now_rfc3339_millis),
@@ -244,6 +254,7 @@ impl ParentRun<'_> {
             ns_per_round_trip: secs * 1e9 / measurement.round_trips as f64,
             latency_p50_ns: latency.as_ref().map(|l| l.p50),
             latency_p99_ns: latency.as_ref().map(|l| l.p99),
+            latency_from_intended_p99_ns: latency_from_intended.as_ref().map(|l| l.p99),
             cpu_ns_per_round_trip: cpu_ns,
             intervals_per_sec: measurement.intervals.clone(),
             codec_ns_per_round_trip: Some(codec_ns),
@@ -257,6 +268,7 @@ impl ParentRun<'_> {
             codec: format.codec_name().to_string(),
             complexity: format.complexity(),
             payload_bytes: spec.payload_bytes,
+            traffic: spec.traffic,
             duration_secs: secs,
             requested_duration_secs: settings.engine.duration.as_secs_f64(),
             warmup_secs: settings.engine.warmup.as_secs_f64(),
@@ -274,8 +286,9 @@ impl ParentRun<'_> {
             message_path: Some(measurement.path),
             codec_ns_per_round_trip: Some(codec_ns),
             codec_share: Some(codec_ns / (secs * 1e9 / measurement.round_trips as f64)),
-            latency_recorded: settings.engine.record_latency,
+            latency_recorded: settings.engine.record_latency || measurement.latency.is_some(),
             latency_ns: latency,
+            latency_from_intended_ns: latency_from_intended,
             cpu: CpuUsage {
                 parent_secs,
                 child_secs: served.1,
@@ -293,6 +306,7 @@ impl ParentRun<'_> {
         Ok(Round {
             result,
             latency: measurement.latency,
+            latency_from_intended: measurement.latency_from_intended,
         })
     }
 }

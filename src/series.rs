@@ -16,6 +16,9 @@ pub const ROUNDS_FOR_95: usize = 6;
 const UNSTEADY_ROUND: f64 = 1.5;
 /// An interval wider than this (either side of the median) is named in a warning.
 const UNSTABLE_SPREAD: f64 = 0.10;
+/// A fixed-rate round that achieved less than this share of the offered
+/// rate fell behind its schedule (one that keeps up achieves all of it).
+const SUSTAINED_SHARE: f64 = 0.99;
 
 /// Which run the rounds belong to.
 #[derive(Debug, Clone)]
@@ -45,16 +48,26 @@ impl RunInfo {
 pub struct Series {
     rounds: Vec<BenchResult>,
     latency: Option<LatencyRecorder>,
+    latency_from_intended: Option<LatencyRecorder>,
+}
+
+/// Adds `round`'s histogram, if any, to `all`.
+fn merge_into(all: &mut Option<LatencyRecorder>, round: Option<&LatencyRecorder>) {
+    if let Some(latency) = round {
+        match all {
+            Some(all) => all.merge(latency),
+            None => *all = Some(latency.clone()),
+        }
+    }
 }
 
 impl Series {
     pub fn push(&mut self, round: Round) {
-        if let Some(latency) = &round.latency {
-            match &mut self.latency {
-                Some(all) => all.merge(latency),
-                None => self.latency = Some(latency.clone()),
-            }
-        }
+        merge_into(&mut self.latency, round.latency.as_ref());
+        merge_into(
+            &mut self.latency_from_intended,
+            round.latency_from_intended.as_ref(),
+        );
         self.rounds.push(round.result);
     }
 
@@ -93,6 +106,10 @@ impl Series {
         result.round_trips = self.rounds.iter().map(|r| r.round_trips).sum();
         result.warmup_round_trips = self.rounds.iter().map(|r| r.warmup_round_trips).sum();
         result.latency_ns = self.latency.as_ref().and_then(|l| l.summary());
+        result.latency_from_intended_ns = self
+            .latency_from_intended
+            .as_ref()
+            .and_then(|l| l.summary());
         let sum = |f: fn(&BenchResult) -> Option<f64>| -> Option<f64> {
             self.rounds.iter().map(f).sum::<Option<f64>>()
         };
@@ -180,6 +197,22 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
             ));
         }
     }
+    if let Some(offered) = result.traffic.offered_rate_per_sec {
+        let offered = offered as f64;
+        let behind = result
+            .samples
+            .iter()
+            .filter(|s| s.round_trips_per_sec < SUSTAINED_SHARE * offered)
+            .count();
+        if behind > 0 {
+            out.push(format!(
+                "could not sustain the offered {}/s: achieved {}/s (median), behind schedule in {behind} of {} rounds; latency from the due time includes the growing backlog",
+                crate::summary::group_thousands(offered),
+                crate::summary::group_thousands(result.round_trips_per_sec),
+                result.samples.len()
+            ));
+        }
+    }
     if let Some(environment) = environment {
         out.extend(environment.warnings());
     }
@@ -207,6 +240,7 @@ mod tests {
             ns_per_round_trip: 1e9 / rate,
             latency_p50_ns: None,
             latency_p99_ns: None,
+            latency_from_intended_p99_ns: None,
             cpu_ns_per_round_trip: Some(1e9 / rate * 2.0),
             intervals_per_sec: intervals,
             codec_ns_per_round_trip: Some(1e9 / rate * 0.25),
@@ -216,6 +250,7 @@ mod tests {
         Round {
             result,
             latency: Some(latency),
+            latency_from_intended: None,
         }
     }
 
@@ -255,6 +290,48 @@ mod tests {
             "{:?}",
             r.warnings
         );
+    }
+
+    #[test]
+    fn a_fixed_rate_that_fell_behind_says_so_and_keeps_both_latencies() {
+        let run = RunInfo {
+            run_id: "r".into(),
+            seed: None,
+        };
+        let paced = |rate: f64, n: usize, late_ns: u64| {
+            let mut r = round(rate, n, vec![]);
+            r.result.traffic = crate::traffic::Traffic::rate(1000);
+            let mut from_intended = LatencyRecorder::default();
+            from_intended.record(std::time::Duration::from_nanos(late_ns));
+            r.latency_from_intended = Some(from_intended);
+            r
+        };
+        let mut kept_up = Series::default();
+        for n in 1..=3 {
+            kept_up.push(paced(1000.0, n, 2_000));
+        }
+        let ok = kept_up.result(&run, None).unwrap();
+        assert!(
+            !ok.warnings
+                .iter()
+                .any(|w| w.starts_with("could not sustain")),
+            "{:?}",
+            ok.warnings
+        );
+        let mut behind = Series::default();
+        behind.push(paced(1000.0, 1, 2_000));
+        behind.push(paced(700.0, 2, 5_000_000));
+        behind.push(paced(650.0, 3, 9_000_000));
+        let r = behind.result(&run, None).unwrap();
+        assert!(
+            r.warnings.iter().any(|w| w
+                == "could not sustain the offered 1,000/s: achieved 700/s (median), behind schedule in 2 of 3 rounds; latency from the due time includes the growing backlog"),
+            "{:?}",
+            r.warnings
+        );
+        // Every round's due-time histogram is in the merged one.
+        let from_intended = r.latency_from_intended_ns.unwrap();
+        assert!(from_intended.min <= 2_010 && from_intended.max >= 8_990_000);
     }
 
     #[test]

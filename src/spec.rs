@@ -10,6 +10,7 @@ use crate::matrix::MatrixSpec;
 use crate::message::Complexity;
 use crate::placement::{self, PinMode};
 use crate::runner::{CaseSettings, CaseSpec};
+use crate::traffic::{Pattern, Traffic, DEFAULT_MATRIX_RATES, DEFAULT_RATE_PER_SEC};
 use crate::transport::{TransportId, TRANSPORTS};
 use codecs::CodecId;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,55 @@ pub(crate) fn check_codec(codec: &str, flag: &str) -> Result<CodecId, UsageError
         .map_err(|e| UsageError(format!("invalid value '{codec}' for {flag}: {e}")))
 }
 
+/// The traffic `run` asks for: a rate only with the rate pattern, which
+/// times every request and so cannot run with --no-latency.
+fn traffic(pattern: Pattern, rate: Option<u64>, no_latency: bool) -> Result<Traffic, UsageError> {
+    match (pattern, rate) {
+        (Pattern::PingPong, Some(rate)) => Err(UsageError(format!(
+            "invalid value '{rate}' for --rate/RATE: only the rate pattern takes an offered rate; add --pattern rate (or unset RATE)"
+        ))),
+        (Pattern::PingPong, None) => Ok(Traffic::default()),
+        (Pattern::Rate, _) if no_latency => Err(UsageError(
+            "--no-latency cannot be used with --pattern rate: a fixed-rate run is there to time every request".into(),
+        )),
+        (Pattern::Rate, rate) => Ok(Traffic::rate(rate.unwrap_or(DEFAULT_RATE_PER_SEC))),
+    }
+}
+
+/// Every traffic a matrix combines: ping-pong once, the rate pattern once
+/// per offered rate.
+fn traffics(
+    patterns: &[Pattern],
+    rates: &[u64],
+    no_latency: bool,
+) -> Result<Vec<Traffic>, UsageError> {
+    let with_rate = patterns.contains(&Pattern::Rate);
+    if !with_rate && !rates.is_empty() {
+        return Err(UsageError(
+            "--rates needs the rate pattern: add --patterns rate (or ping-pong,rate)".into(),
+        ));
+    }
+    if with_rate && no_latency {
+        return Err(UsageError(
+            "--no-latency cannot be used with the rate pattern: a fixed-rate run is there to time every request".into(),
+        ));
+    }
+    let rates = if rates.is_empty() {
+        DEFAULT_MATRIX_RATES.to_vec()
+    } else {
+        rates.to_vec()
+    };
+    let mut out = Vec::new();
+    for &pattern in patterns {
+        match pattern {
+            Pattern::PingPong => out.push(Traffic::default()),
+            Pattern::Rate => out.extend(rates.iter().map(|&r| Traffic::rate(r))),
+        }
+    }
+    out.dedup();
+    Ok(out)
+}
+
 fn check_pin(pin: PinMode, flag: &str) -> Result<(), UsageError> {
     placement::plan(pin)
         .map(|_| ())
@@ -72,6 +122,7 @@ impl CaseArgs {
             _ => check_codec(&codec, "--codec/CODEC")?,
         };
         check_pin(self.pin, "--pin/PIN")?;
+        let traffic = traffic(self.pattern, self.rate, self.common.no_latency)?;
         let info = transport.info();
         let child_bin = match &self.child_bin {
             Some(path) => Some(check_executable("--child-bin", path)?),
@@ -90,6 +141,7 @@ impl CaseArgs {
             complexity: self.complexity,
             payload_bytes: self.payload_bytes,
             pin: self.pin,
+            traffic,
             settings: settings(
                 &self.common,
                 self.duration,
@@ -119,6 +171,7 @@ impl MatrixArgs {
         for &pin in &self.pin {
             check_pin(pin, "--pin")?;
         }
+        let traffics = traffics(&self.patterns, &self.rates, self.common.no_latency)?;
         let transports = if self.transports.is_empty() {
             TRANSPORTS.iter().map(|t| t.id).collect()
         } else {
@@ -133,6 +186,7 @@ impl MatrixArgs {
             complexities: self.complexities.clone(),
             payloads: self.payloads.clone(),
             pins: self.pin.clone(),
+            traffics,
             // Every case re-executes this binary as its child; a matrix
             // shows its own progress instead of each case's phases.
             settings: settings(

@@ -60,8 +60,10 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
     };
     let _ = writeln!(
         out,
-        "{transport} · {codec} · {} · {} B payload · {placement}",
-        result.complexity, result.payload_bytes
+        "{transport} · {codec} · {} · {} B payload · {placement} · {}",
+        result.complexity,
+        result.payload_bytes,
+        result.traffic.describe()
     );
     let _ = writeln!(
         out,
@@ -110,19 +112,41 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
                 + &format!("  (slowest to fastest {:.2}×)", hi / lo)
         );
     }
-    match &result.latency_ns {
-        Some(l) => {
+    if let Some(offered) = result.traffic.offered_rate_per_sec {
+        let _ = writeln!(
+            out,
+            "  Load:         offered {}/s, one request in flight; achieved {}/s (median)",
+            group_thousands(offered as f64),
+            group_thousands(rate)
+        );
+    }
+    let percentiles = |l: &crate::stats::LatencySummary| {
+        format!(
+            "p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+            format_ns(l.p50 as f64),
+            format_ns(l.p90 as f64),
+            format_ns(l.p99 as f64),
+            format_ns(l.p999 as f64),
+            format_ns(l.max as f64)
+        )
+    };
+    match (&result.latency_ns, &result.latency_from_intended_ns) {
+        (Some(sent), Some(due)) => {
             let _ = writeln!(
                 out,
-                "  Latency:      (all rounds) p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
-                format_ns(l.p50 as f64),
-                format_ns(l.p90 as f64),
-                format_ns(l.p99 as f64),
-                format_ns(l.p999 as f64),
-                format_ns(l.max as f64)
+                "  Latency:      (all rounds, from the due time: what a caller sees) {}",
+                percentiles(due)
+            );
+            let _ = writeln!(
+                out,
+                "                (from the actual send, hiding waits behind late replies) {}",
+                percentiles(sent)
             );
         }
-        None => {
+        (Some(l), None) => {
+            let _ = writeln!(out, "  Latency:      (all rounds) {}", percentiles(l));
+        }
+        _ => {
             let _ = writeln!(out, "  Latency:      not recorded (--no-latency)");
         }
     }

@@ -250,10 +250,49 @@ fn bad_input_is_a_one_line_usage_error() {
                 "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
             ],
         ),
+        (
+            vec!["--pattern", "burst"],
+            vec!["--pattern", "burst", "ping-pong, rate", "PATTERN"],
+        ),
+        (
+            vec!["--pattern", "rate", "--rate", "0"],
+            vec!["--rate", "'0'", "from 1", "RATE"],
+        ),
+        (
+            vec!["--pattern", "rate", "--rate", "fast"],
+            vec!["--rate", "fast", "10k", "RATE"],
+        ),
+        (
+            vec!["--pattern", "rate", "--rate", "99999999999M"],
+            vec!["--rate", "99999999999M", "RATE"],
+        ),
+        (
+            vec!["--rate", "5000"],
+            vec!["--rate/RATE", "5000", "--pattern rate"],
+        ),
+        (
+            vec!["--pattern", "rate", "--no-latency"],
+            vec!["--no-latency", "--pattern rate"],
+        ),
     ];
     for (args, names) in flag_cases {
         let mut c = cmd(IPC_BENCH);
         c.arg("run").args(&args);
+        assert_usage_error(c, &names);
+    }
+    for (args, names) in [
+        (vec!["--rates", "10k"], vec!["--rates", "--patterns rate"]),
+        (
+            vec!["--patterns", "rate", "--rates", "1k,-3"],
+            vec!["--rates", "-3"],
+        ),
+        (
+            vec!["--patterns", "stream"],
+            vec!["--patterns", "stream", "ping-pong, rate"],
+        ),
+    ] {
+        let mut c = cmd(IPC_BENCH);
+        c.arg("matrix").args(&args);
         assert_usage_error(c, &names);
     }
     let env_cases: Vec<(&str, &str, Vec<&str>)> = vec![
@@ -274,6 +313,8 @@ fn bad_input_is_a_one_line_usage_error() {
         ("PAYLOAD_BYTES", "lots", vec!["PAYLOAD_BYTES", "lots"]),
         ("WAIT_STRATEGY", "doze", vec!["WAIT_STRATEGY", "doze"]),
         ("IOX_PATTERN", "broadcast", vec!["IOX_PATTERN", "broadcast"]),
+        ("PATTERN", "flood", vec!["PATTERN", "flood"]),
+        ("RATE", "lots", vec!["RATE", "lots"]),
         (
             "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
             "huge",
@@ -784,9 +825,11 @@ fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
             "iox-pattern=IOX_PATTERN [publish-subscribe]",
             "json",
             "no-latency",
+            "pattern=PATTERN [ping-pong]",
             "payload-bytes=PAYLOAD_BYTES [32]",
             "pin=PIN [none]",
             "queue-region-bytes=SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES [4194304]",
+            "rate=RATE",
             "results-dir=RESULTS_DIR [results/local]",
             "rounds=ROUNDS [6]",
             "transport=TRANSPORT [ipcc]",
@@ -804,9 +847,11 @@ fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
             "handshake-timeout=HANDSHAKE_TIMEOUT_SECONDS [10]",
             "iox-patterns [publish-subscribe]",
             "no-latency",
+            "patterns [ping-pong]",
             "payload-bytes [32]",
             "pin [none]",
             "queue-region-bytes=SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES [4194304]",
+            "rates",
             "reference",
             "results-dir=RESULTS_DIR [results/local]",
             "rounds=ROUNDS [6]",
@@ -866,6 +911,7 @@ fn the_keys_of_a_result_file_are_pinned() {
         "environment.smt_siblings",
         "environment.steal_percent",
         "environment.virtualized",
+        "latency_from_intended_ns",
         "latency_ns",
         "latency_ns.max",
         "latency_ns.mean",
@@ -890,6 +936,8 @@ fn the_keys_of_a_result_file_are_pinned() {
         "message_path.receive",
         "message_path.send",
         "ns_per_round_trip",
+        "offered_rate_per_sec",
+        "pattern",
         "payload_bytes",
         "payload_mb_per_sec",
         "placement",
@@ -1038,6 +1086,79 @@ fn messages_take_the_path_their_size_and_transport_allow() {
             path("copied", "in-slot")
         );
     }
+}
+
+/// At a fixed rate, requests leave on schedule (never more than it makes
+/// due), every reply is verified, and each is timed from its send and from
+/// its due time; a rate no transport can carry is reported as such.
+#[test]
+fn a_fixed_rate_keeps_its_schedule_and_times_from_it() {
+    for transport in ["pipe", "spin"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = cmd(IPC_BENCH)
+            .args(["run", "--transport", transport, "--pattern", "rate"])
+            .args(["--codec", "json", "--rate", "2k"])
+            .args(["--duration", "0.3", "--warmup", "0.05"])
+            .args(["--rounds", "2", "--results-dir"])
+            .arg(dir.path())
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let summary = String::from_utf8_lossy(&out.stdout);
+        for text in [
+            "rate 2,000/s",
+            "Load:         offered 2,000/s, one request in flight; achieved",
+            "from the due time: what a caller sees",
+            "from the actual send",
+        ] {
+            assert!(summary.contains(text), "{text:?} missing:\n{summary}");
+        }
+        let file = only_file(dir.path());
+        assert!(
+            file.to_string_lossy()
+                .ends_with(&format!("{transport}-json-structured-rate-2000.json")),
+            "{file:?}"
+        );
+        let r = BenchResult::read(&file).unwrap();
+        assert!(r.verified);
+        assert_eq!(r.traffic, ipc_bench::traffic::Traffic::rate(2000));
+        assert_eq!(r.samples.len(), 2);
+        for s in &r.samples {
+            // 2000/s for 0.3 s makes 600 requests due; none may leave early.
+            assert!(
+                s.round_trips > 0 && s.round_trips <= 600,
+                "{transport}: {s:?}"
+            );
+            assert!(s.duration_secs >= 0.3, "{s:?}");
+            assert!(s.latency_from_intended_p99_ns.unwrap() >= s.latency_p99_ns.unwrap());
+        }
+        // A request never leaves before it is due: timed from the due time,
+        // every percentile is at least the one timed from the send.
+        let (sent, due) = (
+            r.latency_ns.clone().unwrap(),
+            r.latency_from_intended_ns.clone().unwrap(),
+        );
+        assert!(
+            due.p50 >= sent.p50 && due.p99 >= sent.p99 && due.max >= sent.max,
+            "{sent:?} {due:?}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd(IPC_BENCH)
+        .args(["run", "--transport", "pipe", "--pattern", "rate"])
+        .args(["--rate", "1000M", "--duration", "0.2", "--warmup", "0"])
+        .arg("--results-dir")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("warning: could not sustain the offered 1,000,000,000/s: achieved"),
+        "{summary}"
+    );
 }
 
 /// `ipc-bench codecs` measures each codec × shape × payload in every round,

@@ -61,6 +61,17 @@ mod linux {
         /// until the parent says `phase` (its "warming up" or "measuring"
         /// line): the transport is connected and the ping-pong is in it.
         fn start(results: &Path, label: &Label, warmup: &str, phase: &str) -> Self {
+            Self::start_with(results, label, warmup, phase, &[])
+        }
+
+        /// [`start`](Self::start) with `extra` flags (a traffic pattern).
+        fn start_with(
+            results: &Path,
+            label: &Label,
+            warmup: &str,
+            phase: &str,
+            extra: &[&str],
+        ) -> Self {
             let mut parent = std::process::Command::new(IPC_BENCH)
                 .args([
                     "run",
@@ -72,6 +83,7 @@ mod linux {
                 ])
                 .arg(results)
                 .args(label_args(label))
+                .args(extra)
                 .env_remove("IPCC_CHILD_BIN_PATH")
                 .env_remove("RAW_SYNC_CHILD_BIN_PATH")
                 .env_remove("SHARED_MEM_QUEUE_CHILD_BIN_PATH")
@@ -159,9 +171,9 @@ mod linux {
 
     /// SIGKILLs the child once the parent has said `phase` and checks the
     /// parent reports it, writes nothing and leaves nothing behind.
-    fn child_killed(label: &Label, warmup: &str, phase: &str) {
+    fn child_killed(label: &Label, warmup: &str, phase: &str, extra: &[&str]) {
         let dir = tempfile::tempdir().unwrap();
-        let mut run = Running::start(dir.path(), label, warmup, phase);
+        let mut run = Running::start_with(dir.path(), label, warmup, phase, extra);
         kill(run.child, libc::SIGKILL);
         let status = run.wait_for_exit(Duration::from_secs(3));
         let stderr = run.stderr();
@@ -179,11 +191,22 @@ mod linux {
     }
 
     pub fn child_killed_mid_run(label: &Label) {
-        child_killed(label, "0.1", "measuring");
+        child_killed(label, "0.1", "measuring", &[]);
     }
 
     pub fn child_killed_during_the_warm_up(label: &Label) {
-        child_killed(label, "30", "warming up");
+        child_killed(label, "30", "warming up", &[]);
+    }
+
+    /// At a low fixed rate the parent sleeps between requests: it still
+    /// finds the child gone at its next send or wait.
+    pub fn child_killed_at_a_fixed_rate(label: &Label) {
+        child_killed(
+            label,
+            "0.1",
+            "measuring",
+            &["--pattern", "rate", "--rate", "50"],
+        );
     }
 
     pub fn killed_parent_takes_the_child_with_it(label: &Label) {
@@ -208,6 +231,11 @@ mod linux {
             let stderr = run.stderr();
             assert_eq!(status.code(), Some(130), "signal {signal}: {stderr}");
             assert!(stderr.contains("interrupted"), "{stderr}");
+            assert_eq!(
+                stderr.matches("no result was written").count(),
+                1,
+                "said once: {stderr}"
+            );
             wait_until_gone(
                 run.child,
                 Duration::from_secs(1),
@@ -314,8 +342,12 @@ fn main() {
     {
         use ipc_bench::transport::Label;
         type Fault = fn(&Label);
-        let faults: [(&str, Fault); 4] = [
+        let faults: [(&str, Fault); 5] = [
             ("child_killed_mid_run", linux::child_killed_mid_run),
+            (
+                "child_killed_at_a_fixed_rate",
+                linux::child_killed_at_a_fixed_rate,
+            ),
             (
                 "child_killed_during_the_warm_up",
                 linux::child_killed_during_the_warm_up,

@@ -932,3 +932,78 @@ fn an_interrupted_matrix_keeps_the_rounds_it_measured() {
     }
     assert_eq!(common::leftovers(&[pid]), Vec::<String>::new());
 }
+
+/// A matrix over traffics: one case per offered rate beside the closed
+/// loop, a Traffic column and the p99 from the due time in the table, and
+/// `plot` draws latency against offered load from the fixed-rate results
+/// while the throughput chart keeps the closed-loop ones.
+#[test]
+fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stdout_of(
+        cmd()
+            .args(["matrix", "--transports", "pipe,spin", "--codecs", "json"])
+            .args(["--complexities", "structured", "--rounds", "2"])
+            .args(["--patterns", "ping-pong,rate", "--rates", "2k,20k"])
+            .args(["--duration", "0.2", "--warmup", "0.05", "--results-dir"])
+            .arg(dir.path()),
+    );
+    for file in [
+        "pipe-json-structured.json",
+        "pipe-json-structured-rate-2000.json",
+        "pipe-json-structured-rate-20000.json",
+        "spin-json-structured-rate-20000.json",
+    ] {
+        assert!(dir.path().join(file).exists(), "{file} missing:\n{out}");
+    }
+    for text in [
+        "Traffic",
+        "p99 from due",
+        "ping-pong",
+        "rate 2,000/s",
+        "rate 20,000/s",
+    ] {
+        assert!(out.contains(text), "{text:?} missing:\n{out}");
+    }
+    // Compared with itself, every case is there once, with its traffic.
+    let both = stdout_of(
+        cmd()
+            .args(["compare", "--format", "csv"])
+            .arg(dir.path())
+            .arg(dir.path()),
+    );
+    assert_eq!(both.lines().count(), 7, "{both}");
+    assert!(both.lines().next().unwrap().contains("Traffic"), "{both}");
+    let charts = tempfile::tempdir().unwrap();
+    stdout_of(
+        cmd()
+            .arg("plot")
+            .arg(dir.path())
+            .arg("--out")
+            .arg(charts.path()),
+    );
+    let load = std::fs::read_to_string(charts.path().join("load.svg")).unwrap();
+    for text in [
+        "p99 latency against offered load",
+        "offered requests per second",
+        "the due time",
+        "the actual send",
+        "pipe",
+        "spin",
+    ] {
+        assert!(load.contains(text), "load.svg lacks {text:?}");
+    }
+    render_to_png(&charts.path().join("load.svg"));
+    assert!(charts.path().join("throughput.svg").exists());
+    // Only fixed-rate results: the load chart alone.
+    let paced = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("-rate-") {
+            std::fs::copy(&path, paced.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let written = stdout_of(cmd().arg("plot").arg(paced.path()));
+    assert!(written.contains("load.svg"), "{written}");
+    assert!(!written.contains("throughput.svg"), "{written}");
+}

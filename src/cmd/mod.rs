@@ -32,8 +32,9 @@ pub enum CliError {
     /// Bad input: one line naming it, exit 2.
     #[error(transparent)]
     Usage(#[from] UsageError),
-    /// Ctrl-C or SIGTERM: exit 130.
-    #[error("{0}; the child was stopped and no result was written")]
+    /// Ctrl-C or SIGTERM: exit 130 (the message already says that the
+    /// child was stopped and nothing written).
+    #[error(transparent)]
     Interrupted(#[from] Interrupted),
     /// Anything else: exit 1.
     #[error("{0:#}")]

@@ -26,6 +26,8 @@ pub fn cmd(exe: &str) -> Command {
         "SHARED_MEM_QUEUE_CHILD_BIN_PATH",
         "WAIT_STRATEGY",
         "IOX_PATTERN",
+        "PATTERN",
+        "RATE",
         "SPIN_CHILD_BIN_PATH",
         "PIPE_CHILD_BIN_PATH",
         "UNIX_SOCKET_CHILD_BIN_PATH",
