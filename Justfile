@@ -72,6 +72,13 @@ results rounds="6":
         --reference spin --results-dir "$out/payload" --format markdown > "$out.payload.tmp"
     mv "$out.payload.tmp" "$out/payload/table.md"
     "$bench" plot "$out/payload"
+    # Latency against offered load: one shared-memory and one kernel transport.
+    "$bench" matrix --transports raw-sync,unix-socket --waits spin --codecs postcard \
+        --complexities structured --pin cross --patterns ping-pong,rate \
+        --rates 1k,10k,50k,100k,200k --rounds '{{ rounds }}' \
+        --results-dir "$out/load" --format markdown > "$out.load.tmp"
+    mv "$out.load.tmp" "$out/load/table.md"
+    "$bench" plot "$out/load"
     just results-codecs '{{ rounds }}'
 
 # The serialization question into results/reference/{codecs,shapes}/ (part of `results`): every codec × shape alone at 32 B, 1 KiB and 64 KiB, then every shape through raw-sync (spin) and unix-socket across cores at 32 B and 64 KiB
