@@ -11,7 +11,7 @@ use crate::parse::enum_parser;
 use crate::placement::PinMode;
 use crate::result::DEFAULT_PAYLOAD_BYTES;
 use crate::table::Format;
-use crate::traffic::{Pattern, MAX_RATE_PER_SEC};
+use crate::traffic::{Pattern, MAX_CHILDREN, MAX_RATE_PER_SEC};
 use crate::transport::{AllMatrixFlags, AllRunFlags, TransportId};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -107,6 +107,10 @@ pub struct MatrixArgs {
     /// (10000, 10k, 1M) [default: 1k,10k,100k].
     #[arg(long, value_delimiter = ',', value_parser = rate_parser("--rates"))]
     pub rates: Vec<u64>,
+    /// Children per ping, comma-separated: each ping goes to every child and
+    /// a round trip ends when all have answered (1: the ordinary run).
+    #[arg(long, value_delimiter = ',', default_value = "1", value_parser = children_parser("--children"))]
+    pub children: Vec<u32>,
     /// Measured seconds per case in each round.
     #[arg(long, short, env = "TEST_DURATION_SECONDS", default_value = "0.5", value_name = "SECONDS",
           value_parser = seconds_parser("TEST_DURATION_SECONDS", false))]
@@ -262,6 +266,11 @@ pub struct CaseArgs {
     #[arg(long, env = "RATE", value_parser = rate_parser("RATE"))]
     pub rate: Option<u64>,
 
+    /// Children, each with a transport of its own, that every ping goes to;
+    /// a round trip ends when the last has answered (a fan-out).
+    #[arg(long, env = "CHILDREN", default_value = "1", value_parser = children_parser("CHILDREN"))]
+    pub children: u32,
+
     #[command(flatten)]
     pub common: CommonArgs,
 
@@ -379,6 +388,17 @@ fn rate_parser(
                 "accepted: requests per second from 1 to {MAX_RATE_PER_SEC}, a whole number with an optional k or M, like 5000, 10k or 1M ({source})"
             )),
         }
+    }
+}
+
+fn children_parser(
+    source: &'static str,
+) -> impl Fn(&str) -> Result<u32, String> + Clone + Send + Sync + 'static {
+    move |value: &str| match value.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_CHILDREN).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "accepted: a whole number of children from 1 to {MAX_CHILDREN} ({source})"
+        )),
     }
 }
 

@@ -311,12 +311,12 @@ mod codec_only {
         headers.extend(transports.iter().map(|t| format!("{t} round trips ×json")));
         let mut table = Table::new(headers);
         // One result per transport, codec, shape and payload (the first
-        // placement found; closed-loop runs only: a fixed rate's round
-        // trips/s is the load it was offered).
+        // placement found; closed-loop runs with one child only: a fixed
+        // rate's round trips/s is the load it was offered).
         let result_for = |transport: &str, codec: &str, c: &CodecCase| {
             results.iter().map(|l| &l.result).find(|r| {
                 r.verified
-                    && r.traffic.is_ping_pong()
+                    && r.traffic.is_default()
                     && crate::compare::CaseKey::of(r).transport_label() == transport
                     && r.codec == codec
                     && r.complexity == c.complexity

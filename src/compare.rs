@@ -95,9 +95,11 @@ fn case_entries(key: &CaseKey, traffic: bool) -> Vec<Entry> {
         Entry::text(&key.placement),
     ];
     if traffic {
+        // Sorted by rate, then by children.
+        let t = key.traffic;
         entries.push(Entry::number(
-            key.traffic.describe(),
-            key.traffic.offered_rate_per_sec.unwrap_or(0) as f64,
+            t.describe(),
+            t.offered_rate_per_sec.unwrap_or(0) as f64 * 1e3 + t.children as f64,
         ));
     }
     entries
@@ -113,7 +115,12 @@ fn case_headers(traffic: bool) -> Vec<String> {
     headers
 }
 
-/// Whether any of `results` ran other traffic than the closed loop.
+/// Whether any of `results` ran other traffic than the closed loop with one child.
+fn any_traffic<'a>(results: impl IntoIterator<Item = &'a BenchResult>) -> bool {
+    results.into_iter().any(|r| !r.traffic.is_default())
+}
+
+/// Whether any of `results` ran at a fixed rate.
 fn any_paced<'a>(results: impl IntoIterator<Item = &'a BenchResult>) -> bool {
     results.into_iter().any(|r| !r.traffic.is_ping_pong())
 }
@@ -251,7 +258,8 @@ pub fn ratio_between(numerator: &BenchResult, denominator: &BenchResult) -> Opti
 pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
     let mut headers: Vec<String> = vec!["Rank".into()];
     let paced = any_paced(results.iter().map(|l| &l.result));
-    headers.extend(case_headers(paced));
+    let traffic = any_traffic(results.iter().map(|l| &l.result));
+    headers.extend(case_headers(traffic));
     let any_debug = results.iter().any(|l| is_debug(&l.result));
     if any_debug {
         headers.push(BUILD_HEADER.into());
@@ -313,7 +321,7 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
             )],
             None => vec![Entry::missing()],
         };
-        row.extend(case_entries(&key, paced));
+        row.extend(case_entries(&key, traffic));
         if any_debug {
             row.push(build_entry(is_debug(r)));
         }
@@ -509,8 +517,8 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
         shared_shift(&others)
     };
 
-    let paced = any_paced(a.values().chain(b.values()));
-    let mut headers = case_headers(paced);
+    let traffic = any_traffic(a.values().chain(b.values()));
+    let mut headers = case_headers(traffic);
     let any_debug = a.values().chain(b.values()).any(is_debug);
     if any_debug {
         headers.push(format!("{BUILD_HEADER} A/B"));
@@ -528,7 +536,7 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
     };
     for key in keys {
         let (ra, rb) = (a.get(key), b.get(key));
-        let mut row = case_entries(key, paced);
+        let mut row = case_entries(key, traffic);
         if any_debug {
             let build = |r: Option<&BenchResult>| match r {
                 Some(r) if is_debug(r) => "debug ⚠",
@@ -648,7 +656,7 @@ pub fn by_codec(results: &[Loaded]) -> Table {
     }
     for ((shape, transport, payload, placement, traffic), cells) in grid {
         // A fixed rate is named with the placement, so the pivot keeps its columns.
-        let placement = if traffic.is_ping_pong() {
+        let placement = if traffic.is_default() {
             placement
         } else {
             format!("{placement}, {}", traffic.describe())

@@ -284,11 +284,18 @@ struct PacedPhase {
     rates: Vec<f64>,
 }
 
-/// Parent side of one run.
+/// One child as the parent sees it: the transport to it and the watch on
+/// its process.
+pub struct Link<T> {
+    pub transport: T,
+    pub liveness: Liveness,
+}
+
+/// Parent side of one run: one child, or several that each get every ping
+/// (a fan-out: a round trip ends when the last of them has answered).
 pub struct PingPong<'a, T: Transport, F: MessageFormat> {
-    transport: &'a mut T,
+    links: &'a mut [Link<T>],
     format: &'a mut F,
-    liveness: &'a mut Liveness,
     buf: Vec<u8>,
     seq: u64,
     run_start: Instant,
@@ -298,13 +305,14 @@ pub struct PingPong<'a, T: Transport, F: MessageFormat> {
 }
 
 impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
-    pub fn new(transport: &'a mut T, format: &'a mut F, liveness: &'a mut Liveness) -> Self {
+    /// A run over `links`, one per child (at least one).
+    pub fn new(links: &'a mut [Link<T>], format: &'a mut F) -> Self {
+        assert!(!links.is_empty(), "a run needs a child");
         let send_path = SendPath::new::<T>(format);
         PingPong {
             send_path,
-            transport,
+            links,
             format,
-            liveness,
             buf: Vec::new(),
             seq: 0,
             run_start: Instant::now(),
@@ -327,18 +335,21 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         self.seq += 1;
         let seq = self.seq;
         let sent_at_ns = sent_at.saturating_duration_since(self.run_start).as_nanos() as u64;
+        let [link] = &mut *self.links else {
+            return self.fan_out(seq, sent_at_ns);
+        };
         let format = &mut *self.format;
         let ping = send_encoded(
-            self.transport,
+            &mut link.transport,
             self.send_path.in_slot(),
             &mut self.buf,
             |out| format.encode_ping_to(seq, sent_at_ns, out),
         )
         .map_err(|failure| failure.at(seq))?;
         self.send_path.last_len = ping;
-        let reply = self
+        let reply = link
             .transport
-            .recv(self.liveness)
+            .recv(&mut link.liveness)
             .map_err(|error| EngineError::Transport { seq, error })?;
         self.wire_bytes = WireBytes {
             ping,
@@ -347,6 +358,35 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         self.format
             .check_pong(reply, seq, sent_at_ns)
             .map_err(|error| EngineError::Verify { seq, error })
+    }
+
+    /// A round trip to several children: the ping is encoded once and
+    /// copied to each (in child order), then every pong is awaited and
+    /// checked, so the round trip lasts until the slowest has answered.
+    fn fan_out(&mut self, seq: u64, sent_at_ns: u64) -> Result<(), EngineError> {
+        let ping = self
+            .format
+            .encode_ping_to(seq, sent_at_ns, Out::Buffer(&mut self.buf))
+            .map_err(|error| EngineError::Encode { seq, error })?;
+        for link in self.links.iter_mut() {
+            link.transport
+                .send(&self.buf)
+                .map_err(|error| EngineError::Transport { seq, error })?;
+        }
+        for link in self.links.iter_mut() {
+            let reply = link
+                .transport
+                .recv(&mut link.liveness)
+                .map_err(|error| EngineError::Transport { seq, error })?;
+            self.wire_bytes = WireBytes {
+                ping,
+                pong: reply.len(),
+            };
+            self.format
+                .check_pong(reply, seq, sent_at_ns)
+                .map_err(|error| EngineError::Verify { seq, error })?;
+        }
+        Ok(())
     }
 
     /// Warms up, measures, then stops the child; `on_phase` hears of each
@@ -518,20 +558,29 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
             _ => None,
         };
-        let path = MessagePath::of::<T>(self.format, self.wire_bytes);
+        let mut path = MessagePath::of::<T>(self.format, self.wire_bytes);
+        if self.links.len() > 1 {
+            // One encoding, copied to every child.
+            path.send = PathKind::Copied;
+        }
         Ok(build(self.wire_bytes, path, parent_cpu))
     }
 
+    /// Sends every child the stop message and waits for each acknowledgement.
     fn stop(&mut self) -> Result<(), EngineError> {
         let seq = self.seq + 1;
         let transport_error = |error| EngineError::Transport { seq, error };
-        self.transport.send(&[]).map_err(transport_error)?;
-        let ack = self
-            .transport
-            .recv(self.liveness)
-            .map_err(transport_error)?;
-        if !ack.is_empty() {
-            return Err(EngineError::BadStopAck(ack.len()));
+        for link in self.links.iter_mut() {
+            link.transport.send(&[]).map_err(transport_error)?;
+        }
+        for link in self.links.iter_mut() {
+            let ack = link
+                .transport
+                .recv(&mut link.liveness)
+                .map_err(transport_error)?;
+            if !ack.is_empty() {
+                return Err(EngineError::BadStopAck(ack.len()));
+            }
         }
         Ok(())
     }

@@ -7,7 +7,8 @@
 //! dead peer is noticed within about a tenth of a second, without a system call
 //! per round trip.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Polls a spinning wait makes before it starts yielding the CPU between
@@ -21,8 +22,9 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
 const TICKS_PER_CLOCK_READ: u32 = 1024;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// The child's pid, for the watchdog; 0 when there is none.
-static CHILD_PID: AtomicU32 = AtomicU32::new(0);
+/// The pids of the children running now (several in a fan-out), for the
+/// watchdog: never touched from a signal handler, so a mutex is fine.
+static CHILD_PIDS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// The user pressed Ctrl-C or sent SIGTERM: the one interruption every
 /// layer (a wait, the engine, a run, a matrix) reports.
@@ -162,15 +164,24 @@ pub fn install_signal_handler() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot install the Ctrl-C handler: {e}"))
 }
 
-/// Records the child's pid (0 clears it), so the watchdog and a forced exit
-/// never leave it running.
+/// Records a child's pid, so the watchdog and a forced exit never leave it
+/// running.
 pub fn register_child(pid: u32) {
-    CHILD_PID.store(pid, Ordering::Release);
+    children().push(pid);
 }
 
-fn kill_registered_child() {
-    let pid = CHILD_PID.load(Ordering::Acquire);
-    if pid != 0 {
+/// Forgets a child that has been reaped (its pid may be reused).
+pub fn forget_child(pid: u32) {
+    children().retain(|&p| p != pid);
+}
+
+fn children() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    // A panic while holding the lock leaves a plain list of numbers, still usable.
+    CHILD_PIDS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn kill_registered_children() {
+    for &pid in children().iter() {
         kill_process(pid);
     }
 }
@@ -216,13 +227,13 @@ impl Watchdog {
                 {
                     // Wakes a parent blocked in a receive that only a closed
                     // connection can end.
-                    kill_registered_child();
+                    kill_registered_children();
                     child_killed = true;
                 }
                 if waited >= FORCED_EXIT_AFTER {
                     eprintln!("error: {trouble}, and the run did not stop within {FORCED_EXIT_AFTER:?}; cleaning up and exiting");
                     cleanup();
-                    kill_registered_child();
+                    kill_registered_children();
                     let code = if trouble == PeerError::Interrupted(Interrupted) {
                         130
                     } else {

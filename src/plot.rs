@@ -819,23 +819,159 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Round trips per second against the number of children each ping goes to
+/// (a round trip ends when the last has answered), with 95 % intervals, a
+/// line per transport (colour) and codec (marker), one panel per placement
+/// and payload size, log y.
+pub fn fanout_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
+    let rows: Vec<&BenchResult> = verified(results)
+        .into_iter()
+        .filter(|r| r.traffic.is_ping_pong())
+        .collect();
+    let first = *rows
+        .first()
+        .ok_or_else(|| anyhow!("no verified fan-out results to plot"))?;
+    let colours = Colours::new(&rows);
+    let children = |r: &BenchResult| r.traffic.children as f64;
+    let codecs: Vec<String> = rows
+        .iter()
+        .map(|r| codec_label(&CaseKey::of(r)))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let panels_of = facets(&rows);
+    let most = rows.iter().map(|r| children(r)).fold(1.0, f64::max);
+    let x = 0.5..most + 0.5;
+    let y = log_fit(rows.iter().flat_map(|r| {
+        let ci = r.round_trips_per_sec_ci95;
+        [
+            r.round_trips_per_sec,
+            ci.map_or(r.round_trips_per_sec, |c| c.lo),
+            ci.map_or(r.round_trips_per_sec, |c| c.hi),
+        ]
+    }))?;
+    let (area, legend_area) = canvas(
+        path,
+        (1000 + LEGEND_WIDTH, 60 + 520 * panels_of.len() as u32),
+        "Round trips per second against children per ping, median and 95 % interval (higher is better)",
+    )?;
+    let panels = area.split_evenly((panels_of.len(), 1));
+    for ((placement, payload), panel) in panels_of.iter().zip(&panels) {
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!("pin {placement}, {payload} B — {}", machine_line(first)),
+                ("sans-serif", 13),
+            )
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(90)
+            .build_cartesian_2d(x.clone(), y.clone().log_scale())
+            .map_err(drawing_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("children each ping goes to")
+            .y_desc("round trips / s (all children answered)")
+            .x_labels(most as usize + 1)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| crate::summary::group_thousands(*v))
+            .draw()
+            .map_err(drawing_error)?;
+        let mut lines: BTreeMap<(String, String), Vec<&BenchResult>> = BTreeMap::new();
+        for r in rows
+            .iter()
+            .filter(|r| r.placement.mode.name() == placement && r.payload_bytes == *payload)
+        {
+            let k = CaseKey::of(r);
+            lines
+                .entry((k.transport_label(), codec_label(&k)))
+                .or_default()
+                .push(r);
+        }
+        for ((transport, codec), mut points) in lines {
+            points.sort_by_key(|r| r.traffic.children);
+            let colour = colours.of(&transport);
+            let shape = codecs.iter().position(|c| *c == codec).unwrap_or(0);
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().map(|r| (children(r), r.round_trips_per_sec)),
+                    colour.stroke_width(2),
+                ))
+                .map_err(drawing_error)?;
+            chart
+                .draw_series(points.iter().filter_map(|r| {
+                    let ci = r.round_trips_per_sec_ci95?;
+                    Some(ErrorBar::new_vertical(
+                        children(r),
+                        ci.lo,
+                        r.round_trips_per_sec,
+                        ci.hi,
+                        colour.stroke_width(1),
+                        6,
+                    ))
+                }))
+                .map_err(drawing_error)?;
+            for r in &points {
+                let at = (children(r), r.round_trips_per_sec);
+                match shape {
+                    0 => chart.draw_series([Circle::new(at, 5, colour.filled())]),
+                    1 => chart.draw_series([TriangleMarker::new(at, 6, colour.filled())]),
+                    2 => chart.draw_series([Cross::new(at, 5, colour.stroke_width(2))]),
+                    3 => chart.draw_series([Circle::new(at, 5, colour.stroke_width(2))]),
+                    _ => chart.draw_series([TriangleMarker::new(at, 6, colour.stroke_width(2))]),
+                }
+                .map_err(drawing_error)?;
+            }
+        }
+    }
+    let transports = colours.present(&rows);
+    let entries = transports
+        .iter()
+        .map(|t| (t.clone(), swatch(colours.of(t))))
+        .collect();
+    let next = legend(&legend_area, "transport", entries, 20)?;
+    let shapes: Vec<(String, Marker)> = codecs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let marker: Marker = Box::new(move |a: &Area, p: (i32, i32)| legend_marker(i, a, p));
+            (c.clone(), marker)
+        })
+        .collect();
+    legend(&legend_area, "codec", shapes, next)?;
+    area.present().map_err(drawing_error)?;
+    Ok(())
+}
+
 /// Writes every chart into `dir` (the payload chart only when the results
 /// hold more than one payload size, the load chart only for fixed-rate
 /// results, which the other charts leave out); returns the files written.
 pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
-    // A fixed rate's round trips/s is the load offered, not a capacity:
-    // those results go to the load chart only.
-    let (closed, paced): (Vec<Loaded>, Vec<Loaded>) = results
-        .iter()
-        .cloned()
-        .partition(|l| l.result.traffic.is_ping_pong());
+    // A fixed rate's round trips/s is the load it was offered, not a
+    // capacity: those results go to the load chart only; fan-outs (and the
+    // one-child runs beside them) to the fan-out chart; the rest, the
+    // closed loop with one child, to the charts below.
+    let of = |keep: &dyn Fn(&crate::traffic::Traffic) -> bool| -> Vec<Loaded> {
+        results
+            .iter()
+            .filter(|l| keep(&l.result.traffic))
+            .cloned()
+            .collect()
+    };
+    let paced = of(&|t| !t.is_ping_pong() && t.children == 1);
     if !paced.is_empty() {
         let load = dir.join("load.svg");
         load_chart(&paced, &load).with_context(|| format!("writing {}", load.display()))?;
         written.push(load);
     }
+    if results.iter().any(|l| l.result.traffic.children > 1) {
+        let fanned = of(&|t| t.is_ping_pong());
+        let fanout = dir.join("fanout.svg");
+        fanout_chart(&fanned, &fanout).with_context(|| format!("writing {}", fanout.display()))?;
+        written.push(fanout);
+    }
+    let closed = of(&|t| t.is_default());
     if closed.is_empty() {
         return Ok(written);
     }

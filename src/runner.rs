@@ -3,7 +3,7 @@
 //! child's own figures and turn everything into a [`BenchResult`].
 
 use crate::dispatch::{dispatch_case, CaseVisitor};
-use crate::engine::{EngineConfig, EngineError, Phase, PingPong};
+use crate::engine::{EngineConfig, EngineError, Link, Phase, PingPong};
 use crate::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV, PROTOCOL_VERSION};
 use crate::liveness::{self, Interrupted, Liveness, Peer, PeerError, Watchdog};
 use crate::machine::MachineInfo;
@@ -162,36 +162,55 @@ impl ParentRun<'_> {
             None => None,
         };
 
-        let (listener, setup) = T::listen(&options).context("setting up the transport")?;
-        let transport_setup =
-            serde_json::to_value(&setup).context("writing the transport's setup")?;
-        let config = ChildConfig {
-            protocol_version: PROTOCOL_VERSION,
-            transport: T::NAME.to_string(),
-            codec: format.codec_name().to_string(),
-            complexity: format.complexity(),
-            payload_bytes: spec.payload_bytes,
-            max_message_bytes,
-            transport_config: transport::encode_config(&options.config),
-            transport_setup,
-            parent_pid: std::process::id(),
-            child_core: placement.child_core,
-        };
-        let mut child = ChildProcess::spawn(settings.child_bin.as_ref(), &config)?;
-        let _watchdog = Watchdog::start(Peer::Child(child.pid()), transport::remove_all_regions);
-        let mut liveness = Liveness::new(Peer::Child(child.pid()));
-
-        match child.next_report(settings.handshake_timeout, &mut liveness)? {
-            ChildReport::Ready => {}
-            other => bail!("unexpected report from the child during the handshake: {other:?}"),
+        // One child after another, each with a transport of its own (a
+        // fan-out has several): each child is connected, and its ends of the
+        // transport closed in the parent, before the next one starts, so no
+        // child inherits another's.
+        let count = spec.traffic.children.max(1) as usize;
+        let mut children: Vec<ChildProcess> = Vec::with_capacity(count);
+        let mut links: Vec<Link<T>> = Vec::with_capacity(count);
+        let mut watchdogs = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (listener, setup) = T::listen(&options).context("setting up the transport")?;
+            let transport_setup =
+                serde_json::to_value(&setup).context("writing the transport's setup")?;
+            let config = ChildConfig {
+                protocol_version: PROTOCOL_VERSION,
+                transport: T::NAME.to_string(),
+                codec: format.codec_name().to_string(),
+                complexity: format.complexity(),
+                payload_bytes: spec.payload_bytes,
+                max_message_bytes,
+                transport_config: transport::encode_config(&options.config),
+                transport_setup,
+                parent_pid: std::process::id(),
+                child_core: placement.child_core,
+            };
+            let mut child = ChildProcess::spawn(settings.child_bin.as_ref(), &config)?;
+            watchdogs.push(Watchdog::start(
+                Peer::Child(child.pid()),
+                transport::remove_all_regions,
+            ));
+            let mut liveness = Liveness::new(Peer::Child(child.pid()));
+            match child.next_report(settings.handshake_timeout, &mut liveness)? {
+                ChildReport::Ready => {}
+                other => {
+                    bail!("unexpected report from the child during the handshake: {other:?}")
+                }
+            }
+            let transport = T::accept(
+                listener,
+                &options,
+                &mut liveness,
+                settings.handshake_timeout,
+            )
+            .map_err(|e| child.explain(anyhow!("connecting to the child: {e}"), false))?;
+            children.push(child);
+            links.push(Link {
+                transport,
+                liveness,
+            });
         }
-        let mut transport = T::accept(
-            listener,
-            &options,
-            &mut liveness,
-            settings.handshake_timeout,
-        )
-        .map_err(|e| child.explain(anyhow!("connecting to the child: {e}"), false))?;
 
         let mut started = None;
         let announce = |phase| {
@@ -202,30 +221,42 @@ impl ParentRun<'_> {
                 announce_phase(phase, &settings.engine, self.round);
             }
         };
-        let measurement = PingPong::new(&mut transport, &mut format, &mut liveness)
+        let measurement = PingPong::new(&mut links, &mut format)
             .paced(spec.traffic.schedule())
             .run(&settings.engine, announce)
-            .map_err(|e| child.explain_engine_error(e))?;
+            .map_err(|e| {
+                let culprit = first_exited(&mut children);
+                children[culprit].explain_engine_error(e)
+            })?;
 
-        let served = match child.next_report(settings.handshake_timeout, &mut liveness)? {
-            ChildReport::Done {
-                round_trips,
-                cpu_secs,
-            } => (round_trips, cpu_secs),
-            other => bail!("unexpected report from the child after the run: {other:?}"),
-        };
-        drop(transport);
-        let status = child.wait(settings.handshake_timeout)?;
-        if !status.success() {
-            bail!("the child {} after the run", describe_status(status));
+        // Each child's own count and CPU time, then its exit.
+        let mut child_cpu = Some(0.0);
+        for (child, link) in children.iter_mut().zip(links.iter_mut()) {
+            let (round_trips, cpu_secs) =
+                match child.next_report(settings.handshake_timeout, &mut link.liveness)? {
+                    ChildReport::Done {
+                        round_trips,
+                        cpu_secs,
+                    } => (round_trips, cpu_secs),
+                    other => bail!("unexpected report from the child after the run: {other:?}"),
+                };
+            if round_trips != measurement.total_round_trips() {
+                bail!(
+                    "the child answered {round_trips} pings but the parent counted {} round trips",
+                    measurement.total_round_trips()
+                );
+            }
+            child_cpu = child_cpu.zip(cpu_secs).map(|(sum, c)| sum + c);
         }
-        if served.0 != measurement.total_round_trips() {
-            bail!(
-                "the child answered {} pings but the parent counted {} round trips",
-                served.0,
-                measurement.total_round_trips()
-            );
+        drop(links);
+        for child in &mut children {
+            let status = child.wait(settings.handshake_timeout)?;
+            if !status.success() {
+                bail!("the child {} after the run", describe_status(status));
+            }
         }
+        drop(watchdogs);
+        let served = (measurement.total_round_trips(), child_cpu);
 
         // The child is gone and the machine quiet: time the same messages
         // without a transport, for the codec's share of the round trip.
@@ -480,13 +511,13 @@ impl ChildProcess {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait()? {
-                liveness::register_child(0);
+                liveness::forget_child(self.child.id());
                 return Ok(status);
             }
             if Instant::now() >= deadline {
                 let _ = self.child.kill();
                 let status = self.child.wait()?;
-                liveness::register_child(0);
+                liveness::forget_child(self.child.id());
                 bail!(
                     "the child did not exit within {timeout:?} and was killed ({})",
                     describe_status(status)
@@ -503,7 +534,7 @@ impl Drop for ChildProcess {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        liveness::register_child(0);
+        liveness::forget_child(self.child.id());
         // A child that was killed could not remove what its transport
         // registered for it (an iceoryx2 node); it is dead now, so that can
         // go. Regions and socket directories are the parent's and went with
@@ -512,6 +543,15 @@ impl Drop for ChildProcess {
             eprintln!("note: could not remove what the child left: {e}");
         }
     }
+}
+
+/// Which of `children` to blame for a failed run: the first that has
+/// ended, or the first of all when none has (say, a bad reply).
+fn first_exited(children: &mut [ChildProcess]) -> usize {
+    children
+        .iter_mut()
+        .position(|c| matches!(c.child.try_wait(), Ok(Some(_))))
+        .unwrap_or(0)
 }
 
 /// "exited with status 3", "was killed by signal 9 (SIGKILL)".

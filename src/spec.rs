@@ -122,7 +122,8 @@ impl CaseArgs {
             _ => check_codec(&codec, "--codec/CODEC")?,
         };
         check_pin(self.pin, "--pin/PIN")?;
-        let traffic = traffic(self.pattern, self.rate, self.common.no_latency)?;
+        let traffic =
+            traffic(self.pattern, self.rate, self.common.no_latency)?.with_children(self.children);
         let info = transport.info();
         let child_bin = match &self.child_bin {
             Some(path) => Some(check_executable("--child-bin", path)?),
@@ -171,7 +172,12 @@ impl MatrixArgs {
         for &pin in &self.pin {
             check_pin(pin, "--pin")?;
         }
-        let traffics = traffics(&self.patterns, &self.rates, self.common.no_latency)?;
+        let traffics = traffics(&self.patterns, &self.rates, self.common.no_latency)?
+            .into_iter()
+            .flat_map(|t| self.children.iter().map(move |&n| t.with_children(n)))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let transports = if self.transports.is_empty() {
             TRANSPORTS.iter().map(|t| t.id).collect()
         } else {

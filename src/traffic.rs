@@ -61,10 +61,13 @@ pub const DEFAULT_RATE_PER_SEC: u64 = 10_000;
 /// busy, and beyond what kernel transports carry one at a time on two cores.
 pub const DEFAULT_MATRIX_RATES: [u64; 3] = [1_000, 10_000, 100_000];
 
-/// The load of one case: its pattern and, for `rate`, the offered rate.
-#[derive(
-    Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord,
-)]
+/// Most children one parent may fan out to: far beyond what any machine
+/// here runs usefully, low enough that a typo cannot fork a thousand processes.
+pub const MAX_CHILDREN: u32 = 64;
+
+/// The load of one case: its pattern, for `rate` the offered rate, and how
+/// many children each ping goes to.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Traffic {
     /// `ping-pong` in result files older than this field.
     #[serde(default)]
@@ -72,6 +75,25 @@ pub struct Traffic {
     /// Requests per second offered (`rate` only; null otherwise).
     #[serde(default)]
     pub offered_rate_per_sec: Option<u64>,
+    /// Children that each get every ping; a round trip ends when all have
+    /// answered. 1 in result files older than this field.
+    #[serde(default = "one_child")]
+    pub children: u32,
+}
+
+fn one_child() -> u32 {
+    1
+}
+
+impl Default for Traffic {
+    /// A closed loop with one child: what every run did before traffic had a name.
+    fn default() -> Self {
+        Traffic {
+            pattern: Pattern::PingPong,
+            offered_rate_per_sec: None,
+            children: 1,
+        }
+    }
 }
 
 impl Traffic {
@@ -80,9 +102,16 @@ impl Traffic {
         Traffic {
             pattern: Pattern::Rate,
             offered_rate_per_sec: Some(per_sec),
+            ..Traffic::default()
         }
     }
 
+    /// The same traffic fanned out to `children` children.
+    pub fn with_children(self, children: u32) -> Self {
+        Traffic { children, ..self }
+    }
+
+    /// The closed loop with one child: today's and every older file's traffic.
     pub fn is_ping_pong(&self) -> bool {
         self.pattern == Pattern::PingPong
     }
@@ -95,23 +124,36 @@ impl Traffic {
         }
     }
 
-    /// `ping-pong`, `rate 10,000/s`: for tables and summaries.
+    /// `ping-pong`, `rate 10,000/s`, `ping-pong, 4 children`: for tables and summaries.
     pub fn describe(&self) -> String {
-        match self.offered_rate_per_sec {
+        let mut text = match self.offered_rate_per_sec {
             Some(r) if self.pattern == Pattern::Rate => {
                 format!("rate {}/s", crate::summary::group_thousands(r as f64))
             }
             _ => self.pattern.name().to_string(),
+        };
+        if self.children != 1 {
+            text.push_str(&format!(", {} children", self.children));
         }
+        text
     }
 
     /// What result file names add for this traffic: nothing for the
-    /// default, `-rate-10000` for a fixed load.
+    /// default, `-rate-10000` for a fixed load, `-children-4` for a fan-out.
     pub fn stem_suffix(&self) -> String {
-        match self.offered_rate_per_sec {
+        let mut suffix = match self.offered_rate_per_sec {
             Some(r) if self.pattern == Pattern::Rate => format!("-rate-{r}"),
             _ => String::new(),
+        };
+        if self.children != 1 {
+            suffix.push_str(&format!("-children-{}", self.children));
         }
+        suffix
+    }
+
+    /// Whether anything but the closed loop with one child.
+    pub fn is_default(&self) -> bool {
+        *self == Traffic::default()
     }
 }
 
@@ -206,12 +248,21 @@ mod tests {
         assert_eq!(rate.describe(), "rate 10,000/s");
         assert_eq!(rate.stem_suffix(), "-rate-10000");
         assert_eq!(rate.schedule().map(|s| s.per_sec()), Some(10_000));
+        let fan = Traffic::default().with_children(4);
+        assert!(!fan.is_default() && fan.is_ping_pong());
+        assert_eq!(fan.describe(), "ping-pong, 4 children");
+        assert_eq!(fan.stem_suffix(), "-children-4");
+        assert_eq!(
+            rate.with_children(2).stem_suffix(),
+            "-rate-10000-children-2"
+        );
     }
 
     #[test]
     fn older_result_files_are_ping_pong() {
         let t: Traffic = serde_json::from_str("{}").unwrap();
         assert_eq!(t, Traffic::default());
+        assert_eq!(t.children, 1);
         let t: Traffic =
             serde_json::from_str(r#"{"pattern":"rate","offered_rate_per_sec":500}"#).unwrap();
         assert_eq!(t, Traffic::rate(500));

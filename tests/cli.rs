@@ -274,6 +274,14 @@ fn bad_input_is_a_one_line_usage_error() {
             vec!["--pattern", "rate", "--no-latency"],
             vec!["--no-latency", "--pattern rate"],
         ),
+        (
+            vec!["--children", "0"],
+            vec!["--children", "'0'", "1 to 64", "CHILDREN"],
+        ),
+        (
+            vec!["--children", "65"],
+            vec!["--children", "65", "CHILDREN"],
+        ),
     ];
     for (args, names) in flag_cases {
         let mut c = cmd(IPC_BENCH);
@@ -290,6 +298,7 @@ fn bad_input_is_a_one_line_usage_error() {
             vec!["--patterns", "stream"],
             vec!["--patterns", "stream", "ping-pong, rate"],
         ),
+        (vec!["--children", "1,0"], vec!["--children", "'0'"]),
     ] {
         let mut c = cmd(IPC_BENCH);
         c.arg("matrix").args(&args);
@@ -315,6 +324,7 @@ fn bad_input_is_a_one_line_usage_error() {
         ("IOX_PATTERN", "broadcast", vec!["IOX_PATTERN", "broadcast"]),
         ("PATTERN", "flood", vec!["PATTERN", "flood"]),
         ("RATE", "lots", vec!["RATE", "lots"]),
+        ("CHILDREN", "two", vec!["CHILDREN", "two"]),
         (
             "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
             "huge",
@@ -818,6 +828,7 @@ fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
         flags("run"),
         [
             "child-bin",
+            "children=CHILDREN [1]",
             "codec=CODEC",
             "complexity=RPC_MESSAGE_COMPLEXITY [structured]",
             "duration=TEST_DURATION_SECONDS [1.5]",
@@ -840,6 +851,7 @@ fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
     assert_eq!(
         flags("matrix"),
         [
+            "children [1]",
             "codecs",
             "complexities [raw-string,structured]",
             "duration=TEST_DURATION_SECONDS [0.5]",
@@ -890,6 +902,7 @@ fn the_keys_of_a_result_file_are_pinned() {
     keys(&serde_json::from_str(&text).unwrap(), "", &mut found);
     found.sort();
     let expected = [
+        "children",
         "ci_coverage",
         "codec",
         "codec_ns_per_round_trip",
@@ -1159,6 +1172,41 @@ fn a_fixed_rate_keeps_its_schedule_and_times_from_it() {
         summary.contains("warning: could not sustain the offered 1,000,000,000/s: achieved"),
         "{summary}"
     );
+}
+
+/// With several children every ping goes to each, every pong is verified,
+/// each child's count must match, and the result names its fan-out.
+#[test]
+fn a_fan_out_sends_every_ping_to_every_child() {
+    for transport in ["pipe", "spin"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = cmd(IPC_BENCH)
+            .args(["run", "--transport", transport, "--codec", "json"])
+            .args(["--children", "3", "--duration", "0.3", "--warmup", "0.05"])
+            .arg("--results-dir")
+            .arg(dir.path())
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let summary = String::from_utf8_lossy(&out.stdout);
+        assert!(summary.contains("ping-pong, 3 children"), "{summary}");
+        let file = only_file(dir.path());
+        assert!(
+            file.to_string_lossy()
+                .ends_with(&format!("{transport}-json-structured-children-3.json")),
+            "{file:?}"
+        );
+        let r = BenchResult::read(&file).unwrap();
+        assert!(r.verified && r.round_trips > 0, "{r:?}");
+        assert_eq!(r.traffic.children, 3);
+        assert!(r.cpu.child_secs.unwrap() > 0.0);
+        assert_eq!(
+            r.message_path.unwrap().send,
+            ipc_bench::engine::PathKind::Copied,
+            "one encoding, copied to each child"
+        );
+    }
 }
 
 /// `ipc-bench codecs` measures each codec × shape × payload in every round,

@@ -174,6 +174,8 @@ mod linux {
     fn child_killed(label: &Label, warmup: &str, phase: &str, extra: &[&str]) {
         let dir = tempfile::tempdir().unwrap();
         let mut run = Running::start_with(dir.path(), label, warmup, phase, extra);
+        // Every child of the run (several in a fan-out); the first is killed.
+        let all = children_of(run.parent.id());
         kill(run.child, libc::SIGKILL);
         let status = run.wait_for_exit(Duration::from_secs(3));
         let stderr = run.stderr();
@@ -184,10 +186,12 @@ mod linux {
             0,
             "a failed run wrote results"
         );
-        assert_eq!(
-            leftovers(&[run.parent.id(), run.child]),
-            Vec::<String>::new()
-        );
+        for &pid in &all {
+            wait_until_gone(pid, Duration::from_secs(2), "a child of the failed run");
+        }
+        let mut pids = all;
+        pids.push(run.parent.id());
+        assert_eq!(leftovers(&pids), Vec::<String>::new());
     }
 
     pub fn child_killed_mid_run(label: &Label) {
@@ -196,6 +200,11 @@ mod linux {
 
     pub fn child_killed_during_the_warm_up(label: &Label) {
         child_killed(label, "30", "warming up", &[]);
+    }
+
+    /// One child of two killed: the parent reports it and stops the other.
+    pub fn one_child_of_two_killed(label: &Label) {
+        child_killed(label, "0.1", "measuring", &["--children", "2"]);
     }
 
     /// At a low fixed rate the parent sleeps between requests: it still
@@ -342,7 +351,8 @@ fn main() {
     {
         use ipc_bench::transport::Label;
         type Fault = fn(&Label);
-        let faults: [(&str, Fault); 5] = [
+        let faults: [(&str, Fault); 6] = [
+            ("one_child_of_two_killed", linux::one_child_of_two_killed),
             ("child_killed_mid_run", linux::child_killed_mid_run),
             (
                 "child_killed_at_a_fixed_rate",

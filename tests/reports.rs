@@ -1007,3 +1007,59 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
     assert!(written.contains("load.svg"), "{written}");
     assert!(!written.contains("throughput.svg"), "{written}");
 }
+
+/// A matrix over children: the closed loop with one and with two children
+/// per case, a Traffic column, and `plot` draws round trips against
+/// children in fanout.svg.
+#[test]
+fn a_fan_out_sweep_is_tabled_and_drawn_against_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stdout_of(
+        cmd()
+            .args([
+                "matrix",
+                "--transports",
+                "pipe,unix-socket",
+                "--codecs",
+                "json",
+            ])
+            .args(["--complexities", "structured", "--rounds", "2"])
+            .args(["--children", "1,2"])
+            .args(["--duration", "0.2", "--warmup", "0.05", "--results-dir"])
+            .arg(dir.path()),
+    );
+    for file in [
+        "pipe-json-structured.json",
+        "pipe-json-structured-children-2.json",
+        "unix-socket-json-structured-children-2.json",
+    ] {
+        assert!(dir.path().join(file).exists(), "{file} missing:\n{out}");
+    }
+    assert!(
+        out.contains("Traffic") && out.contains("ping-pong, 2 children"),
+        "{out}"
+    );
+    assert!(!out.contains("p99 from due"), "no fixed rate here:\n{out}");
+    let charts = tempfile::tempdir().unwrap();
+    let written = stdout_of(
+        cmd()
+            .arg("plot")
+            .arg(dir.path())
+            .arg("--out")
+            .arg(charts.path()),
+    );
+    assert!(
+        written.contains("fanout.svg") && written.contains("throughput.svg"),
+        "{written}"
+    );
+    let fanout = std::fs::read_to_string(charts.path().join("fanout.svg")).unwrap();
+    for text in [
+        "Round trips per second against children per ping",
+        "children each ping goes to",
+        "pipe",
+        "unix-socket",
+    ] {
+        assert!(fanout.contains(text), "fanout.svg lacks {text:?}");
+    }
+    render_to_png(&charts.path().join("fanout.svg"));
+}

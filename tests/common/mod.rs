@@ -28,6 +28,7 @@ pub fn cmd(exe: &str) -> Command {
         "IOX_PATTERN",
         "PATTERN",
         "RATE",
+        "CHILDREN",
         "SPIN_CHILD_BIN_PATH",
         "PIPE_CHILD_BIN_PATH",
         "UNIX_SOCKET_CHILD_BIN_PATH",
