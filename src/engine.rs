@@ -277,6 +277,30 @@ impl IntervalCounter {
     }
 }
 
+/// Waits for `link`'s answer to ping `seq` (`ping` bytes, stamped
+/// `sent_at_ns`) and checks it; returns both messages' sizes.
+#[inline]
+fn await_pong<T: Transport, F: MessageFormat>(
+    link: &mut Link<T>,
+    format: &mut F,
+    seq: u64,
+    sent_at_ns: u64,
+    ping: usize,
+) -> Result<WireBytes, EngineError> {
+    let reply = link
+        .transport
+        .recv(&mut link.liveness)
+        .map_err(|error| EngineError::Transport { seq, error })?;
+    let wire = WireBytes {
+        ping,
+        pong: reply.len(),
+    };
+    format
+        .check_pong(reply, seq, sent_at_ns)
+        .map_err(|error| EngineError::Verify { seq, error })?;
+    Ok(wire)
+}
+
 /// When a paced phase began and got its last reply, and its rate per [`INTERVAL`].
 struct PacedPhase {
     start: Instant,
@@ -347,17 +371,8 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         )
         .map_err(|failure| failure.at(seq))?;
         self.send_path.last_len = ping;
-        let reply = link
-            .transport
-            .recv(&mut link.liveness)
-            .map_err(|error| EngineError::Transport { seq, error })?;
-        self.wire_bytes = WireBytes {
-            ping,
-            pong: reply.len(),
-        };
-        self.format
-            .check_pong(reply, seq, sent_at_ns)
-            .map_err(|error| EngineError::Verify { seq, error })
+        self.wire_bytes = await_pong(link, self.format, seq, sent_at_ns, ping)?;
+        Ok(())
     }
 
     /// A round trip to several children: the ping is encoded once and
@@ -374,17 +389,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
                 .map_err(|error| EngineError::Transport { seq, error })?;
         }
         for link in self.links.iter_mut() {
-            let reply = link
-                .transport
-                .recv(&mut link.liveness)
-                .map_err(|error| EngineError::Transport { seq, error })?;
-            self.wire_bytes = WireBytes {
-                ping,
-                pong: reply.len(),
-            };
-            self.format
-                .check_pong(reply, seq, sent_at_ns)
-                .map_err(|error| EngineError::Verify { seq, error })?;
+            self.wire_bytes = await_pong(link, self.format, seq, sent_at_ns, ping)?;
         }
         Ok(())
     }

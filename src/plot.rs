@@ -11,6 +11,7 @@ use crate::compare::CaseKey;
 use crate::result::BenchResult;
 use crate::result::Loaded;
 use anyhow::{anyhow, Context};
+use plotters::coord::combinators::LogCoord;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -107,6 +108,31 @@ fn codec_label(key: &CaseKey) -> String {
     }
 }
 
+/// The codec labels among `rows`, sorted: their order gives each its marker.
+fn codec_labels(rows: &[&BenchResult]) -> Vec<String> {
+    rows.iter()
+        .map(|r| codec_label(&CaseKey::of(r)))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The rows `keep` selects, one line per transport and codec.
+fn lines_in<'r>(
+    rows: &[&'r BenchResult],
+    keep: impl Fn(&BenchResult) -> bool,
+) -> BTreeMap<(String, String), Vec<&'r BenchResult>> {
+    let mut lines: BTreeMap<(String, String), Vec<&BenchResult>> = BTreeMap::new();
+    for r in rows.iter().copied().filter(|r| keep(r)) {
+        let k = CaseKey::of(r);
+        lines
+            .entry((k.transport_label(), codec_label(&k)))
+            .or_default()
+            .push(r);
+    }
+    lines
+}
+
 /// A log axis fitted to the data: a little room below the lowest and above
 /// the highest value, no more.
 fn log_fit(values: impl Iterator<Item = f64>) -> anyhow::Result<std::ops::Range<f64>> {
@@ -197,12 +223,7 @@ pub fn throughput_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("no verified results to plot"))?;
     let colours = Colours::new(&rows);
     let transports = colours.present(&rows);
-    let codecs: Vec<String> = rows
-        .iter()
-        .map(|r| codec_label(&CaseKey::of(r)))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let codecs = codec_labels(&rows);
     let panels = facets(&rows);
     let group_width = 24 + 16 * transports.len();
     let width = (120 + codecs.len() * group_width) as u32 + LEGEND_WIDTH;
@@ -489,12 +510,7 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("no verified results with a payload to plot"))?;
     let colours = Colours::new(&rows);
     let mb = |r: &BenchResult, rate: f64| 2.0 * r.payload_bytes as f64 * rate / 1e6;
-    let codecs: Vec<String> = rows
-        .iter()
-        .map(|r| codec_label(&CaseKey::of(r)))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let codecs = codec_labels(&rows);
     let placements: Vec<String> = rows
         .iter()
         .map(|r| r.placement.mode.name().to_string())
@@ -525,32 +541,14 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     )?;
     let panels = area.split_evenly((placements.len(), 1));
     for (placement, panel) in placements.iter().zip(&panels) {
-        let mut chart = ChartBuilder::on(panel)
-            .caption(
-                format!("pin {placement} — {}", machine_line(first)),
-                ("sans-serif", 13),
-            )
-            .margin(16)
-            .x_label_area_size(50)
-            .y_label_area_size(90)
-            .build_cartesian_2d(x.clone().log_scale(), y.clone().log_scale())
-            .map_err(drawing_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("payload bytes per message")
-            .y_desc("payload MB/s (both directions)")
-            .x_label_formatter(&|v| crate::summary::group_thousands(*v))
-            .y_label_formatter(&|v| crate::summary::group_thousands(*v))
-            .draw()
-            .map_err(drawing_error)?;
-        let mut lines: BTreeMap<(String, String), Vec<&BenchResult>> = BTreeMap::new();
-        for r in rows.iter().filter(|r| r.placement.mode.name() == placement) {
-            let k = CaseKey::of(r);
-            lines
-                .entry((k.transport_label(), codec_label(&k)))
-                .or_default()
-                .push(r);
-        }
+        let mut chart = log_log_panel(
+            panel,
+            format!("pin {placement} — {}", machine_line(first)),
+            (&x, "payload bytes per message"),
+            (&y, "payload MB/s (both directions)"),
+            &|v| crate::summary::group_thousands(*v),
+        )?;
+        let lines = lines_in(&rows, |r| r.placement.mode.name() == placement);
         for ((transport, codec), mut points) in lines {
             points.sort_by_key(|r| r.payload_bytes);
             let colour = colours.of(&transport);
@@ -590,21 +588,7 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
                 .map_err(drawing_error)?;
         }
     }
-    let transports = colours.present(&rows);
-    let entries = transports
-        .iter()
-        .map(|t| (t.clone(), swatch(colours.of(t))))
-        .collect();
-    let mut next = legend(&legend_area, "transport", entries, 20)?;
-    let shapes: Vec<(String, Marker)> = codecs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let marker: Marker = Box::new(move |a: &Area, p: (i32, i32)| legend_marker(i, a, p));
-            (c.clone(), marker)
-        })
-        .collect();
-    next = legend(&legend_area, "codec", shapes, next)?;
+    let next = transport_and_codec_legend(&legend_area, &colours, &rows, &codecs)?;
     if let Some(limit) = memcpy {
         legend(
             &legend_area,
@@ -626,23 +610,47 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-type PayloadChart<'a, 'b> = ChartContext<
-    'a,
-    SVGBackend<'b>,
-    Cartesian2d<
-        plotters::coord::combinators::LogCoord<f64>,
-        plotters::coord::combinators::LogCoord<f64>,
-    >,
->;
+type LogLog<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>;
+
+/// A log–log chart on `panel` with its caption, both axes described and
+/// grouped in thousands on x, `y_format` on y, the mesh drawn.
+fn log_log_panel<'a, 'b>(
+    panel: &'a Area<'b>,
+    caption: String,
+    (x, x_desc): (&std::ops::Range<f64>, &str),
+    (y, y_desc): (&std::ops::Range<f64>, &str),
+    y_format: &dyn Fn(&f64) -> String,
+) -> anyhow::Result<LogLog<'a, 'b>> {
+    let mut chart = ChartBuilder::on(panel)
+        .caption(caption, ("sans-serif", 13))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(x.clone().log_scale(), y.clone().log_scale())
+        .map_err(drawing_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| crate::summary::group_thousands(*v))
+        .y_label_formatter(y_format)
+        .draw()
+        .map_err(drawing_error)?;
+    Ok(chart)
+}
 
 /// The marker of codec number `shape` at `at`: circle, triangle, square,
 /// cross, then hollow circles.
-fn codec_marker(
+fn codec_marker<X, Y>(
     shape: usize,
     colour: RGBColor,
     at: (f64, f64),
-    chart: &mut PayloadChart,
-) -> anyhow::Result<()> {
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+) -> anyhow::Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
     match shape {
         0 => chart.draw_series([Circle::new(at, 5, colour.filled())]),
         1 => chart.draw_series([TriangleMarker::new(at, 6, colour.filled())]),
@@ -652,6 +660,35 @@ fn codec_marker(
     }
     .map(|_| ())
     .map_err(drawing_error)
+}
+
+/// The legend of a chart with a line per transport and codec: a swatch per
+/// transport among `rows`, then a marker per codec. Returns where the next
+/// legend section starts.
+fn transport_and_codec_legend(
+    area: &Area,
+    colours: &Colours,
+    rows: &[&BenchResult],
+    codecs: &[String],
+) -> anyhow::Result<i32> {
+    let entries = colours
+        .present(rows)
+        .into_iter()
+        .map(|t| {
+            let marker = swatch(colours.of(&t));
+            (t, marker)
+        })
+        .collect();
+    let next = legend(area, "transport", entries, 20)?;
+    let shapes: Vec<(String, Marker)> = codecs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let marker: Marker = Box::new(move |a: &Area, p: (i32, i32)| legend_marker(i, a, p));
+            (c.clone(), marker)
+        })
+        .collect();
+    legend(area, "codec", shapes, next)
 }
 
 fn legend_marker(shape: usize, area: &Area, at: (i32, i32)) -> anyhow::Result<()> {
@@ -690,12 +727,7 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     };
     let from_send = |r: &BenchResult| r.latency_ns.as_ref().map_or(0.0, |l| l.p99 as f64);
     let fell_behind = |r: &BenchResult| r.round_trips_per_sec < 0.99 * offered(r);
-    let codecs: Vec<String> = rows
-        .iter()
-        .map(|r| codec_label(&CaseKey::of(r)))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let codecs = codec_labels(&rows);
     let panels_of = facets(&rows);
     let x = log_fit(rows.iter().map(|r| offered(r)))?;
     let y = log_fit(rows.iter().flat_map(|r| [from_due(r), from_send(r)]))?;
@@ -706,35 +738,16 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     )?;
     let panels = area.split_evenly((panels_of.len(), 1));
     for ((placement, payload), panel) in panels_of.iter().zip(&panels) {
-        let mut chart = ChartBuilder::on(panel)
-            .caption(
-                format!("pin {placement}, {payload} B — {}", machine_line(first)),
-                ("sans-serif", 13),
-            )
-            .margin(16)
-            .x_label_area_size(50)
-            .y_label_area_size(90)
-            .build_cartesian_2d(x.clone().log_scale(), y.clone().log_scale())
-            .map_err(drawing_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("offered requests per second")
-            .y_desc("p99 latency")
-            .x_label_formatter(&|v| crate::summary::group_thousands(*v))
-            .y_label_formatter(&|v| crate::summary::format_ns(*v))
-            .draw()
-            .map_err(drawing_error)?;
-        let mut lines: BTreeMap<(String, String), Vec<&BenchResult>> = BTreeMap::new();
-        for r in rows
-            .iter()
-            .filter(|r| r.placement.mode.name() == placement && r.payload_bytes == *payload)
-        {
-            let k = CaseKey::of(r);
-            lines
-                .entry((k.transport_label(), codec_label(&k)))
-                .or_default()
-                .push(r);
-        }
+        let mut chart = log_log_panel(
+            panel,
+            format!("pin {placement}, {payload} B — {}", machine_line(first)),
+            (&x, "offered requests per second"),
+            (&y, "p99 latency"),
+            &|v| crate::summary::format_ns(*v),
+        )?;
+        let lines = lines_in(&rows, |r| {
+            r.placement.mode.name() == placement && r.payload_bytes == *payload
+        });
         for ((transport, codec), mut points) in lines {
             points.sort_by_key(|r| r.traffic.offered_rate_per_sec);
             let colour = colours.of(&transport);
@@ -767,21 +780,7 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
             }
         }
     }
-    let transports = colours.present(&rows);
-    let entries = transports
-        .iter()
-        .map(|t| (t.clone(), swatch(colours.of(t))))
-        .collect();
-    let mut next = legend(&legend_area, "transport", entries, 20)?;
-    let shapes: Vec<(String, Marker)> = codecs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let marker: Marker = Box::new(move |a: &Area, p: (i32, i32)| legend_marker(i, a, p));
-            (c.clone(), marker)
-        })
-        .collect();
-    next = legend(&legend_area, "codec", shapes, next)?;
+    let next = transport_and_codec_legend(&legend_area, &colours, &rows, &codecs)?;
     let line = |dashed: bool| -> Marker {
         Box::new(move |a: &Area, (x, y): (i32, i32)| {
             let segments: Vec<[(i32, i32); 2]> = if dashed {
@@ -833,12 +832,7 @@ pub fn fanout_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("no verified fan-out results to plot"))?;
     let colours = Colours::new(&rows);
     let children = |r: &BenchResult| r.traffic.children as f64;
-    let codecs: Vec<String> = rows
-        .iter()
-        .map(|r| codec_label(&CaseKey::of(r)))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let codecs = codec_labels(&rows);
     let panels_of = facets(&rows);
     let most = rows.iter().map(|r| children(r)).fold(1.0, f64::max);
     let x = 0.5..most + 0.5;
@@ -876,17 +870,9 @@ pub fn fanout_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
             .y_label_formatter(&|v| crate::summary::group_thousands(*v))
             .draw()
             .map_err(drawing_error)?;
-        let mut lines: BTreeMap<(String, String), Vec<&BenchResult>> = BTreeMap::new();
-        for r in rows
-            .iter()
-            .filter(|r| r.placement.mode.name() == placement && r.payload_bytes == *payload)
-        {
-            let k = CaseKey::of(r);
-            lines
-                .entry((k.transport_label(), codec_label(&k)))
-                .or_default()
-                .push(r);
-        }
+        let lines = lines_in(&rows, |r| {
+            r.placement.mode.name() == placement && r.payload_bytes == *payload
+        });
         for ((transport, codec), mut points) in lines {
             points.sort_by_key(|r| r.traffic.children);
             let colour = colours.of(&transport);
@@ -911,33 +897,16 @@ pub fn fanout_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
                 }))
                 .map_err(drawing_error)?;
             for r in &points {
-                let at = (children(r), r.round_trips_per_sec);
-                match shape {
-                    0 => chart.draw_series([Circle::new(at, 5, colour.filled())]),
-                    1 => chart.draw_series([TriangleMarker::new(at, 6, colour.filled())]),
-                    2 => chart.draw_series([Cross::new(at, 5, colour.stroke_width(2))]),
-                    3 => chart.draw_series([Circle::new(at, 5, colour.stroke_width(2))]),
-                    _ => chart.draw_series([TriangleMarker::new(at, 6, colour.stroke_width(2))]),
-                }
-                .map_err(drawing_error)?;
+                codec_marker(
+                    shape,
+                    colour,
+                    (children(r), r.round_trips_per_sec),
+                    &mut chart,
+                )?;
             }
         }
     }
-    let transports = colours.present(&rows);
-    let entries = transports
-        .iter()
-        .map(|t| (t.clone(), swatch(colours.of(t))))
-        .collect();
-    let next = legend(&legend_area, "transport", entries, 20)?;
-    let shapes: Vec<(String, Marker)> = codecs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let marker: Marker = Box::new(move |a: &Area, p: (i32, i32)| legend_marker(i, a, p));
-            (c.clone(), marker)
-        })
-        .collect();
-    legend(&legend_area, "codec", shapes, next)?;
+    transport_and_codec_legend(&legend_area, &colours, &rows, &codecs)?;
     area.present().map_err(drawing_error)?;
     Ok(())
 }

@@ -1108,17 +1108,14 @@ fn messages_take_the_path_their_size_and_transport_allow() {
 fn a_fixed_rate_keeps_its_schedule_and_times_from_it() {
     for transport in ["pipe", "spin"] {
         let dir = tempfile::tempdir().unwrap();
-        let out = cmd(IPC_BENCH)
-            .args(["run", "--transport", transport, "--pattern", "rate"])
-            .args(["--codec", "json", "--rate", "2k"])
-            .args(["--duration", "0.3", "--warmup", "0.05"])
-            .args(["--rounds", "2", "--results-dir"])
-            .arg(dir.path())
-            .assert()
-            .success()
-            .get_output()
-            .clone();
-        let summary = String::from_utf8_lossy(&out.stdout);
+        let summary = stdout_of(
+            cmd(IPC_BENCH)
+                .args(["run", "--transport", transport, "--pattern", "rate"])
+                .args(["--codec", "json", "--rate", "2k"])
+                .args(["--duration", "0.3", "--warmup", "0.05"])
+                .args(["--rounds", "2", "--results-dir"])
+                .arg(dir.path()),
+        );
         for text in [
             "rate 2,000/s",
             "Load:         offered 2,000/s, one request in flight; achieved",
@@ -1158,16 +1155,13 @@ fn a_fixed_rate_keeps_its_schedule_and_times_from_it() {
         );
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = cmd(IPC_BENCH)
-        .args(["run", "--transport", "pipe", "--pattern", "rate"])
-        .args(["--rate", "1000M", "--duration", "0.2", "--warmup", "0"])
-        .arg("--results-dir")
-        .arg(dir.path())
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let summary = String::from_utf8_lossy(&out.stdout);
+    let summary = stdout_of(
+        cmd(IPC_BENCH)
+            .args(["run", "--transport", "pipe", "--pattern", "rate"])
+            .args(["--rate", "1000M", "--duration", "0.2", "--warmup", "0"])
+            .arg("--results-dir")
+            .arg(dir.path()),
+    );
     assert!(
         summary.contains("warning: could not sustain the offered 1,000,000,000/s: achieved"),
         "{summary}"
@@ -1180,16 +1174,13 @@ fn a_fixed_rate_keeps_its_schedule_and_times_from_it() {
 fn a_fan_out_sends_every_ping_to_every_child() {
     for transport in ["pipe", "spin"] {
         let dir = tempfile::tempdir().unwrap();
-        let out = cmd(IPC_BENCH)
-            .args(["run", "--transport", transport, "--codec", "json"])
-            .args(["--children", "3", "--duration", "0.3", "--warmup", "0.05"])
-            .arg("--results-dir")
-            .arg(dir.path())
-            .assert()
-            .success()
-            .get_output()
-            .clone();
-        let summary = String::from_utf8_lossy(&out.stdout);
+        let summary = stdout_of(
+            cmd(IPC_BENCH)
+                .args(["run", "--transport", transport, "--codec", "json"])
+                .args(["--children", "3", "--duration", "0.3", "--warmup", "0.05"])
+                .arg("--results-dir")
+                .arg(dir.path()),
+        );
         assert!(summary.contains("ping-pong, 3 children"), "{summary}");
         let file = only_file(dir.path());
         assert!(

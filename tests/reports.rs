@@ -974,26 +974,18 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
     );
     assert_eq!(both.lines().count(), 7, "{both}");
     assert!(both.lines().next().unwrap().contains("Traffic"), "{both}");
-    let charts = tempfile::tempdir().unwrap();
-    stdout_of(
-        cmd()
-            .arg("plot")
-            .arg(dir.path())
-            .arg("--out")
-            .arg(charts.path()),
+    let (charts, _) = plot_into(dir.path());
+    check_chart(
+        &charts.path().join("load.svg"),
+        &[
+            "p99 latency against offered load",
+            "offered requests per second",
+            "the due time",
+            "the actual send",
+            "pipe",
+            "spin",
+        ],
     );
-    let load = std::fs::read_to_string(charts.path().join("load.svg")).unwrap();
-    for text in [
-        "p99 latency against offered load",
-        "offered requests per second",
-        "the due time",
-        "the actual send",
-        "pipe",
-        "spin",
-    ] {
-        assert!(load.contains(text), "load.svg lacks {text:?}");
-    }
-    render_to_png(&charts.path().join("load.svg"));
     assert!(charts.path().join("throughput.svg").exists());
     // Only fixed-rate results: the load chart alone.
     let paced = tempfile::tempdir().unwrap();
@@ -1040,26 +1032,34 @@ fn a_fan_out_sweep_is_tabled_and_drawn_against_children() {
         "{out}"
     );
     assert!(!out.contains("p99 from due"), "no fixed rate here:\n{out}");
-    let charts = tempfile::tempdir().unwrap();
-    let written = stdout_of(
-        cmd()
-            .arg("plot")
-            .arg(dir.path())
-            .arg("--out")
-            .arg(charts.path()),
-    );
+    let (charts, written) = plot_into(dir.path());
     assert!(
         written.contains("fanout.svg") && written.contains("throughput.svg"),
         "{written}"
     );
-    let fanout = std::fs::read_to_string(charts.path().join("fanout.svg")).unwrap();
-    for text in [
-        "Round trips per second against children per ping",
-        "children each ping goes to",
-        "pipe",
-        "unix-socket",
-    ] {
-        assert!(fanout.contains(text), "fanout.svg lacks {text:?}");
+    check_chart(
+        &charts.path().join("fanout.svg"),
+        &[
+            "Round trips per second against children per ping",
+            "children each ping goes to",
+            "pipe",
+            "unix-socket",
+        ],
+    );
+}
+
+/// `plot` of `input` into a fresh directory: the directory and what `plot` said.
+fn plot_into(input: &Path) -> (tempfile::TempDir, String) {
+    let charts = tempfile::tempdir().unwrap();
+    let said = stdout_of(cmd().arg("plot").arg(input).arg("--out").arg(charts.path()));
+    (charts, said)
+}
+
+/// Checks that the chart at `svg` holds every one of `texts` and renders.
+fn check_chart(svg: &Path, texts: &[&str]) {
+    let chart = std::fs::read_to_string(svg).unwrap();
+    for text in texts {
+        assert!(chart.contains(text), "{} lacks {text:?}", svg.display());
     }
-    render_to_png(&charts.path().join("fanout.svg"));
+    render_to_png(svg);
 }
