@@ -79,6 +79,14 @@ results rounds="6":
         --results-dir "$out/load" --format markdown > "$out.load.tmp"
     mv "$out.load.tmp" "$out/load/table.md"
     "$bench" plot "$out/load"
+    # Fan-out: 1, 2 and 4 children per ping on the blocking transports, and
+    # iceoryx2 (which spins) to show what spinning does with more processes than cores.
+    "$bench" matrix --transports pipe,unix-socket,tcp,ipcc,raw-sync,iceoryx2 --waits block \
+        --iox-patterns publish-subscribe --codecs postcard --complexities structured \
+        --children 1,2,4 --rounds '{{ rounds }}' \
+        --results-dir "$out/fanout" --format markdown > "$out.fanout.tmp"
+    mv "$out.fanout.tmp" "$out/fanout/table.md"
+    "$bench" plot "$out/fanout"
     just results-codecs '{{ rounds }}'
 
 # The serialization question into results/reference/{codecs,shapes}/ (part of `results`): every codec × shape alone at 32 B, 1 KiB and 64 KiB, then every shape through raw-sync (spin) and unix-socket across cores at 32 B and 64 KiB
