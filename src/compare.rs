@@ -275,7 +275,8 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
         .map(String::from),
     );
     if paced {
-        // At a fixed rate, the latency a caller sees (from the due time).
+        // At a fixed rate, the latency a caller sees (from the due time),
+        // all rounds together, with the lowest and highest round's.
         headers.push("p99 from due".into());
     }
     headers.extend(["CPU/round trip", "Wire B", "Codec share", "Rounds"].map(String::from));
@@ -345,7 +346,19 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
                 }
                 if paced {
                     row.push(match &r.latency_from_intended_ns {
-                        Some(l) => Entry::number(format_ns(l.p99 as f64), l.p99 as f64),
+                        // With the rounds' own range: a tail this far out moves a lot.
+                        Some(l) => Entry::number(
+                            match r.due_p99_round_range() {
+                                Some((lo, hi)) => format!(
+                                    "{} ({}–{})",
+                                    format_ns(l.p99 as f64),
+                                    format_ns(lo as f64),
+                                    format_ns(hi as f64)
+                                ),
+                                None => format_ns(l.p99 as f64),
+                            },
+                            l.p99 as f64,
+                        ),
                         None => Entry::missing(),
                     });
                 }

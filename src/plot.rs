@@ -730,11 +730,18 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     let codecs = codec_labels(&rows);
     let panels_of = facets(&rows);
     let x = log_fit(rows.iter().map(|r| offered(r)))?;
-    let y = log_fit(rows.iter().flat_map(|r| [from_due(r), from_send(r)]))?;
+    let y = log_fit(rows.iter().flat_map(|r| {
+        let (lo, hi) = r
+            .due_p99_round_range()
+            .map_or((from_due(r), from_due(r)), |(lo, hi)| {
+                (lo as f64, hi as f64)
+            });
+        [from_due(r), from_send(r), lo, hi]
+    }))?;
     let (area, legend_area) = canvas(
         path,
         (1000 + LEGEND_WIDTH, 60 + 520 * panels_of.len() as u32),
-        "p99 latency against offered load, one request in flight (log–log, lower is better)",
+        "p99 latency against offered load, one request in flight; bars: each round's lowest to highest (log–log, lower is better)",
     )?;
     let panels = area.split_evenly((panels_of.len(), 1));
     for ((placement, payload), panel) in panels_of.iter().zip(&panels) {
@@ -765,6 +772,20 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
                     4,
                     colour.stroke_width(1),
                 ))
+                .map_err(drawing_error)?;
+            // Behind each point, how far apart the rounds' own p99s lay.
+            chart
+                .draw_series(points.iter().filter_map(|r| {
+                    let (lo, hi) = r.due_p99_round_range()?;
+                    Some(ErrorBar::new_vertical(
+                        offered(r),
+                        lo as f64,
+                        from_due(r),
+                        hi as f64,
+                        colour.stroke_width(1),
+                        6,
+                    ))
+                }))
                 .map_err(drawing_error)?;
             for r in &points {
                 codec_marker(shape, colour, (offered(r), from_due(r)), &mut chart)?;

@@ -246,6 +246,23 @@ impl BenchResult {
     pub fn rates(&self) -> Vec<f64> {
         self.samples.iter().map(|s| s.round_trips_per_sec).collect()
     }
+
+    /// At a fixed rate, the lowest and highest of the rounds' own p99 from
+    /// the due times: how far apart the rounds put that tail (a VM pause is
+    /// a rare event one round catches and the next does not). `None` for
+    /// fewer than two rounds with the figure.
+    pub fn due_p99_round_range(&self) -> Option<(u64, u64)> {
+        let p99s: Vec<u64> = self
+            .samples
+            .iter()
+            .filter_map(|s| s.latency_from_intended_p99_ns)
+            .collect();
+        (p99s.len() >= 2).then(|| {
+            let lo = p99s.iter().copied().min().unwrap_or(0);
+            let hi = p99s.iter().copied().max().unwrap_or(0);
+            (lo, hi)
+        })
+    }
 }
 
 /// `<transport>[-<variant>]-<codec>-<complexity>`, plus the payload size,

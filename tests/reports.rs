@@ -965,6 +965,10 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
     ] {
         assert!(out.contains(text), "{text:?} missing:\n{out}");
     }
+    // Each fixed-rate row gives its due-time p99 with the rounds' lowest–highest.
+    for row in out.lines().filter(|l| l.contains("rate 2")) {
+        assert!(row.contains('–'), "no round range: {row}");
+    }
     // Compared with itself, every case is there once, with its traffic.
     let both = stdout_of(
         cmd()
@@ -979,6 +983,7 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
         &charts.path().join("load.svg"),
         &[
             "p99 latency against offered load",
+            "lowest to highest",
             "offered requests per second",
             "the due time",
             "the actual send",
