@@ -111,7 +111,7 @@ impl Traffic {
         Traffic { children, ..self }
     }
 
-    /// The closed loop with one child: today's and every older file's traffic.
+    /// The closed loop (with any number of children).
     pub fn is_ping_pong(&self) -> bool {
         self.pattern == Pattern::PingPong
     }
@@ -151,7 +151,8 @@ impl Traffic {
         suffix
     }
 
-    /// Whether anything but the closed loop with one child.
+    /// The closed loop with one child: what every run did before traffic had
+    /// a name, and what older result files read as.
     pub fn is_default(&self) -> bool {
         *self == Traffic::default()
     }
