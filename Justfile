@@ -87,6 +87,15 @@ results rounds="6":
         --results-dir "$out/fanout" --format markdown > "$out.fanout.tmp"
     mv "$out.fanout.tmp" "$out/fanout/table.md"
     "$bench" plot "$out/fanout"
+    # Streams: every transport one way with 1, 16 and 256 messages in flight,
+    # beside its ping-pong, at 32 B and 64 KiB (shared-mem-queue's region
+    # sized for 256 messages of 64 KiB each way).
+    "$bench" matrix --iox-patterns publish-subscribe --codecs postcard --complexities structured \
+        --payload-bytes 32,65536 --pin cross --patterns ping-pong,stream --windows 1,16,256 \
+        --queue-region-bytes 40000000 --rounds '{{ rounds }}' \
+        --results-dir "$out/stream" --format markdown > "$out.stream.tmp"
+    mv "$out.stream.tmp" "$out/stream/table.md"
+    "$bench" plot "$out/stream"
     just results-codecs '{{ rounds }}'
 
 # The serialization question into results/reference/{codecs,shapes}/ (part of `results`): every codec × shape alone at 32 B, 1 KiB and 64 KiB, then every shape through raw-sync (spin) and unix-socket across cores at 32 B and 64 KiB

@@ -5,7 +5,7 @@
 //! `*-child` binaries are children unconditionally.
 
 use crate::dispatch::{dispatch_case, CaseVisitor};
-use crate::engine::serve;
+use crate::engine::{serve, serve_stream};
 use crate::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV};
 use crate::liveness::{self, Liveness, Peer, Watchdog};
 use crate::message::{Complexity, MessageFormat};
@@ -114,6 +114,7 @@ impl CaseVisitor for ChildRun<'_> {
         };
         let options = Options {
             max_message_bytes,
+            window: self.config.stream.map_or(1, |s| s.window as usize),
             config,
         };
         let mut transport = match T::connect(&setup, &options, &mut liveness) {
@@ -121,11 +122,22 @@ impl CaseVisitor for ChildRun<'_> {
             Err(e) => return refuse(format!("cannot connect the {} transport: {e}", T::NAME)),
         };
         report(&ChildReport::Ready);
-        match serve(&mut transport, &mut format, &mut liveness) {
+        let served = match self.config.stream {
+            Some(role) => serve_stream(
+                &mut transport,
+                &mut format,
+                &mut liveness,
+                role.window,
+                role.record_latency,
+            ),
+            None => serve(&mut transport, &mut format, &mut liveness),
+        };
+        match served {
             Ok(served) => {
                 report(&ChildReport::Done {
                     round_trips: served.round_trips,
                     cpu_secs: served.cpu.map(|d| d.as_secs_f64()),
+                    one_way_ns: served.one_way.map(|h| h.buckets()),
                 });
                 ExitCode::SUCCESS
             }

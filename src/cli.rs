@@ -11,7 +11,7 @@ use crate::parse::enum_parser;
 use crate::placement::PinMode;
 use crate::result::DEFAULT_PAYLOAD_BYTES;
 use crate::table::Format;
-use crate::traffic::{Pattern, MAX_CHILDREN, MAX_RATE_PER_SEC};
+use crate::traffic::{Pattern, MAX_CHILDREN, MAX_RATE_PER_SEC, MAX_WINDOW};
 use crate::transport::{AllMatrixFlags, AllRunFlags, TransportId};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -43,7 +43,7 @@ pub enum Command {
     Run(RunArgs),
     /// Run every combination of transports, codecs, complexities, payloads and placements.
     #[command(allow_negative_numbers = true)]
-    Matrix(MatrixArgs),
+    Matrix(Box<MatrixArgs>),
     /// Show result files as a table, or compare two sets of them.
     #[command(allow_negative_numbers = true)]
     Compare(CompareArgs),
@@ -99,7 +99,8 @@ pub struct MatrixArgs {
           value_parser = enum_parser::<PinMode>("placement", "PIN"))]
     pub pin: Vec<PinMode>,
     /// Traffic patterns, comma-separated: ping-pong (closed loop), rate
-    /// (fixed offered load, once per --rates entry).
+    /// (fixed offered load, once per --rates entry), stream (one-way, once
+    /// per --windows entry).
     #[arg(long, value_delimiter = ',', default_value = "ping-pong",
           value_parser = enum_parser::<Pattern>("pattern", "--patterns"))]
     pub patterns: Vec<Pattern>,
@@ -107,6 +108,10 @@ pub struct MatrixArgs {
     /// (10000, 10k, 1M) [default: 1k,10k,100k].
     #[arg(long, value_delimiter = ',', value_parser = rate_parser("--rates"))]
     pub rates: Vec<u64>,
+    /// Windows for the stream pattern, messages unacknowledged at once,
+    /// comma-separated [default: 1,16,256].
+    #[arg(long, value_delimiter = ',', value_parser = window_parser("--windows"))]
+    pub windows: Vec<u32>,
     /// Children per ping, comma-separated: each ping goes to every child and
     /// a round trip ends when all have answered (1: the ordinary run).
     #[arg(long, value_delimiter = ',', default_value = "1", value_parser = children_parser("--children"))]
@@ -255,8 +260,9 @@ pub struct CaseArgs {
     pub pin: PinMode,
 
     /// Traffic: ping-pong (closed loop: the next ping leaves when the pong
-    /// arrives) or rate (pings leave on a fixed schedule of --rate per second,
-    /// latency also timed from each one's due time).
+    /// arrives), rate (pings leave on a fixed schedule of --rate per second,
+    /// latency also timed from each one's due time) or stream (one-way, as
+    /// fast as the transport takes them, up to --window unacknowledged).
     #[arg(long, env = "PATTERN", default_value = "ping-pong",
           value_parser = enum_parser::<Pattern>("pattern", "PATTERN"))]
     pub pattern: Pattern,
@@ -265,6 +271,11 @@ pub struct CaseArgs {
     /// [default: 10k].
     #[arg(long, env = "RATE", value_parser = rate_parser("RATE"))]
     pub rate: Option<u64>,
+
+    /// Messages the stream pattern may have unacknowledged at once; the
+    /// child acknowledges every window/2 [default: 64].
+    #[arg(long, env = "WINDOW", value_parser = window_parser("WINDOW"))]
+    pub window: Option<u32>,
 
     /// Children, each with a transport of its own, that every ping goes to;
     /// a round trip ends when the last has answered (a fan-out).
@@ -398,6 +409,17 @@ fn children_parser(
         Ok(n) if (1..=MAX_CHILDREN).contains(&n) => Ok(n),
         _ => Err(format!(
             "accepted: a whole number of children from 1 to {MAX_CHILDREN} ({source})"
+        )),
+    }
+}
+
+fn window_parser(
+    source: &'static str,
+) -> impl Fn(&str) -> Result<u32, String> + Clone + Send + Sync + 'static {
+    move |value: &str| match value.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_WINDOW).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "accepted: a whole number of messages in flight from 1 to {MAX_WINDOW} ({source})"
         )),
     }
 }

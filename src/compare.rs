@@ -264,16 +264,25 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
     if any_debug {
         headers.push(BUILD_HEADER.into());
     }
-    headers.extend(
-        [
+    // A stream's rows count messages one way, and time them one way.
+    let streams = results.iter().any(|l| l.result.traffic.is_stream());
+    let units: [&str; 5] = match streams {
+        true => [
+            "Round trips/s (stream: messages/s)",
+            "ns each",
+            "Payload MB/s",
+            "p50 (stream: one way)",
+            "p99",
+        ],
+        false => [
             "Round trips/s",
             "ns/round trip",
             "Payload MB/s",
             "p50",
             "p99",
-        ]
-        .map(String::from),
-    );
+        ],
+    };
+    headers.extend(units.map(String::from));
     if paced {
         // At a fixed rate, the latency a caller sees (from the due time),
         // all rounds together, with the lowest and highest round's.

@@ -4,10 +4,21 @@
 //! exactly that ping, and times it; after the warm-up and the measured phase it
 //! sends an empty message, which tells the child to stop (no encoded message is
 //! ever empty, so the stop cannot be mistaken for a ping).
+//!
+//! A stream (see [`crate::traffic`]) uses the same messages one way. The
+//! parent stamps each with the shared clock and sends while fewer than
+//! `window` are unacknowledged; the child checks each whole and in order,
+//! times it from its stamp, and every [`ack_interval`] messages sends back
+//! the count it has taken, 8 bytes. Between warm-up and measured phase the
+//! parent sends [`MEASURING_MARK`] (one byte: no encoded message is that
+//! short), at which the child starts its histogram afresh. The stop is the
+//! empty message, sent within the window like any other; the child answers
+//! it with an empty acknowledgement, after any counts still on the way,
+//! which the parent reads and checks until it arrives.
 
 use crate::liveness::Liveness;
 use crate::message::{MessageFormat, Out, VerifyError};
-use crate::stats::{process_cpu_time, LatencyRecorder};
+use crate::stats::{process_cpu_time, shared_clock_ns, LatencyRecorder};
 use crate::traffic::{self, Schedule};
 use crate::transport::{Transport, TransportError};
 use codecs::CodecError;
@@ -15,6 +26,45 @@ use std::time::{Duration, Instant};
 
 /// Round trips between two clock reads when latency recording is off.
 const ROUND_TRIPS_PER_CLOCK_READ: u64 = 64;
+
+/// Stream messages between two clock reads of the parent.
+const MESSAGES_PER_CLOCK_READ: u64 = 64;
+
+/// Tells a stream's child that the measured phase begins.
+pub const MEASURING_MARK: &[u8] = b"M";
+
+/// How often a stream's child acknowledges: every half window, so the parent
+/// can send the other half meanwhile; every message when the window is one.
+pub fn ack_interval(window: u32) -> u64 {
+    (u64::from(window) / 2).max(1)
+}
+
+/// How often a stream's sender found its window full and had to wait for
+/// the consumer (in the measured phase).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Backpressure {
+    /// Messages sent.
+    pub sends: u64,
+    /// Of those, how many found the window full: their sender read
+    /// acknowledgements before it could send (at least one in every
+    /// `window - ack_interval` once the window has filled).
+    pub waits: u64,
+    /// Time spent reading those acknowledgements: the consumer's share
+    /// of the pace. Near zero when the acknowledgement was already there.
+    #[serde(default)]
+    pub wait_secs: f64,
+}
+
+impl Backpressure {
+    /// The share of `elapsed_secs` the sender spent waiting, 0 to 1.
+    pub fn waiting_share(&self, elapsed_secs: f64) -> f64 {
+        if elapsed_secs > 0.0 {
+            (self.wait_secs / elapsed_secs).min(1.0)
+        } else {
+            0.0
+        }
+    }
+}
 
 /// Throughput is also recorded per interval of this length, so that a
 /// change of the machine's pace inside a round shows.
@@ -57,6 +107,8 @@ pub struct Measurement {
     pub wire_bytes: WireBytes,
     /// How messages went into and out of the transport.
     pub path: MessagePath,
+    /// In a stream, how often the window was full.
+    pub backpressure: Option<Backpressure>,
 }
 
 /// How a run's messages met the transport: whether the codec encoded
@@ -164,11 +216,15 @@ impl Measurement {
 }
 
 /// What the child did.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Served {
+    /// Pings answered, or in a stream, messages taken.
     pub round_trips: u64,
     /// The child's CPU time from the first ping to the stop message.
     pub cpu: Option<Duration>,
+    /// In a stream, each measured message's one-way latency (when the two
+    /// processes share a clock and latency is recorded).
+    pub one_way: Option<LatencyRecorder>,
 }
 
 /// Why sending one message failed.
@@ -221,6 +277,10 @@ pub enum EngineError {
         "the child answered the stop message with {0} bytes instead of an empty acknowledgement"
     )]
     BadStopAck(usize),
+    #[error("stream message {seq}: {error}")]
+    Stream { seq: u64, error: VerifyError },
+    #[error("stream message {seq}: a bad acknowledgement from the child: {detail}")]
+    BadAck { seq: u64, detail: String },
     #[error(transparent)]
     Interrupted(#[from] crate::liveness::Interrupted),
 }
@@ -326,6 +386,25 @@ pub struct PingPong<'a, T: Transport, F: MessageFormat> {
     wire_bytes: WireBytes,
     send_path: SendPath,
     schedule: Option<Schedule>,
+    stream: Option<StreamState>,
+}
+
+/// A stream's bookkeeping on the parent's side.
+struct StreamState {
+    window: u64,
+    /// Messages sent to every child, the mark and the stop included.
+    sent: u64,
+    /// Per child, the count in its latest acknowledgement.
+    acked: Vec<u64>,
+    /// Whether messages carry the shared clock's time (else 0).
+    stamp: bool,
+    backpressure: Backpressure,
+}
+
+impl StreamState {
+    fn full(&self, child: usize) -> bool {
+        self.sent - self.acked[child] >= self.window
+    }
 }
 
 impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
@@ -342,7 +421,22 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             run_start: Instant::now(),
             wire_bytes: WireBytes::default(),
             schedule: None,
+            stream: None,
         }
+    }
+
+    /// Streams messages one way instead (see the module's description),
+    /// with up to `window` unacknowledged per child; `None` leaves the
+    /// ping-pong.
+    pub fn streaming(mut self, window: Option<u32>) -> Self {
+        self.stream = window.map(|window| StreamState {
+            window: u64::from(window.max(1)),
+            sent: 0,
+            acked: vec![0; self.links.len()],
+            stamp: false,
+            backpressure: Backpressure::default(),
+        });
+        self
     }
 
     /// Sends requests on `schedule` instead of in a closed loop (warm-up
@@ -404,6 +498,9 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         if let Some(schedule) = self.schedule {
             return self.run_paced(config, schedule, on_phase);
         }
+        if self.stream.is_some() {
+            return self.run_stream(config, on_phase);
+        }
         on_phase(Phase::WarmingUp);
         self.run_start = Instant::now();
         let cpu_start = process_cpu_time();
@@ -459,6 +556,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             parent_cpu,
             wire_bytes,
             path,
+            backpressure: None,
         })
     }
 
@@ -504,6 +602,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             parent_cpu,
             wire_bytes,
             path,
+            backpressure: None,
         })
     }
 
@@ -551,6 +650,142 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         })
     }
 
+    /// [`run`](Self::run) as a stream: messages one way, as fast as the
+    /// window lets them go, the acknowledgements read only when it is full.
+    fn run_stream(
+        mut self,
+        config: &EngineConfig,
+        mut on_phase: impl FnMut(Phase),
+    ) -> Result<Measurement, EngineError> {
+        if let Some(stream) = self.stream.as_mut() {
+            stream.stamp = config.record_latency && shared_clock_ns().is_some();
+        }
+        on_phase(Phase::WarmingUp);
+        self.run_start = Instant::now();
+        let cpu_start = process_cpu_time();
+        self.stream_phase(self.run_start + config.warmup)?;
+        let warmup_messages = self.seq;
+        self.send_to_every_child(MEASURING_MARK)?;
+
+        on_phase(Phase::Measuring);
+        let before = self.stream_state().backpressure;
+        let start = Instant::now();
+        let (end, rates) = self.stream_phase(start + config.duration)?;
+        let after = self.stream_state().backpressure;
+        let backpressure = Backpressure {
+            sends: after.sends - before.sends,
+            waits: after.waits - before.waits,
+            wait_secs: after.wait_secs - before.wait_secs,
+        };
+        let messages = self.seq - warmup_messages;
+        self.finish(cpu_start, |wire_bytes, path, parent_cpu| Measurement {
+            warmup_round_trips: warmup_messages,
+            round_trips: messages,
+            elapsed: end - start,
+            // One-way latency is the child's to measure.
+            latency: None,
+            latency_from_intended: None,
+            intervals: rates,
+            parent_cpu,
+            wire_bytes,
+            path,
+            backpressure: Some(backpressure),
+        })
+    }
+
+    fn stream_state(&mut self) -> &mut StreamState {
+        self.stream
+            .as_mut()
+            .expect("only a stream keeps stream state")
+    }
+
+    /// Streams until `end`; returns when it ended and the rate per [`INTERVAL`].
+    fn stream_phase(&mut self, end: Instant) -> Result<(Instant, Vec<f64>), EngineError> {
+        let start = Instant::now();
+        let mut intervals = IntervalCounter::new(start, self.seq);
+        loop {
+            for _ in 0..MESSAGES_PER_CLOCK_READ {
+                self.stream_message()?;
+            }
+            let now = Instant::now();
+            intervals.observe(now, self.seq);
+            check_interrupt()?;
+            if now >= end {
+                return Ok((now, intervals.rates));
+            }
+        }
+    }
+
+    /// Sends the next message of a stream to every child, each once its
+    /// window has room.
+    #[inline]
+    fn stream_message(&mut self) -> Result<(), EngineError> {
+        self.seq += 1;
+        let seq = self.seq;
+        let stream = self.stream.as_mut().expect("a stream");
+        let sent_at_ns = match stream.stamp {
+            true => shared_clock_ns().unwrap_or(0),
+            false => 0,
+        };
+        let mut waited = false;
+        let len = if let [link] = &mut *self.links {
+            waited = make_room(link, stream, 0, seq)?;
+            let format = &mut *self.format;
+            send_encoded(
+                &mut link.transport,
+                self.send_path.in_slot(),
+                &mut self.buf,
+                |out| format.encode_ping_to(seq, sent_at_ns, out),
+            )
+            .map_err(|failure| failure.at(seq))?
+        } else {
+            let len = self
+                .format
+                .encode_ping_to(seq, sent_at_ns, Out::Buffer(&mut self.buf))
+                .map_err(|error| EngineError::Encode { seq, error })?;
+            for (child, link) in self.links.iter_mut().enumerate() {
+                waited |= make_room(link, stream, child, seq)?;
+                link.transport
+                    .send(&self.buf)
+                    .map_err(|error| EngineError::Transport { seq, error })?;
+            }
+            len
+        };
+        stream.sent += 1;
+        stream.backpressure.sends += 1;
+        stream.backpressure.waits += u64::from(waited);
+        self.send_path.last_len = len;
+        self.wire_bytes = WireBytes { ping: len, pong: 0 };
+        Ok(())
+    }
+
+    /// Sends a control message (the mark, the stop) to every child within
+    /// its window, counted like any message.
+    fn send_to_every_child(&mut self, message: &[u8]) -> Result<(), EngineError> {
+        let seq = self.seq + 1;
+        let stream = self.stream.as_mut().expect("a stream");
+        for (child, link) in self.links.iter_mut().enumerate() {
+            make_room(link, stream, child, seq)?;
+            link.transport
+                .send(message)
+                .map_err(|error| EngineError::Transport { seq, error })?;
+        }
+        stream.sent += 1;
+        Ok(())
+    }
+
+    /// Ends a stream: the stop to every child, then each child's remaining
+    /// counts up to its empty acknowledgement.
+    fn stop_stream(&mut self) -> Result<(), EngineError> {
+        self.send_to_every_child(&[])?;
+        let seq = self.seq + 1;
+        let stream = self.stream.as_mut().expect("a stream");
+        for (child, link) in self.links.iter_mut().enumerate() {
+            while read_ack(link, stream, child, seq)? {}
+        }
+        Ok(())
+    }
+
     /// Stops the child and builds the measurement from what every pattern
     /// shares: the last messages' sizes and path, and the parent's CPU time.
     fn finish(
@@ -558,12 +793,22 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         cpu_start: Option<Duration>,
         build: impl FnOnce(WireBytes, MessagePath, Option<Duration>) -> Measurement,
     ) -> Result<Measurement, EngineError> {
-        self.stop()?;
+        let mut path = match self.stream {
+            Some(_) => {
+                self.stop_stream()?;
+                // The child receives what the parent sends: both ways one size.
+                let ping = self.wire_bytes.ping;
+                MessagePath::of::<T>(self.format, WireBytes { ping, pong: ping })
+            }
+            None => {
+                self.stop()?;
+                MessagePath::of::<T>(self.format, self.wire_bytes)
+            }
+        };
         let parent_cpu = match (cpu_start, process_cpu_time()) {
             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
             _ => None,
         };
-        let mut path = MessagePath::of::<T>(self.format, self.wire_bytes);
         if self.links.len() > 1 {
             // One encoding, copied to every child.
             path.send = PathKind::Copied;
@@ -589,6 +834,124 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         }
         Ok(())
     }
+}
+
+/// Reads acknowledgements from child `child` until its window has room for
+/// message `seq`; whether it had to wait.
+#[inline]
+fn make_room<T: Transport>(
+    link: &mut Link<T>,
+    stream: &mut StreamState,
+    child: usize,
+    seq: u64,
+) -> Result<bool, EngineError> {
+    if !stream.full(child) {
+        return Ok(false);
+    }
+    // Two clock reads per full window, not per message.
+    let began = Instant::now();
+    while stream.full(child) {
+        if !read_ack(link, stream, child, seq)? {
+            return Err(EngineError::BadAck {
+                seq,
+                detail: "it acknowledged the stop before the stop was sent".into(),
+            });
+        }
+    }
+    stream.backpressure.wait_secs += began.elapsed().as_secs_f64();
+    Ok(true)
+}
+
+/// Reads one acknowledgement from child `child` and checks it: a count
+/// above its previous one and no higher than what was sent. `false` for the
+/// empty final one.
+fn read_ack<T: Transport>(
+    link: &mut Link<T>,
+    stream: &mut StreamState,
+    child: usize,
+    seq: u64,
+) -> Result<bool, EngineError> {
+    let ack = link
+        .transport
+        .recv(&mut link.liveness)
+        .map_err(|error| EngineError::Transport { seq, error })?;
+    if ack.is_empty() {
+        return Ok(false);
+    }
+    let bad = |detail: String| EngineError::BadAck { seq, detail };
+    let count = <[u8; 8]>::try_from(ack)
+        .map(u64::from_le_bytes)
+        .map_err(|_| bad(format!("{} bytes, not an 8-byte count", ack.len())))?;
+    let previous = stream.acked[child];
+    if count <= previous || count > stream.sent {
+        return Err(bad(format!(
+            "it counts {count} messages taken, after {previous}, of {} sent",
+            stream.sent
+        )));
+    }
+    stream.acked[child] = count;
+    Ok(true)
+}
+
+/// Child side of a stream: takes messages until the stop, checking each
+/// and timing it from its stamp when `record`, and acknowledges every
+/// [`ack_interval`]`(window)` with the count taken so far; answers the stop
+/// with an empty acknowledgement.
+pub fn serve_stream<T: Transport, F: MessageFormat>(
+    transport: &mut T,
+    format: &mut F,
+    liveness: &mut Liveness,
+    window: u32,
+    record: bool,
+) -> Result<Served, EngineError> {
+    let ack_every = ack_interval(window);
+    // Every message taken, the mark included: what acknowledgements count.
+    let mut taken = 0u64;
+    let mut next_seq = 1u64;
+    let mut one_way = record.then(LatencyRecorder::default);
+    let mut cpu_start = None;
+    loop {
+        let seq = next_seq;
+        let transport_error = |error| EngineError::Transport { seq, error };
+        let message = transport.recv(liveness).map_err(transport_error)?;
+        if message.is_empty() {
+            transport.send(&[]).map_err(transport_error)?;
+            break;
+        }
+        if taken == 0 {
+            cpu_start = process_cpu_time();
+        }
+        taken += 1;
+        if message == MEASURING_MARK {
+            // The warm-up's latencies are not the measurement's.
+            if let Some(histogram) = one_way.as_mut() {
+                *histogram = LatencyRecorder::default();
+            }
+        } else {
+            let (got, sent_at_ns) = format
+                .take_message(message)
+                .and_then(|(got, at)| crate::message::expect_eq("seq", seq, got).map(|_| (got, at)))
+                .map_err(|error| EngineError::Stream { seq, error })?;
+            if let (Some(histogram), Some(now)) = (one_way.as_mut(), shared_clock_ns()) {
+                histogram.record_ns(now.saturating_sub(sent_at_ns));
+            }
+            next_seq = got + 1;
+        }
+        if taken.is_multiple_of(ack_every) {
+            transport
+                .send(&taken.to_le_bytes())
+                .map_err(transport_error)?;
+        }
+    }
+    let cpu = match (cpu_start, process_cpu_time()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    Ok(Served {
+        round_trips: next_seq - 1,
+        cpu,
+        one_way,
+    })
 }
 
 /// Child side: answers pings until the stop message, then acknowledges it.
@@ -630,5 +993,6 @@ pub fn serve<T: Transport, F: MessageFormat>(
     Ok(Served {
         round_trips: served,
         cpu,
+        one_way: None,
     })
 }

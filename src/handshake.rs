@@ -7,7 +7,7 @@ use crate::message::Complexity;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever [`ChildConfig`] or [`ChildReport`] change incompatibly.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Set in the child's environment to make any ipc-bench executable act as a child.
 pub const CHILD_ROLE_ENV: &str = "IPC_BENCH_CHILD_ROLE";
@@ -31,6 +31,17 @@ pub struct ChildConfig {
     pub parent_pid: u32,
     /// The core the child pins itself to, if any.
     pub child_core: Option<usize>,
+    /// Set when the child is to consume a stream instead of answering pings.
+    pub stream: Option<StreamRole>,
+}
+
+/// What a stream's child needs to know: how often to acknowledge, how many
+/// slots its transport holds, and whether to time each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamRole {
+    pub window: u32,
+    pub record_latency: bool,
 }
 
 /// One line the child writes on STDOUT.
@@ -41,10 +52,14 @@ pub enum ChildReport {
     Ready,
     /// The config asks for something this child cannot do.
     Refused { error: String },
-    /// Answered the stop message after `round_trips` pings.
+    /// Answered the stop message after `round_trips` pings (in a stream,
+    /// messages taken).
     Done {
         round_trips: u64,
         cpu_secs: Option<f64>,
+        /// A stream's one-way latencies, as `[nanoseconds, count]` buckets.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        one_way_ns: Option<Vec<[u64; 2]>>,
     },
     /// Failed after it was ready.
     Failed { error: String },
@@ -107,6 +122,14 @@ impl ChildConfig {
                 "max_message_bytes {max_message} is larger than {MAX_MESSAGE_BYTES}"
             )));
         }
+        if let Some(StreamRole { window, .. }) = self.stream {
+            if !(1..=crate::traffic::MAX_WINDOW).contains(&window) {
+                return Err(ConfigError::OutOfRange(format!(
+                    "stream window {window} is outside 1..={}",
+                    crate::traffic::MAX_WINDOW
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -141,6 +164,10 @@ mod tests {
             transport_setup: serde_json::json!({"server_name": "x"}),
             parent_pid: 1,
             child_core: None,
+            stream: Some(StreamRole {
+                window: 16,
+                record_latency: true,
+            }),
         }
     }
 
@@ -220,6 +247,12 @@ mod tests {
         v["max_message_bytes"] = serde_json::json!(usize::MAX / 2);
         let err = ChildConfig::parse(&v.to_string()).unwrap_err();
         assert!(err.to_string().contains("max_message_bytes"), "{err}");
+        for window in [0, crate::traffic::MAX_WINDOW + 1] {
+            let mut v = serde_json::to_value(config()).unwrap();
+            v["stream"]["window"] = serde_json::json!(window);
+            let err = ChildConfig::parse(&v.to_string()).unwrap_err();
+            assert!(err.to_string().contains("stream window"), "{err}");
+        }
     }
 
     #[test]
@@ -230,6 +263,12 @@ mod tests {
             ChildReport::Done {
                 round_trips: 5,
                 cpu_secs: Some(0.5),
+                one_way_ns: None,
+            },
+            ChildReport::Done {
+                round_trips: 5,
+                cpu_secs: None,
+                one_way_ns: Some(vec![[100, 3], [2000, 1]]),
             },
             ChildReport::Failed {
                 error: "bad".into(),

@@ -86,9 +86,9 @@ impl std::fmt::Display for Complexity {
 pub enum VerifyError {
     #[error(transparent)]
     Codec(#[from] CodecError),
-    #[error("malformed reply: {0}")]
+    #[error("malformed message: {0}")]
     Malformed(String),
-    #[error("reply carries {field} {got:?}, expected {expected:?}")]
+    #[error("it carries {field} {got:?}, expected {expected:?}")]
     Mismatch {
         field: &'static str,
         expected: String,
@@ -96,7 +96,7 @@ pub enum VerifyError {
     },
 }
 
-fn expect_eq<T: PartialEq + std::fmt::Debug>(
+pub(crate) fn expect_eq<T: PartialEq + std::fmt::Debug>(
     field: &'static str,
     expected: T,
     got: T,
@@ -169,6 +169,11 @@ pub trait MessageFormat: Send {
     /// Child: encodes the pong answering the ping [`read_ping`](Self::read_ping)
     /// accepted last; returns its length.
     fn write_pong_to(&mut self, out: Out<'_>) -> Result<usize, CodecError>;
+
+    /// Child, in a stream: checks `message` whole, every field against what
+    /// the parent generates, and returns its header `(seq, sent_at_ns)`;
+    /// nothing is answered.
+    fn take_message(&mut self, message: &[u8]) -> Result<(u64, u64), VerifyError>;
 
     /// Parent: writes ping `seq` into `buf` (replacing its contents).
     fn encode_ping(
@@ -327,6 +332,12 @@ impl MessageFormat for RawString {
         Ok(())
     }
 
+    fn take_message(&mut self, message: &[u8]) -> Result<(u64, u64), VerifyError> {
+        // read_ping compares every field, the payload whole.
+        self.read_ping(message)?;
+        Ok(self.answering)
+    }
+
     fn write_pong_to(&mut self, out: Out<'_>) -> Result<usize, CodecError> {
         let (seq, at) = self.answering;
         write_raw(out, CHILD_ID, PARENT_ID, "pong", seq, at, &self.payload)
@@ -432,6 +443,18 @@ impl<C: Codec> MessageFormat for Structured<C> {
         Ok(())
     }
 
+    fn take_message(&mut self, message: &[u8]) -> Result<(u64, u64), VerifyError> {
+        let ping: PingMessage = self.codec.decode(message)?;
+        expect_eq("sender_id", PARENT_ID, &ping.sender_id)?;
+        expect_eq("receiver_id", CHILD_ID, &ping.receiver_id)?;
+        // In a ping-pong the parent compares the echoed payload; here no
+        // one else will, so the whole of it is compared now.
+        if ping.payload != self.payload {
+            return Err(payload_mismatch(&self.payload, &ping.payload));
+        }
+        Ok((ping.seq, ping.sent_at_ns))
+    }
+
     fn write_pong_to(&mut self, out: Out<'_>) -> Result<usize, CodecError> {
         let pong = self
             .answer
@@ -520,6 +543,13 @@ impl<C: Codec, M: ShapeMessage> MessageFormat for Shaped<C, M> {
         self.check(&ping, seq, at)?;
         self.answering = true;
         Ok(())
+    }
+
+    fn take_message(&mut self, message: &[u8]) -> Result<(u64, u64), VerifyError> {
+        let ping: M = self.codec.decode(message)?;
+        let (seq, at) = ping.header();
+        self.check(&ping, seq, at)?;
+        Ok((seq, at))
     }
 
     fn write_pong_to(&mut self, out: Out<'_>) -> Result<usize, CodecError> {

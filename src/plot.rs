@@ -839,6 +839,18 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a sweep chart puts along x, and how it names things.
+struct Sweep {
+    /// The position along x of a result (children; log2 of a window).
+    x: fn(&BenchResult) -> f64,
+    /// The label at a whole-number position of x.
+    label: fn(f64) -> String,
+    title: &'static str,
+    x_desc: &'static str,
+    y_desc: &'static str,
+    empty: &'static str,
+}
+
 /// Round trips per second against the number of children each ping goes to
 /// (a round trip ends when the last has answered), with 95 % intervals, a
 /// line per transport (colour) and codec (marker), one panel per placement
@@ -848,15 +860,51 @@ pub fn fanout_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .into_iter()
         .filter(|r| r.traffic.is_ping_pong())
         .collect();
-    let first = *rows
-        .first()
-        .ok_or_else(|| anyhow!("no verified fan-out results to plot"))?;
-    let colours = Colours::new(&rows);
-    let children = |r: &BenchResult| r.traffic.children as f64;
-    let codecs = codec_labels(&rows);
-    let panels_of = facets(&rows);
-    let most = rows.iter().map(|r| children(r)).fold(1.0, f64::max);
-    let x = 0.5..most + 0.5;
+    sweep_chart(
+        &rows,
+        path,
+        &Sweep {
+            x: |r| r.traffic.children as f64,
+            label: |v| format!("{v:.0}"),
+            title: "Round trips per second against children per ping, median and 95 % interval (higher is better)",
+            x_desc: "children each ping goes to",
+            y_desc: "round trips / s (all children answered)",
+            empty: "no verified fan-out results to plot",
+        },
+    )
+}
+
+/// Stream messages per second against the window (messages in flight, on a
+/// log2 axis), with 95 % intervals, a line per transport and codec, one
+/// panel per placement and payload size, log y.
+pub fn stream_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
+    let rows: Vec<&BenchResult> = verified(results)
+        .into_iter()
+        .filter(|r| r.traffic.is_stream())
+        .collect();
+    sweep_chart(
+        &rows,
+        path,
+        &Sweep {
+            x: |r| f64::from(r.traffic.window.max(1)).log2(),
+            label: |v| format!("{:.0}", v.exp2()),
+            title: "Stream: messages per second against the window, median and 95 % interval (higher is better)",
+            x_desc: "window: messages in flight unacknowledged (log scale)",
+            y_desc: "messages / s, one way",
+            empty: "no verified stream results to plot",
+        },
+    )
+}
+
+fn sweep_chart(rows: &[&BenchResult], path: &Path, sweep: &Sweep) -> anyhow::Result<()> {
+    let first = *rows.first().ok_or_else(|| anyhow!(sweep.empty))?;
+    let colours = Colours::new(rows);
+    let x_of = sweep.x;
+    let codecs = codec_labels(rows);
+    let panels_of = facets(rows);
+    let lowest = rows.iter().map(|r| x_of(r)).fold(f64::INFINITY, f64::min);
+    let most = rows.iter().map(|r| x_of(r)).fold(lowest, f64::max);
+    let x = lowest - 0.5..most + 0.5;
     let y = log_fit(rows.iter().flat_map(|r| {
         let ci = r.round_trips_per_sec_ci95;
         [
@@ -868,9 +916,10 @@ pub fn fanout_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     let (area, legend_area) = canvas(
         path,
         (1000 + LEGEND_WIDTH, 60 + 520 * panels_of.len() as u32),
-        "Round trips per second against children per ping, median and 95 % interval (higher is better)",
+        sweep.title,
     )?;
     let panels = area.split_evenly((panels_of.len(), 1));
+    let label = sweep.label;
     for ((placement, payload), panel) in panels_of.iter().zip(&panels) {
         let mut chart = ChartBuilder::on(panel)
             .caption(
@@ -884,23 +933,23 @@ pub fn fanout_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
             .map_err(drawing_error)?;
         chart
             .configure_mesh()
-            .x_desc("children each ping goes to")
-            .y_desc("round trips / s (all children answered)")
-            .x_labels(most as usize + 1)
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_desc(sweep.x_desc)
+            .y_desc(sweep.y_desc)
+            .x_labels((most - lowest) as usize + 2)
+            .x_label_formatter(&|v| label(*v))
             .y_label_formatter(&|v| crate::summary::group_thousands(*v))
             .draw()
             .map_err(drawing_error)?;
-        let lines = lines_in(&rows, |r| {
+        let lines = lines_in(rows, |r| {
             r.placement.mode.name() == placement && r.payload_bytes == *payload
         });
         for ((transport, codec), mut points) in lines {
-            points.sort_by_key(|r| r.traffic.children);
+            points.sort_by(|a, b| x_of(a).total_cmp(&x_of(b)));
             let colour = colours.of(&transport);
             let shape = codecs.iter().position(|c| *c == codec).unwrap_or(0);
             chart
                 .draw_series(LineSeries::new(
-                    points.iter().map(|r| (children(r), r.round_trips_per_sec)),
+                    points.iter().map(|r| (x_of(r), r.round_trips_per_sec)),
                     colour.stroke_width(2),
                 ))
                 .map_err(drawing_error)?;
@@ -908,7 +957,7 @@ pub fn fanout_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
                 .draw_series(points.iter().filter_map(|r| {
                     let ci = r.round_trips_per_sec_ci95?;
                     Some(ErrorBar::new_vertical(
-                        children(r),
+                        x_of(r),
                         ci.lo,
                         r.round_trips_per_sec,
                         ci.hi,
@@ -918,23 +967,19 @@ pub fn fanout_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
                 }))
                 .map_err(drawing_error)?;
             for r in &points {
-                codec_marker(
-                    shape,
-                    colour,
-                    (children(r), r.round_trips_per_sec),
-                    &mut chart,
-                )?;
+                codec_marker(shape, colour, (x_of(r), r.round_trips_per_sec), &mut chart)?;
             }
         }
     }
-    transport_and_codec_legend(&legend_area, &colours, &rows, &codecs)?;
+    transport_and_codec_legend(&legend_area, &colours, rows, &codecs)?;
     area.present().map_err(drawing_error)?;
     Ok(())
 }
 
 /// Writes every chart into `dir` (the payload chart only when the results
 /// hold more than one payload size, the load chart only for fixed-rate
-/// results, which the other charts leave out); returns the files written.
+/// results and the stream chart only for streams, which the other charts
+/// leave out); returns the files written.
 pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
@@ -949,11 +994,17 @@ pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>>
             .cloned()
             .collect()
     };
-    let paced = of(&|t| !t.is_ping_pong() && t.children == 1);
+    let paced = of(&|t| t.schedule().is_some() && t.children == 1);
     if !paced.is_empty() {
         let load = dir.join("load.svg");
         load_chart(&paced, &load).with_context(|| format!("writing {}", load.display()))?;
         written.push(load);
+    }
+    let streams = of(&|t| t.is_stream());
+    if !streams.is_empty() {
+        let stream = dir.join("stream.svg");
+        stream_chart(&streams, &stream).with_context(|| format!("writing {}", stream.display()))?;
+        written.push(stream);
     }
     if results.iter().any(|l| l.result.traffic.children > 1) {
         let fanned = of(&|t| t.is_ping_pong());

@@ -39,7 +39,9 @@ pub struct BenchResult {
     pub complexity: Complexity,
     pub payload_bytes: usize,
     /// The traffic: `pattern` (`ping-pong`, the closed loop, in files older
-    /// than this field; or `rate`) and `offered_rate_per_sec` (for `rate`).
+    /// than this field; `rate`; or `stream`), `offered_rate_per_sec` (for
+    /// `rate`), `children` and `window` (for `stream`; 1 otherwise). In a
+    /// stream every "round trip" figure below counts messages, one way.
     #[serde(flatten)]
     pub traffic: Traffic,
     /// Wall time of the measured phase.
@@ -70,7 +72,8 @@ pub struct BenchResult {
     pub ci_coverage: Option<f64>,
     /// Nanoseconds per round trip at the median throughput.
     pub ns_per_round_trip: f64,
-    /// Payload moved per second, both directions counted: 2 × payload × round trips/s.
+    /// Payload moved per second, both directions counted: 2 × payload ×
+    /// round trips/s (a stream's: payload × messages/s).
     #[serde(default)]
     pub payload_mb_per_sec: f64,
     /// Single-core memcpy bandwidth measured by the same run, for payloads
@@ -97,7 +100,9 @@ pub struct BenchResult {
     /// Whether every round trip was timed; when false `latency_ns` is null.
     pub latency_recorded: bool,
     /// Percentiles of every measured round trip of every round, each timed
-    /// from when its request left.
+    /// from when its request left. In a stream: each message's one-way
+    /// latency, from the parent's stamp to the child's check, on the clock
+    /// both share (Linux, macOS; null elsewhere).
     pub latency_ns: Option<LatencySummary>,
     /// At a fixed rate: the same round trips timed from when each request
     /// was due, which counts the time a request waited behind a late reply
@@ -105,6 +110,10 @@ pub struct BenchResult {
     /// Null for ping-pong.
     #[serde(default)]
     pub latency_from_intended_ns: Option<LatencySummary>,
+    /// In a stream: how many sends found the window full and waited for
+    /// the consumer, over all rounds. Null otherwise.
+    #[serde(default)]
+    pub backpressure: Option<crate::engine::Backpressure>,
     pub cpu: CpuUsage,
     /// True only when every pong of the run checked out and the child
     /// confirmed the same number of round trips.

@@ -4,7 +4,7 @@
 
 use crate::dispatch::{dispatch_case, CaseVisitor};
 use crate::engine::{EngineConfig, EngineError, Link, Phase, PingPong};
-use crate::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV, PROTOCOL_VERSION};
+use crate::handshake::{ChildConfig, ChildReport, StreamRole, CHILD_ROLE_ENV, PROTOCOL_VERSION};
 use crate::liveness::{self, Interrupted, Liveness, Peer, PeerError, Watchdog};
 use crate::machine::MachineInfo;
 use crate::message::{Complexity, MessageFormat};
@@ -125,6 +125,7 @@ impl ParentRun<'_> {
         let max_message_bytes = format.max_message_bytes().map_err(anyhow::Error::from)?;
         let options = Options {
             max_message_bytes,
+            window: spec.traffic.stream_window().unwrap_or(1) as usize,
             config: transport::decode_config::<T::Config>(&spec.transport_config)
                 .map_err(anyhow::Error::from)?,
         };
@@ -135,6 +136,20 @@ impl ParentRun<'_> {
                 return Err(RunError::BadSetup(format!(
                     "invalid value '{}' for --payload-bytes/PAYLOAD_BYTES: its {max_message_bytes}-byte messages do not fit the {} transport's {capacity}-byte capacity{hint}",
                     spec.payload_bytes,
+                    T::NAME
+                )));
+            }
+        }
+        if let Some(most) = T::max_window(&options) {
+            if options.window > most {
+                let hint = T::window_hint(&options).map_or(String::new(), |h| format!("; {h}"));
+                let most = match most {
+                    1 => "one message at a time".to_string(),
+                    n => format!("at most {n} messages"),
+                };
+                return Err(RunError::BadSetup(format!(
+                    "invalid value '{}' for --window/WINDOW: the {} transport carries {most} in flight with these settings{hint}",
+                    options.window,
                     T::NAME
                 )));
             }
@@ -185,6 +200,10 @@ impl ParentRun<'_> {
                 transport_setup,
                 parent_pid: std::process::id(),
                 child_core: placement.child_core,
+                stream: spec.traffic.stream_window().map(|window| StreamRole {
+                    window,
+                    record_latency: settings.engine.record_latency,
+                }),
             };
             let mut child = ChildProcess::spawn(settings.child_bin.as_ref(), &config)?;
             watchdogs.push(Watchdog::start(
@@ -223,6 +242,7 @@ impl ParentRun<'_> {
         };
         let measurement = PingPong::new(&mut links, &mut format)
             .paced(spec.traffic.schedule())
+            .streaming(spec.traffic.stream_window())
             .run(&settings.engine, announce)
             .map_err(|e| {
                 let culprit = first_exited(&mut children);
@@ -231,22 +251,40 @@ impl ParentRun<'_> {
 
         // Each child's own count and CPU time, then its exit.
         let mut child_cpu = Some(0.0);
+        // A stream's one-way latencies, every child's together.
+        let mut one_way: Option<LatencyRecorder> = None;
         for (child, link) in children.iter_mut().zip(links.iter_mut()) {
-            let (round_trips, cpu_secs) =
+            let (round_trips, cpu_secs, buckets) =
                 match child.next_report(settings.handshake_timeout, &mut link.liveness)? {
                     ChildReport::Done {
                         round_trips,
                         cpu_secs,
-                    } => (round_trips, cpu_secs),
+                        one_way_ns,
+                    } => (round_trips, cpu_secs, one_way_ns),
                     other => bail!("unexpected report from the child after the run: {other:?}"),
                 };
-            if round_trips != measurement.total_round_trips() {
-                bail!(
-                    "the child answered {round_trips} pings but the parent counted {} round trips",
-                    measurement.total_round_trips()
-                );
+            let sent = measurement.total_round_trips();
+            if round_trips != sent {
+                match spec.traffic.is_stream() {
+                    true => bail!(
+                        "the child took {round_trips} messages but the parent sent {sent}"
+                    ),
+                    false => bail!(
+                        "the child answered {round_trips} pings but the parent counted {sent} round trips"
+                    ),
+                }
             }
             child_cpu = child_cpu.zip(cpu_secs).map(|(sum, c)| sum + c);
+            if let Some(buckets) = buckets {
+                let histogram = LatencyRecorder::from_buckets(&buckets);
+                one_way
+                    .get_or_insert_with(LatencyRecorder::default)
+                    .merge(&histogram);
+            }
+        }
+        let mut measurement = measurement;
+        if spec.traffic.is_stream() {
+            measurement.latency = one_way;
         }
         drop(links);
         for child in &mut children {
@@ -271,6 +309,7 @@ impl ParentRun<'_> {
             _ => None,
         };
         let rate = measurement.round_trips as f64 / secs;
+        let directions = if spec.traffic.is_stream() { 1.0 } else { 2.0 };
         let latency = measurement.latency.as_ref().and_then(|l| l.summary());
         let latency_from_intended = measurement
             .latency_from_intended
@@ -311,13 +350,19 @@ impl ParentRun<'_> {
             round_trips_per_sec_ci95: None,
             ci_coverage: None,
             ns_per_round_trip: secs * 1e9 / measurement.round_trips as f64,
-            payload_mb_per_sec: 2.0 * spec.payload_bytes as f64 * rate / 1e6,
+            // A round trip carries the payload both ways; a stream's message once.
+            payload_mb_per_sec: directions * spec.payload_bytes as f64 * rate / 1e6,
             memcpy_mb_per_sec: memcpy,
             wire_bytes: Some(measurement.wire_bytes),
             message_path: Some(measurement.path),
             codec_ns_per_round_trip: Some(codec_ns),
-            codec_share: Some(codec_ns / (secs * 1e9 / measurement.round_trips as f64)),
-            latency_recorded: settings.engine.record_latency || measurement.latency.is_some(),
+            // The message work is timed as a round trip's; a stream's message
+            // is half of it, which the share would not say.
+            codec_share: (!spec.traffic.is_stream())
+                .then(|| codec_ns / (secs * 1e9 / measurement.round_trips as f64)),
+            latency_recorded: measurement.latency.is_some()
+                || settings.engine.record_latency && !spec.traffic.is_stream(),
+            backpressure: measurement.backpressure,
             latency_ns: latency,
             latency_from_intended_ns: latency_from_intended,
             cpu: CpuUsage {

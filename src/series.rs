@@ -101,7 +101,8 @@ impl Series {
         result.round_trips_per_sec_ci95 = interval.map(|(i, _)| i);
         result.ci_coverage = interval.map(|(_, c)| c);
         result.ns_per_round_trip = 1e9 / rate;
-        result.payload_mb_per_sec = 2.0 * result.payload_bytes as f64 * rate / 1e6;
+        let directions = if result.traffic.is_stream() { 1.0 } else { 2.0 };
+        result.payload_mb_per_sec = directions * result.payload_bytes as f64 * rate / 1e6;
         result.duration_secs = self.rounds.iter().map(|r| r.duration_secs).sum();
         result.round_trips = self.rounds.iter().map(|r| r.round_trips).sum();
         result.warmup_round_trips = self.rounds.iter().map(|r| r.warmup_round_trips).sum();
@@ -126,9 +127,20 @@ impl Series {
             .filter_map(|s| s.codec_ns_per_round_trip)
             .collect();
         result.codec_ns_per_round_trip = median(&codec);
+        // A stream's message is half a round trip's message work: no share.
         result.codec_share = result
             .codec_ns_per_round_trip
+            .filter(|_| !result.traffic.is_stream())
             .map(|ns| ns / result.ns_per_round_trip);
+        result.backpressure = self
+            .rounds
+            .iter()
+            .filter_map(|r| r.backpressure)
+            .reduce(|a, b| crate::engine::Backpressure {
+                sends: a.sends + b.sends,
+                waits: a.waits + b.waits,
+                wait_secs: a.wait_secs + b.wait_secs,
+            });
         result.memcpy_mb_per_sec = median(
             &self
                 .rounds

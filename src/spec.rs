@@ -10,7 +10,10 @@ use crate::matrix::MatrixSpec;
 use crate::message::Complexity;
 use crate::placement::{self, PinMode};
 use crate::runner::{CaseSettings, CaseSpec};
-use crate::traffic::{Pattern, Traffic, DEFAULT_MATRIX_RATES, DEFAULT_RATE_PER_SEC};
+use crate::traffic::{
+    Pattern, Traffic, DEFAULT_MATRIX_RATES, DEFAULT_MATRIX_WINDOWS, DEFAULT_RATE_PER_SEC,
+    DEFAULT_STREAM_WINDOW,
+};
 use crate::transport::{TransportId, TRANSPORTS};
 use codecs::CodecId;
 use std::path::{Path, PathBuf};
@@ -49,25 +52,40 @@ pub(crate) fn check_codec(codec: &str, flag: &str) -> Result<CodecId, UsageError
 }
 
 /// The traffic `run` asks for: a rate only with the rate pattern, which
-/// times every request and so cannot run with --no-latency.
-fn traffic(pattern: Pattern, rate: Option<u64>, no_latency: bool) -> Result<Traffic, UsageError> {
-    match (pattern, rate) {
-        (Pattern::PingPong, Some(rate)) => Err(UsageError(format!(
+/// times every request and so cannot run with --no-latency; a window only
+/// with the stream pattern.
+fn traffic(
+    pattern: Pattern,
+    rate: Option<u64>,
+    window: Option<u32>,
+    no_latency: bool,
+) -> Result<Traffic, UsageError> {
+    if let (Some(rate), false) = (rate, pattern == Pattern::Rate) {
+        return Err(UsageError(format!(
             "invalid value '{rate}' for --rate/RATE: only the rate pattern takes an offered rate; add --pattern rate (or unset RATE)"
-        ))),
-        (Pattern::PingPong, None) => Ok(Traffic::default()),
-        (Pattern::Rate, _) if no_latency => Err(UsageError(
+        )));
+    }
+    if let (Some(window), false) = (window, pattern == Pattern::Stream) {
+        return Err(UsageError(format!(
+            "invalid value '{window}' for --window/WINDOW: only the stream pattern takes a window; add --pattern stream (or unset WINDOW)"
+        )));
+    }
+    match pattern {
+        Pattern::PingPong => Ok(Traffic::default()),
+        Pattern::Rate if no_latency => Err(UsageError(
             "--no-latency cannot be used with --pattern rate: a fixed-rate run is there to time every request".into(),
         )),
-        (Pattern::Rate, rate) => Ok(Traffic::rate(rate.unwrap_or(DEFAULT_RATE_PER_SEC))),
+        Pattern::Rate => Ok(Traffic::rate(rate.unwrap_or(DEFAULT_RATE_PER_SEC))),
+        Pattern::Stream => Ok(Traffic::stream(window.unwrap_or(DEFAULT_STREAM_WINDOW))),
     }
 }
 
 /// Every traffic a matrix combines: ping-pong once, the rate pattern once
-/// per offered rate.
+/// per offered rate, the stream once per window.
 fn traffics(
     patterns: &[Pattern],
     rates: &[u64],
+    windows: &[u32],
     no_latency: bool,
 ) -> Result<Vec<Traffic>, UsageError> {
     let with_rate = patterns.contains(&Pattern::Rate);
@@ -76,21 +94,34 @@ fn traffics(
             "--rates needs the rate pattern: add --patterns rate (or ping-pong,rate)".into(),
         ));
     }
+    if !patterns.contains(&Pattern::Stream) && !windows.is_empty() {
+        return Err(UsageError(
+            "--windows needs the stream pattern: add --patterns stream (or ping-pong,stream)"
+                .into(),
+        ));
+    }
     if with_rate && no_latency {
         return Err(UsageError(
             "--no-latency cannot be used with the rate pattern: a fixed-rate run is there to time every request".into(),
         ));
     }
-    let rates = if rates.is_empty() {
-        DEFAULT_MATRIX_RATES.to_vec()
-    } else {
-        rates.to_vec()
+    let or_default = |given: &[u64], default: &[u64]| {
+        if given.is_empty() {
+            default.to_vec()
+        } else {
+            given.to_vec()
+        }
     };
+    let rates = or_default(rates, &DEFAULT_MATRIX_RATES);
+    let windows: Vec<u64> = windows.iter().map(|&w| u64::from(w)).collect();
+    let windows = or_default(&windows, &DEFAULT_MATRIX_WINDOWS.map(u64::from));
     let mut out = Vec::new();
     for &pattern in patterns {
         match pattern {
             Pattern::PingPong => out.push(Traffic::default()),
             Pattern::Rate => out.extend(rates.iter().map(|&r| Traffic::rate(r))),
+            // Parsed as u32 (at most MAX_WINDOW): the conversion back cannot fail.
+            Pattern::Stream => out.extend(windows.iter().map(|&w| Traffic::stream(w as u32))),
         }
     }
     out.dedup();
@@ -122,8 +153,8 @@ impl CaseArgs {
             _ => check_codec(&codec, "--codec/CODEC")?,
         };
         check_pin(self.pin, "--pin/PIN")?;
-        let traffic =
-            traffic(self.pattern, self.rate, self.common.no_latency)?.with_children(self.children);
+        let traffic = traffic(self.pattern, self.rate, self.window, self.common.no_latency)?
+            .with_children(self.children);
         let info = transport.info();
         let child_bin = match &self.child_bin {
             Some(path) => Some(check_executable("--child-bin", path)?),
@@ -172,12 +203,17 @@ impl MatrixArgs {
         for &pin in &self.pin {
             check_pin(pin, "--pin")?;
         }
-        let traffics = traffics(&self.patterns, &self.rates, self.common.no_latency)?
-            .into_iter()
-            .flat_map(|t| self.children.iter().map(move |&n| t.with_children(n)))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let traffics = traffics(
+            &self.patterns,
+            &self.rates,
+            &self.windows,
+            self.common.no_latency,
+        )?
+        .into_iter()
+        .flat_map(|t| self.children.iter().map(move |&n| t.with_children(n)))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
         let transports = if self.transports.is_empty() {
             TRANSPORTS.iter().map(|t| t.id).collect()
         } else {
@@ -228,4 +264,35 @@ fn check_executable(name: &str, path: &Path) -> Result<PathBuf, UsageError> {
         }
     }
     Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_takes_a_window_and_only_a_stream_does() {
+        let stream = traffic(Pattern::Stream, None, None, false).unwrap();
+        assert_eq!(stream, Traffic::stream(DEFAULT_STREAM_WINDOW));
+        assert_eq!(
+            traffic(Pattern::Stream, None, Some(4), true).unwrap(),
+            Traffic::stream(4),
+            "one-way latency is optional: --no-latency streams"
+        );
+        assert!(traffic(Pattern::PingPong, None, Some(4), false).is_err());
+        assert!(traffic(Pattern::Rate, None, Some(4), false).is_err());
+        assert!(traffic(Pattern::Stream, Some(500), None, false).is_err());
+    }
+
+    #[test]
+    fn a_matrix_streams_once_per_window() {
+        let both = traffics(&[Pattern::PingPong, Pattern::Stream], &[], &[], false).unwrap();
+        let expected: Vec<Traffic> = std::iter::once(Traffic::default())
+            .chain(DEFAULT_MATRIX_WINDOWS.map(Traffic::stream))
+            .collect();
+        assert_eq!(both, expected);
+        let chosen = traffics(&[Pattern::Stream], &[], &[4, 4, 8], false).unwrap();
+        assert_eq!(chosen, [Traffic::stream(4), Traffic::stream(8)]);
+        assert!(traffics(&[Pattern::PingPong], &[], &[4], false).is_err());
+    }
 }

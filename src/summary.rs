@@ -65,9 +65,10 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
         result.payload_bytes,
         result.traffic.describe()
     );
+    let (one, many) = result.traffic.unit();
     let _ = writeln!(
         out,
-        "  Rounds:       {} × {:.2} s, each with a fresh child and a {:.1} s warm-up; {} round trips, every one verified",
+        "  Rounds:       {} × {:.2} s, each with a fresh child and a {:.1} s warm-up; {} {many}, every one verified",
         result.rounds,
         result.requested_duration_secs,
         result.warmup_secs,
@@ -78,7 +79,7 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
         Some(ci) => {
             let _ = writeln!(
                 out,
-                "  Throughput:   {} round trips/s (median of {} rounds; {:.0} % interval {} – {}, ±{:.0} %), {} per round trip",
+                "  Throughput:   {} {many}/s (median of {} rounds; {:.0} % interval {} – {}, ±{:.0} %), {} per {one}",
                 group_thousands(rate),
                 result.rounds,
                 100.0 * result.ci_coverage.unwrap_or(0.95),
@@ -91,7 +92,7 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
         None => {
             let _ = writeln!(
                 out,
-                "  Throughput:   {} round trips/s (one round: no interval), {} per round trip",
+                "  Throughput:   {} {many}/s (one round: no interval), {} per {one}",
                 group_thousands(rate),
                 format_ns(result.ns_per_round_trip)
             );
@@ -120,6 +121,20 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
             group_thousands(rate)
         );
     }
+    if let Some(window) = result.traffic.stream_window() {
+        let waited = result.backpressure.map_or(String::new(), |b| {
+            format!(
+                "; the sender waited for the consumer {:.1} % of the time (back-pressure)",
+                100.0 * b.waiting_share(result.duration_secs)
+            )
+        });
+        let _ = writeln!(
+            out,
+            "  Stream:       one way, window {window}, acknowledged every {}{waited}; payload {:.1} MB/s",
+            crate::engine::ack_interval(window),
+            result.payload_mb_per_sec
+        );
+    }
     let percentiles = |l: &crate::stats::LatencySummary| {
         format!(
             "p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
@@ -143,8 +158,21 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
                 percentiles(sent)
             );
         }
+        (Some(l), None) if result.traffic.is_stream() => {
+            let _ = writeln!(
+                out,
+                "  Latency:      (one way, all rounds: the send's stamp to the child's check) {}",
+                percentiles(l)
+            );
+        }
         (Some(l), None) => {
             let _ = writeln!(out, "  Latency:      (all rounds) {}", percentiles(l));
+        }
+        _ if result.traffic.is_stream() && result.latency_recorded => {
+            let _ = writeln!(
+                out,
+                "  Latency:      not recorded: one-way latency needs a clock both processes share (Linux, macOS)"
+            );
         }
         _ => {
             let _ = writeln!(out, "  Latency:      not recorded (--no-latency)");
@@ -157,17 +185,27 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
     ) {
         let _ = writeln!(
             out,
-            "  CPU:          parent {p:.2} s + child {c:.2} s, {} per round trip (median of rounds)",
+            "  CPU:          parent {p:.2} s + child {c:.2} s, {} per {one} (median of rounds)",
             format_ns(per)
         );
     }
-    if let Some(w) = result.wire_bytes {
-        let _ = writeln!(
-            out,
-            "  On the wire:  ping {} B, pong {} B",
-            group_thousands(w.ping as f64),
-            group_thousands(w.pong as f64)
-        );
+    match result.wire_bytes {
+        Some(w) if result.traffic.is_stream() => {
+            let _ = writeln!(
+                out,
+                "  On the wire:  message {} B; acknowledgements 8 B",
+                group_thousands(w.ping as f64),
+            );
+        }
+        Some(w) => {
+            let _ = writeln!(
+                out,
+                "  On the wire:  ping {} B, pong {} B",
+                group_thousands(w.ping as f64),
+                group_thousands(w.pong as f64)
+            );
+        }
+        None => {}
     }
     if let Some(path) = result.message_path {
         let _ = writeln!(

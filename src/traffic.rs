@@ -12,6 +12,14 @@
 //! the requests due meanwhile leave late, and only the second figure charges
 //! them for the wait, as a real caller would see it (wrk2's approach). One
 //! request is in flight at a time.
+//!
+//! `stream` is one-way: the parent sends as fast as the transport takes
+//! messages, with up to `window` of them unacknowledged; the child checks
+//! each (in order, content), times it from the stamp the parent put in it,
+//! and acknowledges every `window / 2` (at least every one) with the count
+//! it has taken so far, an 8-byte message. When the window is full the
+//! parent waits for an acknowledgement, and counts that wait (back-pressure).
+//! See [`crate::engine`] for the exchange and how a stream ends.
 
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -38,6 +46,9 @@ pub enum Pattern {
     PingPong,
     /// Fixed offered load: requests leave on a schedule of `--rate` per second.
     Rate,
+    /// One-way: messages leave as fast as the transport takes them, up to
+    /// `--window` unacknowledged.
+    Stream,
 }
 
 impl Pattern {
@@ -45,6 +56,7 @@ impl Pattern {
         match self {
             Pattern::PingPong => "ping-pong",
             Pattern::Rate => "rate",
+            Pattern::Stream => "stream",
         }
     }
 }
@@ -60,6 +72,18 @@ pub const DEFAULT_RATE_PER_SEC: u64 = 10_000;
 /// The offered loads of a matrix's rate pattern without `--rates`: light,
 /// busy, and beyond what kernel transports carry one at a time on two cores.
 pub const DEFAULT_MATRIX_RATES: [u64; 3] = [1_000, 10_000, 100_000];
+
+/// The window of `run --pattern stream` without `--window`: enough
+/// messages in flight that a fast transport never waits for the consumer's
+/// wake-up, few enough that every transport's default buffers hold them.
+pub const DEFAULT_STREAM_WINDOW: u32 = 64;
+/// The windows of a matrix's stream pattern without `--windows`: one in
+/// flight (a ping-pong's pace, one-way), a few, and many.
+pub const DEFAULT_MATRIX_WINDOWS: [u32; 3] = [1, 16, 256];
+/// The largest window accepted: 65,536 messages in flight, far beyond where
+/// any transport here stops gaining, and what the slot rings still map (at
+/// small messages) without a second thought.
+pub const MAX_WINDOW: u32 = 65_536;
 
 /// Most children one parent may fan out to: far beyond what any machine
 /// here runs usefully, low enough that a typo cannot fork a thousand processes.
@@ -77,11 +101,15 @@ pub struct Traffic {
     pub offered_rate_per_sec: Option<u64>,
     /// Children that each get every ping; a round trip ends when all have
     /// answered. 1 in result files older than this field.
-    #[serde(default = "one_child")]
+    #[serde(default = "one")]
     pub children: u32,
+    /// Messages that may be unacknowledged at once (`stream`; 1 otherwise,
+    /// and in result files older than this field).
+    #[serde(default = "one")]
+    pub window: u32,
 }
 
-fn one_child() -> u32 {
+fn one() -> u32 {
     1
 }
 
@@ -92,6 +120,7 @@ impl Default for Traffic {
             pattern: Pattern::PingPong,
             offered_rate_per_sec: None,
             children: 1,
+            window: 1,
         }
     }
 }
@@ -104,6 +133,34 @@ impl Traffic {
             offered_rate_per_sec: Some(per_sec),
             ..Traffic::default()
         }
+    }
+
+    /// A stream with up to `window` messages unacknowledged.
+    pub fn stream(window: u32) -> Self {
+        Traffic {
+            pattern: Pattern::Stream,
+            window,
+            ..Traffic::default()
+        }
+    }
+
+    /// Whether this is a one-way stream (its figures are messages, not round trips).
+    pub fn is_stream(&self) -> bool {
+        self.pattern == Pattern::Stream
+    }
+
+    /// What one unit of its throughput is: a round trip, or in a stream a
+    /// message (singular, plural).
+    pub fn unit(&self) -> (&'static str, &'static str) {
+        match self.is_stream() {
+            true => ("message", "messages"),
+            false => ("round trip", "round trips"),
+        }
+    }
+
+    /// The stream's window, if this is one.
+    pub fn stream_window(&self) -> Option<u32> {
+        self.is_stream().then_some(self.window.max(1))
     }
 
     /// The same traffic fanned out to `children` children.
@@ -124,12 +181,14 @@ impl Traffic {
         }
     }
 
-    /// `ping-pong`, `rate 10,000/s`, `ping-pong, 4 children`: for tables and summaries.
+    /// `ping-pong`, `rate 10,000/s`, `stream, window 64`, `ping-pong, 4
+    /// children`: for tables and summaries.
     pub fn describe(&self) -> String {
-        let mut text = match self.offered_rate_per_sec {
-            Some(r) if self.pattern == Pattern::Rate => {
+        let mut text = match (self.pattern, self.offered_rate_per_sec) {
+            (Pattern::Rate, Some(r)) => {
                 format!("rate {}/s", crate::summary::group_thousands(r as f64))
             }
+            (Pattern::Stream, _) => format!("stream, window {}", self.window),
             _ => self.pattern.name().to_string(),
         };
         if self.children != 1 {
@@ -139,10 +198,12 @@ impl Traffic {
     }
 
     /// What result file names add for this traffic: nothing for the
-    /// default, `-rate-10000` for a fixed load, `-children-4` for a fan-out.
+    /// default, `-rate-10000` for a fixed load, `-stream-w64` for a stream,
+    /// `-children-4` for a fan-out.
     pub fn stem_suffix(&self) -> String {
-        let mut suffix = match self.offered_rate_per_sec {
-            Some(r) if self.pattern == Pattern::Rate => format!("-rate-{r}"),
+        let mut suffix = match (self.pattern, self.offered_rate_per_sec) {
+            (Pattern::Rate, Some(r)) => format!("-rate-{r}"),
+            (Pattern::Stream, _) => format!("-stream-w{}", self.window),
             _ => String::new(),
         };
         if self.children != 1 {
@@ -257,6 +318,19 @@ mod tests {
             rate.with_children(2).stem_suffix(),
             "-rate-10000-children-2"
         );
+        let stream = Traffic::stream(256);
+        assert!(stream.is_stream() && !stream.is_ping_pong() && !stream.is_default());
+        assert_eq!(stream.stream_window(), Some(256));
+        assert_eq!(stream.schedule(), None);
+        assert_eq!(stream.describe(), "stream, window 256");
+        assert_eq!(stream.stem_suffix(), "-stream-w256");
+        assert_eq!(stream.unit(), ("message", "messages"));
+        assert_eq!(default.unit(), ("round trip", "round trips"));
+        assert_eq!(rate.stream_window(), None);
+        assert_eq!(
+            stream.with_children(2).describe(),
+            "stream, window 256, 2 children"
+        );
     }
 
     #[test]
@@ -267,6 +341,9 @@ mod tests {
         let t: Traffic =
             serde_json::from_str(r#"{"pattern":"rate","offered_rate_per_sec":500}"#).unwrap();
         assert_eq!(t, Traffic::rate(500));
+        assert_eq!(t.window, 1, "files older than streams have a window of one");
+        let t: Traffic = serde_json::from_str(r#"{"pattern":"stream","window":16}"#).unwrap();
+        assert_eq!(t, Traffic::stream(16));
     }
 
     #[test]

@@ -252,7 +252,7 @@ fn bad_input_is_a_one_line_usage_error() {
         ),
         (
             vec!["--pattern", "burst"],
-            vec!["--pattern", "burst", "ping-pong, rate", "PATTERN"],
+            vec!["--pattern", "burst", "ping-pong, rate, stream", "PATTERN"],
         ),
         (
             vec!["--pattern", "rate", "--rate", "0"],
@@ -282,6 +282,59 @@ fn bad_input_is_a_one_line_usage_error() {
             vec!["--children", "65"],
             vec!["--children", "65", "CHILDREN"],
         ),
+        (
+            vec!["--pattern", "stream", "--window", "0"],
+            vec!["--window", "'0'", "1 to 65536", "WINDOW"],
+        ),
+        (
+            vec!["--pattern", "stream", "--window", "many"],
+            vec!["--window", "many", "WINDOW"],
+        ),
+        (
+            vec!["--window", "16"],
+            vec!["--window/WINDOW", "16", "--pattern stream"],
+        ),
+        (
+            vec!["--pattern", "stream", "--rate", "5k"],
+            vec!["--rate/RATE", "--pattern rate"],
+        ),
+        (
+            vec![
+                "--transport",
+                "iceoryx2",
+                "--iox-pattern",
+                "request-response",
+                "--pattern",
+                "stream",
+                "--window",
+                "4",
+            ],
+            vec![
+                "--window/WINDOW",
+                "'4'",
+                "iceoryx2",
+                "one message at a time",
+                "publish-subscribe",
+            ],
+        ),
+        (
+            vec![
+                "--transport",
+                "shared-mem-queue",
+                "--queue-region-bytes",
+                "4096",
+                "--pattern",
+                "stream",
+                "--window",
+                "256",
+            ],
+            vec![
+                "--window/WINDOW",
+                "'256'",
+                "at most",
+                "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
+            ],
+        ),
     ];
     for (args, names) in flag_cases {
         let mut c = cmd(IPC_BENCH);
@@ -295,8 +348,16 @@ fn bad_input_is_a_one_line_usage_error() {
             vec!["--rates", "-3"],
         ),
         (
-            vec!["--patterns", "stream"],
-            vec!["--patterns", "stream", "ping-pong, rate"],
+            vec!["--patterns", "burst"],
+            vec!["--patterns", "burst", "ping-pong, rate, stream"],
+        ),
+        (
+            vec!["--windows", "16"],
+            vec!["--windows", "--patterns stream"],
+        ),
+        (
+            vec!["--patterns", "stream", "--windows", "16,0"],
+            vec!["--windows", "'0'"],
         ),
         (vec!["--children", "1,0"], vec!["--children", "'0'"]),
     ] {
@@ -325,6 +386,7 @@ fn bad_input_is_a_one_line_usage_error() {
         ("PATTERN", "flood", vec!["PATTERN", "flood"]),
         ("RATE", "lots", vec!["RATE", "lots"]),
         ("CHILDREN", "two", vec!["CHILDREN", "two"]),
+        ("WINDOW", "wide", vec!["WINDOW", "wide"]),
         (
             "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
             "huge",
@@ -846,6 +908,7 @@ fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
             "transport=TRANSPORT [ipcc]",
             "wait=WAIT_STRATEGY [spin]",
             "warmup=WARMUP_SECONDS [0.3]",
+            "window=WINDOW",
         ]
     );
     assert_eq!(
@@ -871,6 +934,7 @@ fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
             "transports",
             "waits [spin]",
             "warmup=WARMUP_SECONDS [0.2]",
+            "windows",
         ]
     );
 }
@@ -902,6 +966,7 @@ fn the_keys_of_a_result_file_are_pinned() {
     keys(&serde_json::from_str(&text).unwrap(), "", &mut found);
     found.sort();
     let expected = [
+        "backpressure",
         "children",
         "ci_coverage",
         "codec",
@@ -976,6 +1041,7 @@ fn the_keys_of_a_result_file_are_pinned() {
         "warmup_round_trips",
         "warmup_secs",
         "warnings",
+        "window",
         "wire_bytes",
         "wire_bytes.ping",
         "wire_bytes.pong",
@@ -1166,6 +1232,81 @@ fn a_fixed_rate_keeps_its_schedule_and_times_from_it() {
         summary.contains("warning: could not sustain the offered 1,000,000,000/s: achieved"),
         "{summary}"
     );
+}
+
+/// A stream runs one way on every kind of transport (kernel, polled
+/// shared memory, a ring behind events): every message verified and
+/// counted by the child, its one-way latency timed on the shared clock,
+/// the back-pressure recorded, and the file named for its window; with two
+/// children each gets every message.
+#[test]
+fn a_stream_carries_a_window_of_messages_one_way() {
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("pipe", &["--window", "16"], "stream-w16"),
+        ("spin", &["--window", "256"], "stream-w256"),
+        (
+            "raw-sync",
+            &["--window", "3", "--wait", "block"],
+            "stream-w3",
+        ),
+        ("shared-mem-queue", &["--window", "1"], "stream-w1"),
+    ];
+    for (transport, flags, stem) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = stdout_of(
+            cmd(IPC_BENCH)
+                .args(["run", "--transport", transport, "--pattern", "stream"])
+                .args(flags)
+                .args(["--codec", "json", "--duration", "0.3", "--warmup", "0.05"])
+                .args(["--rounds", "2", "--results-dir"])
+                .arg(dir.path()),
+        );
+        for text in [
+            "messages/s",
+            "Stream:       one way, window",
+            "back-pressure",
+            "On the wire:  message",
+        ] {
+            assert!(
+                summary.contains(text),
+                "{transport}: {text:?} missing:
+{summary}"
+            );
+        }
+        let file = only_file(dir.path());
+        assert!(file.to_string_lossy().contains(stem), "{file:?}");
+        let r = BenchResult::read(&file).unwrap();
+        assert!(r.verified && r.round_trips > 0, "{r:?}");
+        assert!(r.traffic.is_stream());
+        let pressure = r.backpressure.unwrap();
+        assert_eq!(pressure.sends, r.round_trips, "{transport}: {pressure:?}");
+        assert!(pressure.waits <= pressure.sends);
+        assert!(
+            r.codec_share.is_none(),
+            "a stream's message work is not a round trip's"
+        );
+        assert_eq!(r.payload_mb_per_sec, 32.0 * r.round_trips_per_sec / 1e6);
+        if cfg!(any(target_os = "linux", target_os = "macos")) {
+            let one_way = r.latency_ns.unwrap();
+            assert!(one_way.min > 0 && one_way.p50 <= one_way.p99, "{one_way:?}");
+            assert!(summary.contains("one way, all rounds"), "{summary}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let summary = stdout_of(
+        cmd(IPC_BENCH)
+            .args(["run", "--transport", "unix-socket", "--pattern", "stream"])
+            .args(["--children", "2", "--no-latency", "--duration", "0.2"])
+            .args(["--warmup", "0", "--rounds", "1", "--results-dir"])
+            .arg(dir.path()),
+    );
+    assert!(
+        summary.contains("stream, window 64, 2 children"),
+        "{summary}"
+    );
+    assert!(summary.contains("not recorded (--no-latency)"), "{summary}");
+    let r = BenchResult::read(&only_file(dir.path())).unwrap();
+    assert!(r.verified && r.latency_ns.is_none() && !r.latency_recorded);
 }
 
 /// With several children every ping goes to each, every pong is verified,

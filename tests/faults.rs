@@ -218,9 +218,36 @@ mod linux {
         );
     }
 
+    /// The stream flags for `label`: a window of 16, or of one where the
+    /// transport answers every request (iceoryx2's request-response).
+    fn stream_flags(label: &Label) -> [&'static str; 4] {
+        let window = if label.label.ends_with("req-res") {
+            "1"
+        } else {
+            "16"
+        };
+        ["--pattern", "stream", "--window", window]
+    }
+
+    /// Killed with a window of messages in flight: the parent, blocked on a
+    /// send or an acknowledgement, still finds it gone.
+    pub fn child_killed_mid_stream(label: &Label) {
+        child_killed(label, "0.1", "measuring", &stream_flags(label));
+    }
+
+    /// A parent killed with messages in flight takes the child with it and
+    /// leaves nothing behind.
+    pub fn parent_killed_mid_stream(label: &Label) {
+        parent_killed(label, &stream_flags(label));
+    }
+
     pub fn killed_parent_takes_the_child_with_it(label: &Label) {
+        parent_killed(label, &[]);
+    }
+
+    fn parent_killed(label: &Label, extra: &[&str]) {
         let dir = tempfile::tempdir().unwrap();
-        let mut run = Running::start(dir.path(), label, "0.1", "measuring");
+        let mut run = Running::start_with(dir.path(), label, "0.1", "measuring", extra);
         kill(run.parent.id(), libc::SIGKILL);
         let _ = run.parent.wait();
         wait_until_gone(run.child, Duration::from_secs(3), "orphaned child");
@@ -351,7 +378,9 @@ fn main() {
     {
         use ipc_bench::transport::Label;
         type Fault = fn(&Label);
-        let faults: [(&str, Fault); 6] = [
+        let faults: [(&str, Fault); 8] = [
+            ("child_killed_mid_stream", linux::child_killed_mid_stream),
+            ("parent_killed_mid_stream", linux::parent_killed_mid_stream),
             ("one_child_of_two_killed", linux::one_child_of_two_killed),
             ("child_killed_mid_run", linux::child_killed_mid_run),
             (

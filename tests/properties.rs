@@ -9,7 +9,7 @@ use codecs::shapes::{
 use codecs::{Codec, CodecVisitor};
 use ipc_bench::dispatch::boxed_format;
 use ipc_bench::handshake::{
-    ChildConfig, ChildReport, MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION,
+    ChildConfig, ChildReport, StreamRole, MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION,
 };
 use ipc_bench::message::{
     Complexity, MessageFormat, PingMessage, PongMessage, RawString, Structured,
@@ -404,6 +404,10 @@ fn valid_config() -> impl Strategy<Value = ChildConfig> {
                     transport_setup: setup,
                     parent_pid,
                     child_core,
+                    stream: (parent_pid % 3 == 0).then_some(StreamRole {
+                        window: 1 + parent_pid % 300,
+                        record_latency: parent_pid % 2 == 0,
+                    }),
                 }
             },
         )

@@ -1053,6 +1053,59 @@ fn a_fan_out_sweep_is_tabled_and_drawn_against_children() {
     );
 }
 
+/// A stream sweep: each window a case of its own beside the ping-pong,
+/// tabled with its traffic (one-way units named in the headers), compared
+/// with itself, and drawn against the window; the load chart, which is for
+/// fixed rates, leaves streams out.
+#[test]
+fn a_stream_sweep_is_tabled_and_drawn_against_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stdout_of(
+        cmd()
+            .args(["matrix", "--transports", "pipe,spin", "--codecs", "json"])
+            .args(["--complexities", "structured", "--rounds", "2"])
+            .args(["--patterns", "ping-pong,stream", "--windows", "1,8"])
+            .args(["--duration", "0.2", "--warmup", "0.05", "--results-dir"])
+            .arg(dir.path()),
+    );
+    for file in [
+        "pipe-json-structured.json",
+        "pipe-json-structured-stream-w1.json",
+        "spin-json-structured-stream-w8.json",
+    ] {
+        assert!(dir.path().join(file).exists(), "{file} missing:\n{out}");
+    }
+    for text in [
+        "Traffic",
+        "stream, window 8",
+        "stream: messages/s",
+        "one way",
+    ] {
+        assert!(out.contains(text), "{text:?} missing:\n{out}");
+    }
+    let both = stdout_of(
+        cmd()
+            .args(["compare", "--format", "csv"])
+            .arg(dir.path())
+            .arg(dir.path()),
+    );
+    assert_eq!(both.lines().count(), 7, "{both}");
+    let (charts, written) = plot_into(dir.path());
+    assert!(
+        written.contains("stream.svg") && !written.contains("load.svg"),
+        "{written}"
+    );
+    check_chart(
+        &charts.path().join("stream.svg"),
+        &[
+            "Stream: messages per second against the window",
+            "messages in flight",
+            "pipe",
+            "spin",
+        ],
+    );
+}
+
 /// `plot` of `input` into a fresh directory: the directory and what `plot` said.
 fn plot_into(input: &Path) -> (tempfile::TempDir, String) {
     let charts = tempfile::tempdir().unwrap();

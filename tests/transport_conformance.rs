@@ -80,13 +80,78 @@ fn options<T: Transport>(
     max_message_bytes: usize,
     config: &serde_json::Value,
 ) -> Options<T::Config> {
+    windowed::<T>(max_message_bytes, 1, config)
+}
+
+/// [`options`] for `window` messages in flight, the shared-memory queue
+/// barely large enough for them.
+fn windowed<T: Transport>(
+    max_message_bytes: usize,
+    window: usize,
+    config: &serde_json::Value,
+) -> Options<T::Config> {
     let mut config = config.clone();
     if let Some(region) = config.get_mut("queue_region_bytes") {
-        *region = (2 * (max_message_bytes + 64)).into();
+        *region = (2 * (window * (max_message_bytes + 4) + 64)).into();
     }
     Options {
         max_message_bytes,
+        window,
         config: transport::decode_config(&config).expect("a label's config decodes"),
+    }
+}
+
+/// Windows of messages in flight: `window` messages sent back to back
+/// before the peer takes any, each echoed as it is taken and read back only
+/// when the whole window is out, in rounds that wrap every ring and queue
+/// many times; order and content kept. A transport that cannot carry a
+/// window must say so before anything starts (`max_window`), which the
+/// runner turns into a clear refusal; then only that is checked.
+fn windows_in_flight<T: Transport>(config: &serde_json::Value) {
+    const MESSAGE: usize = 100;
+    for window in [2, 3, 64, 256] {
+        let options = windowed::<T>(MESSAGE, window, config);
+        if let Some(most) = T::max_window(&options) {
+            if most < window {
+                // Declared: the runner refuses the window with the transport's hint.
+                assert!(
+                    most >= 1,
+                    "{}: carries not even one message in flight",
+                    T::NAME
+                );
+                continue;
+            }
+        }
+        let (mut t, child) = start_echo::<T>(options);
+        let mut live = Liveness::new(Peer::InProcess);
+        let rounds = 20_000 / window as u64 + 3;
+        let mut n = 0u64;
+        for _ in 0..rounds {
+            let batch: Vec<Vec<u8>> = (0..window as u64)
+                .map(|i| pattern(1 + ((n + i) as usize * 13) % MESSAGE, n + i))
+                .collect();
+            for (i, msg) in batch.iter().enumerate() {
+                send_either(&mut t, msg, n + i as u64).unwrap_or_else(|e| {
+                    panic!("{}: window {window}: send {}: {e}", T::NAME, n + i as u64)
+                });
+            }
+            for (i, msg) in batch.iter().enumerate() {
+                let back = t
+                    .recv(&mut live)
+                    .unwrap_or_else(|e| panic!("{}: window {window}: recv: {e}", T::NAME));
+                assert_eq!(
+                    back,
+                    &msg[..],
+                    "{}: window {window}: message {} out of order or changed",
+                    T::NAME,
+                    n + i as u64
+                );
+            }
+            n += window as u64;
+        }
+        t.send(STOP).unwrap();
+        assert_eq!(t.recv(&mut live).unwrap(), STOP);
+        assert_eq!(child.join().unwrap(), n, "{}: window {window}", T::NAME);
     }
 }
 
@@ -370,6 +435,7 @@ enum Check {
     GonePeer,
     Stress,
     HostileSetup,
+    Windows,
 }
 
 impl Check {
@@ -379,12 +445,13 @@ impl Check {
             Check::GonePeer => "reports_a_gone_peer",
             Check::Stress => "survives_a_stress_loop",
             Check::HostileSetup => "refuses_hostile_setup_sizes",
+            Check::Windows => "carries_windows_in_flight",
         }
     }
 
     fn applies_to(self, label: &str) -> bool {
         match self {
-            Check::Conformance | Check::GonePeer => true,
+            Check::Conformance | Check::GonePeer | Check::Windows => true,
             Check::Stress => STRESSED.contains(&label),
             Check::HostileSetup => SIZED_SETUP.contains(&label),
         }
@@ -409,6 +476,7 @@ impl TransportVisitor for Visit {
             Check::GonePeer => peer_disconnect_is_an_error::<T>(&self.1),
             Check::Stress => stress::<T>(&self.1),
             Check::HostileSetup => hostile_setups_are_refused::<T>(&self.1),
+            Check::Windows => windows_in_flight::<T>(&self.1),
         }
     }
 }
@@ -421,6 +489,7 @@ fn main() {
         Check::GonePeer,
         Check::Stress,
         Check::HostileSetup,
+        Check::Windows,
     ];
     for label in transport::labels() {
         for check in checks.into_iter().filter(|c| c.applies_to(&label.label)) {

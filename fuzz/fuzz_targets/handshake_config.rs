@@ -41,6 +41,7 @@ impl TransportVisitor for Connect<'_> {
     fn visit<T: Transport>(self) {
         let options = Options {
             max_message_bytes: REAL_MESSAGE,
+            window: 1,
             config: transport::decode_config::<T::Config>(&self.config).expect("a label's config"),
         };
         let Ok((listener, setup)) = T::listen(&options) else {

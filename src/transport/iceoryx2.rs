@@ -173,6 +173,10 @@ mod imp {
         TransportError::Other(format!("{context}: {error:?}"))
     }
 
+    /// The largest subscriber buffer, so the largest stream window, asked
+    /// of iceoryx2: each slot is a sample of the publisher's data segment.
+    const MAX_SUBSCRIBER_BUFFER: usize = 4096;
+
     /// The slice length services are created with: iceoryx2 needs at least one.
     fn slice_len(options: &Options<super::Config>) -> usize {
         options.max_message_bytes.max(1)
@@ -226,14 +230,16 @@ mod imp {
         let open = |suffix: &str| {
             // As iceoryx2's own benchmarks set their services up: one port
             // of each kind, no history, a buffer of one (a ping-pong never has
-            // more in flight), and safe overflow.
+            // more in flight), and safe overflow. A stream's buffer holds its
+            // window: the engine never has more unacknowledged, so nothing
+            // is ever overwritten (and the child's order check would see it).
             let builder = node
                 .service_builder(&setup.name(suffix)?)
                 .publish_subscribe::<Bytes>()
                 .max_publishers(1)
                 .max_subscribers(1)
                 .history_size(0)
-                .subscriber_max_buffer_size(1)
+                .subscriber_max_buffer_size(options.window.max(1))
                 .enable_safe_overflow(true);
             if parent {
                 builder
@@ -367,6 +373,23 @@ mod imp {
 
         fn capacity(options: &Options<super::Config>) -> Option<usize> {
             Some(slice_len(options))
+        }
+
+        fn max_window(options: &Options<super::Config>) -> Option<usize> {
+            match options.config.iox_pattern {
+                // The subscriber's buffer is sized to the window.
+                IoxPattern::PublishSubscribe => Some(MAX_SUBSCRIBER_BUFFER),
+                // Every request expects its own response; a stream's child
+                // answers only every half window.
+                IoxPattern::RequestResponse => Some(1),
+            }
+        }
+
+        fn window_hint(options: &Options<super::Config>) -> Option<String> {
+            (options.config.iox_pattern == IoxPattern::RequestResponse).then(|| {
+                "request-response answers every request; stream with --iox-pattern publish-subscribe"
+                    .to_string()
+            })
         }
 
         fn variants() -> Vec<super::Config> {

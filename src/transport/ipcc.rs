@@ -48,6 +48,11 @@ impl Transport for Ipcc {
         None
     }
 
+    fn max_window(_options: &Options<()>) -> Option<usize> {
+        // Unbounded on the crate's side; a full kernel buffer makes the writer wait.
+        None
+    }
+
     fn listen(_options: &Options<()>) -> Result<(Self::Listener, Setup), TransportError> {
         let (server, server_name) = IpcOneShotServer::new().map_err(TransportError::io(
             "creating the ipc-channel one-shot server",

@@ -58,11 +58,26 @@ impl MatrixFlags for NoFlags {
 }
 
 /// What a transport is set up with, identical on both sides: the longest
-/// message either side will send, and the transport's own settings.
+/// message either side will send, how many may be in flight each way, and
+/// the transport's own settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options<C> {
     pub max_message_bytes: usize,
+    /// Messages a side may send before it receives anything back: 1 for a
+    /// ping-pong, the window for a stream (see [`Transport::max_window`]).
+    pub window: usize,
     pub config: C,
+}
+
+impl<C> Options<C> {
+    /// Options for a ping-pong: one message in flight each way.
+    pub fn ping_pong(max_message_bytes: usize, config: C) -> Self {
+        Options {
+            max_message_bytes,
+            window: 1,
+            config,
+        }
+    }
 }
 
 /// Why a transport operation failed.
@@ -97,10 +112,12 @@ impl TransportError {
 }
 
 /// A bidirectional, message-preserving, in-order byte channel between the
-/// parent and the child, used in strict alternation: a side sends its next
-/// message only after it has received the peer's answer to the previous one,
-/// so at most one message is in flight per direction (what lets a
-/// shared-memory transport get by with one slot per direction).
+/// parent and the child, used within a window: a side sends message
+/// `n + window` only after it has received a message the peer sent after
+/// taking message `n` (with a window of one, strict alternation: a ping,
+/// its pong). So at most `window` messages are in flight per direction,
+/// which is what lets a shared-memory transport get by with a ring of
+/// `window` slots each way.
 ///
 /// Lifecycle: the parent calls [`listen`](Transport::listen) before spawning
 /// the child and sends the returned setup in the handshake; the child calls
@@ -147,6 +164,21 @@ pub trait Transport: Sized {
     /// What to change when a `max_message_bytes` message does not fit, for the
     /// start-up error (say, which setting to raise and to what).
     fn too_large_hint(_max_message_bytes: usize) -> Option<String> {
+        None
+    }
+
+    /// The most messages this transport holds in flight each way with these
+    /// options (their `window` aside), or `None` when it has no limit: a
+    /// kernel buffer or a crate's queue makes a sender wait when full, with
+    /// no harm. Checked before the child is spawned; the default, one, is
+    /// what any transport that works in a ping-pong carries.
+    fn max_window(_options: &Options<Self::Config>) -> Option<usize> {
+        Some(1)
+    }
+
+    /// What to change when `options.window` exceeds [`max_window`](Transport::max_window),
+    /// for the start-up error.
+    fn window_hint(_options: &Options<Self::Config>) -> Option<String> {
         None
     }
 
@@ -340,6 +372,7 @@ macro_rules! registry {
 }
 
 mod shm_region;
+mod slot_ring;
 pub mod stale;
 mod stream;
 pub use shm_region::remove_all_regions;

@@ -99,6 +99,11 @@ impl Transport for Pipe {
         super::stream::capacity(options)
     }
 
+    fn max_window(_options: &Options<()>) -> Option<usize> {
+        // A full kernel buffer makes the writer wait.
+        None
+    }
+
     fn listen(_options: &Options<()>) -> Result<(Listener, Setup), TransportError> {
         let (child_read, parent_write) = pipe()?;
         let (parent_read, child_write) = pipe()?;

@@ -129,6 +129,11 @@ impl Geometry {
     fn max_message(&self) -> usize {
         self.half().saturating_sub(QUEUE_OVERHEAD + HEADER)
     }
+
+    /// How many frames of `max_message_bytes` one direction holds at once.
+    fn frames(&self, max_message_bytes: usize) -> usize {
+        self.half().saturating_sub(QUEUE_OVERHEAD) / (HEADER + max_message_bytes)
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -143,8 +148,9 @@ pub struct SharedMemQueue {
     /// The frame being sent: header and message in one buffer, so the queue
     /// publishes it with a single write-position update.
     frame: Vec<u8>,
-    /// The frame last received.
+    /// Frames taken from the queue, handed out from `unread` on.
     received: Vec<u8>,
+    unread: usize,
     max_message: usize,
     /// Last field: dropped after the queues that point into it.
     region: Region,
@@ -179,7 +185,10 @@ impl SharedMemQueue {
             outgoing,
             incoming,
             frame: Vec::with_capacity(HEADER + geometry.max_message()),
-            received: Vec::with_capacity(HEADER + geometry.max_message()),
+            // Room for a whole direction's queue: in a stream several frames
+            // are taken at once.
+            received: Vec::with_capacity(half),
+            unread: 0,
             max_message: geometry.max_message(),
             region,
         }
@@ -200,6 +209,19 @@ impl Transport for SharedMemQueue {
 
     fn too_large_hint(max_message_bytes: usize) -> Option<String> {
         let needed = 2 * (max_message_bytes + HEADER + QUEUE_OVERHEAD).div_ceil(8) * 8;
+        Some(format!(
+            "raise SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES (--queue-region-bytes) to at least {needed}"
+        ))
+    }
+
+    fn max_window(options: &Options<Config>) -> Option<usize> {
+        // Within the window the queue never fills, so a send never waits on it.
+        Some(Geometry::new(options.config.queue_region_bytes).map_or(0, |g| g.frames(options.max_message_bytes)))
+    }
+
+    fn window_hint(options: &Options<Config>) -> Option<String> {
+        let per_direction = options.window * (HEADER + options.max_message_bytes) + QUEUE_OVERHEAD;
+        let needed = (2 * per_direction.div_ceil(8) * 8).min(MAX_REGION_BYTES);
         Some(format!(
             "raise SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES (--queue-region-bytes) to at least {needed}"
         ))
@@ -263,12 +285,12 @@ impl Transport for SharedMemQueue {
         self.frame
             .extend_from_slice(&(message.len() as u32).to_le_bytes());
         self.frame.extend_from_slice(message);
-        // In a strict ping-pong the queue is empty by now: the peer consumed
-        // our previous frame before answering it. Anything else is a protocol
-        // error, reported rather than waited out.
+        // Within the window (see `max_window`) the queue has room: the peer
+        // took the frames before the last `window` before it answered them.
+        // Anything else is a protocol error, reported rather than waited out.
         self.outgoing.write_or_fail(&self.frame).map_err(|_| {
             TransportError::Other(format!(
-                "shared-mem-queue: no room for a {}-byte frame ({} free): the peer has not consumed the previous message",
+                "shared-mem-queue: no room for a {}-byte frame ({} free): more messages in flight than the window",
                 self.frame.len(),
                 self.outgoing.space()
             ))
@@ -276,30 +298,46 @@ impl Transport for SharedMemQueue {
     }
 
     fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError> {
-        let incoming = &mut self.incoming;
-        // The writer publishes a whole frame with one position update, so once
-        // anything is visible the whole frame is. With at most one message in
-        // flight (the Transport contract) that is all there is, and one pass
-        // through the crate's byte-by-byte copy reads it: peeking the header
-        // first would walk the queue twice.
-        let available = liveness.spin_until(|| Some(incoming.size()).filter(|&n| n >= HEADER))?;
-        if available > self.received.capacity() {
-            return Err(TransportError::Corrupt(format!(
-                "{available} bytes queued, more than one frame of at most {} bytes",
-                HEADER + self.max_message
-            )));
+        if self.unread == self.received.len() {
+            let incoming = &mut self.incoming;
+            // The writer publishes a whole frame with one position update, so
+            // whatever is visible is whole frames: one pass through the
+            // crate's byte-by-byte copy takes them all (in a ping-pong, the
+            // one there is), and the next calls hand them out one by one.
+            let available =
+                liveness.spin_until(|| Some(incoming.size()).filter(|&n| n >= HEADER))?;
+            if available > self.received.capacity() {
+                return Err(TransportError::Corrupt(format!(
+                    "{available} bytes queued, more than the {}-byte queue holds",
+                    self.received.capacity()
+                )));
+            }
+            self.received.resize(available, 0);
+            let read = incoming.consume_at_most(&mut self.received);
+            if read != available {
+                return Err(TransportError::Corrupt(format!(
+                    "{available} bytes were queued, {read} could be read"
+                )));
+            }
+            self.unread = 0;
         }
-        self.received.resize(available, 0);
-        let read = incoming.consume_at_most(&mut self.received);
-        let len =
-            u32::from_le_bytes(self.received[..HEADER].try_into().expect("HEADER bytes")) as usize;
-        if read != available || HEADER + len != read {
+        let rest = &self.received[self.unread..];
+        let header: [u8; HEADER] = rest
+            .get(..HEADER)
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| {
+                TransportError::Corrupt(format!("{} bytes left, no frame header", rest.len()))
+            })?;
+        let len = u32::from_le_bytes(header) as usize;
+        if len > self.max_message || HEADER + len > rest.len() {
             return Err(TransportError::Corrupt(format!(
                 "frame header says {len} bytes, {} arrived",
-                read.saturating_sub(HEADER)
+                rest.len() - HEADER
             )));
         }
-        Ok(&self.received[HEADER..])
+        let start = self.unread + HEADER;
+        self.unread = start + len;
+        Ok(&self.received[start..start + len])
     }
 
     fn orphaned(&mut self) {

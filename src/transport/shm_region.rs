@@ -167,54 +167,8 @@ fn checked_total(len: usize) -> Result<usize, TransportError> {
 /// accepted message (a 256 MiB payload and its envelope).
 pub const MAX_SLOT_CAPACITY: usize = 1 << 30;
 /// Slots start on this boundary (two cache lines: adjacent-line prefetch
-/// pairs them), so the two directions never share a line.
+/// pairs them), so no two slots, and no two directions, share a line.
 pub const SLOT_ALIGN: usize = 128;
-
-/// Where the two slots of a one-slot-per-direction transport lie: each a
-/// transport-specific header, then `capacity` bytes of message, the slot's
-/// start aligned to [`SLOT_ALIGN`]. Built only through [`new`](Self::new),
-/// which checks every size, so a hostile capacity from the handshake is
-/// refused instead of wrapping around to a small region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TwoSlots {
-    capacity: usize,
-    stride: usize,
-}
-
-impl TwoSlots {
-    pub fn new(header: usize, capacity: usize) -> Result<Self, TransportError> {
-        let too_large = || {
-            TransportError::Setup(format!(
-                "slot capacity {capacity} is larger than the {MAX_SLOT_CAPACITY} bytes accepted"
-            ))
-        };
-        if capacity > MAX_SLOT_CAPACITY {
-            return Err(too_large());
-        }
-        let stride = header
-            .checked_add(capacity)
-            .and_then(|n| n.checked_next_multiple_of(SLOT_ALIGN))
-            .filter(|stride| stride.checked_mul(2).is_some())
-            .ok_or_else(too_large)?;
-        Ok(TwoSlots { capacity, stride })
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// The bytes both slots take.
-    pub fn region_len(&self) -> usize {
-        // Checked in `new`.
-        2 * self.stride
-    }
-
-    /// Where slot `index` (0 or 1) starts, relative to the region.
-    pub fn slot_offset(&self, index: usize) -> usize {
-        debug_assert!(index < 2);
-        index * self.stride
-    }
-}
 
 impl Drop for Region {
     fn drop(&mut self) {
@@ -225,8 +179,6 @@ impl Drop for Region {
     }
 }
 
-/// The message part of a one-message slot in a region: a length and
-/// `capacity` bytes of data. Shared by the slot-based transports; each
 /// The message length from which the slot transports (spin, raw-sync) lend
 /// their slot to the codec and hand received messages out in place. Measured
 /// on a 2-vCPU VM, spin, postcard, alternated runs, in place against copied:
@@ -237,8 +189,8 @@ impl Drop for Region {
 /// that sit in the other core's cache.
 pub const IN_PLACE_FROM: usize = 4096;
 
-/// publishes and observes messages its own way (an event, a sequence number)
-/// and calls these between.
+/// The message part of a slot in a region: a length and `capacity` bytes
+/// of data, written and read through the ring protocol of `slot_ring`.
 pub struct SlotData {
     pub len: *mut u64,
     pub data: *mut u8,
@@ -246,31 +198,14 @@ pub struct SlotData {
 }
 
 impl SlotData {
-    /// Copies `message` into the slot.
-    ///
-    /// # Safety
-    /// `len` must be 8-aligned and `data` valid for `capacity` bytes, inside a
-    /// live mapping, and the peer must not be reading the slot (it reads only
-    /// after the caller publishes, and has answered the previous message).
-    pub unsafe fn write(&self, message: &[u8]) -> Result<(), TransportError> {
-        if message.len() > self.capacity {
-            return Err(TransportError::TooLarge {
-                len: message.len(),
-                capacity: self.capacity,
-            });
-        }
-        // SAFETY: message.len() <= capacity; exclusive access per the caller.
-        unsafe {
-            std::ptr::copy_nonoverlapping(message.as_ptr(), self.data, message.len());
-            self.set_len(message.len())
-        }
-    }
-
     /// The whole slot, writable, for a message to be encoded in place;
     /// publish it with [`set_len`](Self::set_len) and then the transport's signal.
     ///
     /// # Safety
-    /// As for [`write`](Self::write), for as long as the slice is used. The
+    /// `len` must be 8-aligned and `data` valid for `capacity` bytes, inside
+    /// a live mapping, and the peer must not be reading the slot (it reads only
+    /// after the caller publishes, and has handed the slot back), for as long
+    /// as the slice is used. The
     /// bytes are initialized: the mapping was zero-filled and only ever
     /// holds bytes written since.
     #[allow(clippy::mut_from_ref)]
@@ -283,7 +218,7 @@ impl SlotData {
     /// Records that the first `len` bytes of the slot are the message.
     ///
     /// # Safety
-    /// As for [`write`](Self::write).
+    /// As for [`slot_mut`](Self::slot_mut).
     pub unsafe fn set_len(&self, len: usize) -> Result<(), TransportError> {
         if len > self.capacity {
             return Err(TransportError::TooLarge {
@@ -320,8 +255,8 @@ impl SlotData {
     /// # Safety
     /// The caller must have observed the writer's publication with Acquire
     /// ordering, so the length and bytes are complete, and must stop using
-    /// the slice before it answers: the writer writes the slot again only
-    /// after receiving the answer.
+    /// the slice before it hands the slot back: the writer writes the slot
+    /// again only after that.
     pub unsafe fn read<'b>(&self) -> Result<&'b [u8], TransportError> {
         // SAFETY: published and stable, per the caller.
         let len = unsafe { self.len.read_volatile() } as usize;
@@ -352,24 +287,6 @@ pub(crate) fn mixed_message_len(n: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slot_geometry_refuses_what_would_wrap_or_exceed_the_cap() {
-        let ok = TwoSlots::new(16, 200).unwrap();
-        assert_eq!(ok.region_len(), 2 * 256);
-        assert_eq!(ok.slot_offset(1), 256);
-        assert_eq!(TwoSlots::new(16, 0).unwrap().region_len(), 2 * 128);
-        for hostile in [
-            usize::MAX,
-            usize::MAX / 2,
-            usize::MAX / 2 - 8,
-            MAX_SLOT_CAPACITY + 1,
-        ] {
-            assert!(TwoSlots::new(16, hostile).is_err(), "{hostile}");
-        }
-        assert!(TwoSlots::new(usize::MAX, 1).is_err());
-        assert!(TwoSlots::new(264, MAX_SLOT_CAPACITY).is_ok());
-    }
 
     #[test]
     fn a_region_is_checked_against_its_real_length_and_header() {

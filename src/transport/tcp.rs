@@ -43,6 +43,11 @@ impl Transport for Tcp {
         super::stream::capacity(options)
     }
 
+    fn max_window(_options: &Options<()>) -> Option<usize> {
+        // A full kernel buffer makes the writer wait.
+        None
+    }
+
     fn listen(_options: &Options<()>) -> Result<(TcpListener, Setup), TransportError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .map_err(TransportError::io("binding a loopback TCP port"))?;

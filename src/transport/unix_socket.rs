@@ -43,6 +43,11 @@ impl Transport for UnixSocket {
         super::stream::capacity(options)
     }
 
+    fn max_window(_options: &Options<()>) -> Option<usize> {
+        // A full kernel buffer makes the writer wait.
+        None
+    }
+
     fn listen(_options: &Options<()>) -> Result<(Listener, Setup), TransportError> {
         let private = super::stale::ensure_private_dir().map_err(TransportError::io(
             "preparing the private directory for the Unix socket",
