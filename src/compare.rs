@@ -122,7 +122,7 @@ fn any_traffic<'a>(results: impl IntoIterator<Item = &'a BenchResult>) -> bool {
 
 /// Whether any of `results` ran at a fixed rate.
 fn any_paced<'a>(results: impl IntoIterator<Item = &'a BenchResult>) -> bool {
-    results.into_iter().any(|r| !r.traffic.is_ping_pong())
+    results.into_iter().any(|r| r.traffic.schedule().is_some())
 }
 
 /// Whether a result came from a debug build, whose figures are several
@@ -288,7 +288,12 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
         // all rounds together, with the lowest and highest round's.
         headers.push("p99 from due".into());
     }
-    headers.extend(["CPU/round trip", "Wire B", "Codec share", "Rounds"].map(String::from));
+    let cpu = if streams {
+        "CPU each"
+    } else {
+        "CPU/round trip"
+    };
+    headers.extend([cpu, "Wire B", "Codec share", "Rounds"].map(String::from));
     if let Some(reference) = reference {
         headers.push(format!("vs {reference}"));
     }
@@ -416,10 +421,12 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
 }
 
 /// The bytes of a ping, and of a pong when it differs (raw strings and the
-/// `structured` pong carry other ids); sorted by the ping's.
+/// `structured` pong carry other ids; a stream has none); sorted by the ping's.
 fn wire_entry(r: &BenchResult) -> Entry {
     match r.wire_bytes {
-        Some(w) if w.ping == w.pong => Entry::number(w.ping.to_string(), w.ping as f64),
+        Some(w) if w.ping == w.pong || r.traffic.is_stream() => {
+            Entry::number(w.ping.to_string(), w.ping as f64)
+        }
         Some(w) => Entry::number(format!("{} / {}", w.ping, w.pong), w.ping as f64),
         None => Entry::missing(),
     }

@@ -805,10 +805,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
                 MessagePath::of::<T>(self.format, self.wire_bytes)
             }
         };
-        let parent_cpu = match (cpu_start, process_cpu_time()) {
-            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-            _ => None,
-        };
+        let parent_cpu = cpu_since(cpu_start);
         if self.links.len() > 1 {
             // One encoding, copied to every child.
             path.send = PathKind::Copied;
@@ -834,6 +831,11 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         }
         Ok(())
     }
+}
+
+/// This process's CPU time since `start` (a `process_cpu_time` reading).
+fn cpu_since(start: Option<Duration>) -> Option<Duration> {
+    Some(process_cpu_time()?.saturating_sub(start?))
 }
 
 /// Reads acknowledgements from child `child` until its window has room for
@@ -943,10 +945,7 @@ pub fn serve_stream<T: Transport, F: MessageFormat>(
                 .map_err(transport_error)?;
         }
     }
-    let cpu = match (cpu_start, process_cpu_time()) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-        _ => None,
-    };
+    let cpu = cpu_since(cpu_start);
     Ok(Served {
         round_trips: next_seq - 1,
         cpu,
@@ -986,10 +985,7 @@ pub fn serve<T: Transport, F: MessageFormat>(
         .map_err(|failure| failure.at(seq))?;
         served += 1;
     }
-    let cpu = match (cpu_start, process_cpu_time()) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-        _ => None,
-    };
+    let cpu = cpu_since(cpu_start);
     Ok(Served {
         round_trips: served,
         cpu,
