@@ -216,7 +216,10 @@ impl Transport for SharedMemQueue {
 
     fn max_window(options: &Options<Config>) -> Option<usize> {
         // Within the window the queue never fills, so a send never waits on it.
-        Some(Geometry::new(options.config.queue_region_bytes).map_or(0, |g| g.frames(options.max_message_bytes)))
+        Some(
+            Geometry::new(options.config.queue_region_bytes)
+                .map_or(0, |g| g.frames(options.max_message_bytes)),
+        )
     }
 
     fn window_hint(options: &Options<Config>) -> Option<String> {
