@@ -163,7 +163,7 @@ fn bad_input_is_a_one_line_usage_error() {
     let not_exec = dir.path().join("not-executable");
     std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
     let dir_str = dir.path().to_str().unwrap().to_string();
-    let flag_cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+    let mut flag_cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
         (
             vec!["--duration", "abc"],
             vec!["--duration", "abc", "TEST_DURATION_SECONDS"],
@@ -301,25 +301,6 @@ fn bad_input_is_a_one_line_usage_error() {
         (
             vec![
                 "--transport",
-                "iceoryx2",
-                "--iox-pattern",
-                "request-response",
-                "--pattern",
-                "stream",
-                "--window",
-                "4",
-            ],
-            vec![
-                "--window/WINDOW",
-                "'4'",
-                "iceoryx2",
-                "one message at a time",
-                "publish-subscribe",
-            ],
-        ),
-        (
-            vec![
-                "--transport",
                 "shared-mem-queue",
                 "--queue-region-bytes",
                 "4096",
@@ -336,6 +317,27 @@ fn bad_input_is_a_one_line_usage_error() {
             ],
         ),
     ];
+    if cfg!(feature = "iceoryx2") {
+        flag_cases.push((
+            vec![
+                "--transport",
+                "iceoryx2",
+                "--iox-pattern",
+                "request-response",
+                "--pattern",
+                "stream",
+                "--window",
+                "4",
+            ],
+            vec![
+                "--window/WINDOW",
+                "'4'",
+                "iceoryx2",
+                "one message at a time",
+                "publish-subscribe",
+            ],
+        ));
+    }
     for (args, names) in flag_cases {
         let mut c = cmd(IPC_BENCH);
         c.arg("run").args(&args);
