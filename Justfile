@@ -1,7 +1,9 @@
 # ipc-bench recipes. `just` alone lists them.
 #
-# BUILD_MODE=release (the default) or debug: a benchmark measured in debug
-# mode misleads, so release is what you get unless you ask.
+# BUILD_MODE=release (the default: Cargo's release profile, what most teams
+# ship), fast (fat LTO, one codegen unit: the mechanism's best figure, a
+# longer build) or debug: a benchmark measured in debug mode misleads, so an
+# optimized build is what you get unless you ask.
 # FEATURES: Cargo features for the benchmark builds (default full: every codec
 # and every optional transport, so switching either never triggers a rebuild).
 
@@ -9,7 +11,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 build_mode := env("BUILD_MODE", "release")
 features := env("FEATURES", "full")
-profile_flag := if build_mode == "release" { "--release" } else if build_mode == "debug" { "" } else { error("BUILD_MODE must be release or debug, got '" + build_mode + "'") }
+profile_flag := if build_mode == "release" { "--release" } else if build_mode == "fast" { "--profile fast" } else if build_mode == "debug" { "" } else { error("BUILD_MODE must be release, fast or debug, got '" + build_mode + "'") }
 
 # List the recipes
 default:

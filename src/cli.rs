@@ -116,18 +116,21 @@ pub struct MatrixArgs {
     /// a round trip ends when all have answered (1: the ordinary run).
     #[arg(long, value_delimiter = ',', default_value = "1", value_parser = children_parser("--children"))]
     pub children: Vec<u32>,
-    /// Measured seconds per case in each round.
-    #[arg(long, short, env = "TEST_DURATION_SECONDS", default_value = "0.5", value_name = "SECONDS",
+    /// Measured seconds per case in each round: many short rounds make a
+    /// tighter interval than a few long ones in the same time.
+    #[arg(long, short, env = "TEST_DURATION_SECONDS", default_value = "0.1", value_name = "SECONDS",
           value_parser = seconds_parser("TEST_DURATION_SECONDS", false))]
     pub duration: f64,
-    /// Warm-up seconds per case in each round.
-    #[arg(long, short, env = "WARMUP_SECONDS", default_value = "0.2", value_name = "SECONDS",
+    /// Warm-up seconds per case in each round: the longest, unless
+    /// --fixed-warmup (a ping-pong's warm-up ends once its pace has settled).
+    #[arg(long, short, env = "WARMUP_SECONDS", default_value = "0.1", value_name = "SECONDS",
           value_parser = seconds_parser("WARMUP_SECONDS", true))]
     pub warmup: f64,
-    /// Rounds: every case runs once per round, in a fresh shuffled order each
-    /// round, and its figures are the median over rounds with a 95 % interval
-    /// (6 or more rounds reach 95 %).
-    #[arg(long, env = "ROUNDS", default_value = "6", value_parser = parse_rounds)]
+    /// Planned rounds: every case runs once per round, in a fresh shuffled
+    /// order each round, and its figures are the median over rounds with a
+    /// 95 % interval (6 or more rounds reach 95 %); cases not yet within
+    /// --precision then get more.
+    #[arg(long, env = "ROUNDS", default_value_t = crate::series::DEFAULT_ROUNDS, value_parser = parse_rounds)]
     pub rounds: usize,
     /// Seed of the shuffled order [default: a random one, recorded in every
     /// result file, so that --seed replays an order].
@@ -307,6 +310,13 @@ pub struct CommonArgs {
     #[arg(long)]
     pub no_latency: bool,
 
+    /// Warm up for the whole --warmup every round. Without it, a ping-pong's
+    /// warm-up ends as soon as two consecutive 10 ms windows' throughputs
+    /// are within 5 % of each other, --warmup being its longest (the rate
+    /// and stream patterns always warm up for all of it).
+    #[arg(long, env = "FIXED_WARMUP")]
+    pub fixed_warmup: bool,
+
     /// Directory for result files (and a matrix's summary).
     #[arg(long, env = "RESULTS_DIR", default_value = "results/local")]
     pub results_dir: PathBuf,
@@ -315,6 +325,33 @@ pub struct CommonArgs {
     #[arg(long, env = "HANDSHAKE_TIMEOUT_SECONDS", default_value = "10", value_name = "SECONDS",
           value_parser = seconds_parser("HANDSHAKE_TIMEOUT_SECONDS", false))]
     pub handshake_timeout: f64,
+
+    /// After the planned rounds, a case whose median's 95 % interval is wider
+    /// than ± this many percent gets more rounds, until it is within it, its
+    /// rounds split into two modes, it reaches --max-rounds, or --max-time
+    /// ends. 0: the planned rounds only.
+    #[arg(long, env = "PRECISION", default_value = "5", value_name = "PERCENT",
+          value_parser = precision_parser)]
+    pub precision: f64,
+
+    /// The most rounds a case may take while its interval is too wide.
+    #[arg(long, env = "MAX_ROUNDS", default_value_t = crate::series::DEFAULT_MAX_ROUNDS,
+          value_parser = max_rounds_parser)]
+    pub max_rounds: usize,
+
+    /// Seconds the whole run may take with its extra rounds (the planned
+    /// rounds always run) [default: twice what the planned rounds took].
+    #[arg(long, env = "MAX_TIME_SECONDS", value_name = "SECONDS",
+          value_parser = seconds_parser("MAX_TIME_SECONDS", false))]
+    pub max_time: Option<f64>,
+
+    /// Seconds a running round may go without a reply, an acknowledgement
+    /// or a stream send before the child is stopped and the round fails as
+    /// stalled (plus one request's interval at a fixed rate, and time for
+    /// very large messages).
+    #[arg(long, env = "STALL_TIMEOUT_SECONDS", default_value = "3", value_name = "SECONDS",
+          value_parser = seconds_parser("STALL_TIMEOUT_SECONDS", false))]
+    pub stall_timeout: f64,
 }
 
 fn parse_transport(value: &str) -> Result<TransportId, String> {
@@ -352,6 +389,25 @@ fn parse_rounds(value: &str) -> Result<usize, String> {
         Ok(n) if (1..=MAX_ROUNDS).contains(&n) => Ok(n),
         _ => Err(format!(
             "accepted: a whole number of rounds from 1 to {MAX_ROUNDS} (ROUNDS)"
+        )),
+    }
+}
+
+fn precision_parser(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(p) if p.is_finite() && (0.0..100.0).contains(&p) => Ok(p / 100.0),
+        _ => Err(
+            "accepted: a percentage from 0 (the planned rounds only) to less than 100, like 5 or 2.5 (PRECISION)"
+                .into(),
+        ),
+    }
+}
+
+fn max_rounds_parser(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_ROUNDS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "accepted: a whole number of rounds from 1 to {MAX_ROUNDS} (MAX_ROUNDS)"
         )),
     }
 }

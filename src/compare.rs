@@ -188,6 +188,16 @@ pub fn short_rate(rate: f64) -> String {
 /// A median with its spread: `1.06 M ±4 %`, or `1.06 M (1 round)` when
 /// there is no interval to give.
 fn rate_with_spread(r: &BenchResult) -> String {
+    if let Some([slow, fast]) = &r.modes {
+        // No one median describes two groups: both, with their rounds.
+        return format!(
+            "two modes: {} ({}) | {} ({})",
+            short_rate(fast.median),
+            fast.rounds,
+            short_rate(slow.median),
+            slow.rounds
+        );
+    }
     match &r.round_trips_per_sec_ci95 {
         Some(ci) => format!(
             "{} ±{:.0} %",
@@ -196,6 +206,29 @@ fn rate_with_spread(r: &BenchResult) -> String {
         ),
         None => format!("{} (1 round)", short_rate(r.round_trips_per_sec)),
     }
+}
+
+/// The rounds a case took, and, when its interval is still wider than the
+/// precision it aimed at, why it got no more: `60 max`, `34 budget`.
+fn rounds_entry(r: &BenchResult) -> Entry {
+    use crate::estimate::Stop;
+    let short = match r.stopped {
+        Some(Stop::Precise | Stop::Planned) | None => None,
+        Some(Stop::TwoModes) => Some("2 modes"),
+        Some(Stop::MaxRounds) => Some("max"),
+        Some(Stop::Budget) => Some("budget"),
+        Some(Stop::Failed) => Some("failed"),
+        Some(Stop::Interrupted) => Some("interrupted"),
+    };
+    let wide = match (r.precision, &r.round_trips_per_sec_ci95) {
+        (Some(precision), Some(ci)) => ci.relative_half_width(r.round_trips_per_sec) > precision,
+        _ => false,
+    };
+    let text = match short {
+        Some(short) if wide || r.modes.is_some() => format!("{} {short}", r.rounds),
+        _ => r.rounds.to_string(),
+    };
+    Entry::number(text, r.rounds as f64)
 }
 
 /// CPU per round trip: the median over rounds, with its spread.
@@ -382,7 +415,7 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
                     Some(share) => Entry::number(format!("{:.0} %", share * 100.0), share),
                     None => Entry::missing(),
                 });
-                row.push(Entry::number(r.rounds.to_string(), r.rounds as f64));
+                row.push(rounds_entry(r));
                 if reference == Some(key.transport_label().as_str()) {
                     row.push(Entry::text("reference"));
                 } else if reference.is_some() {

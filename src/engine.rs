@@ -16,7 +16,7 @@
 //! it with an empty acknowledgement, after any counts still on the way,
 //! which the parent reads and checks until it arrives.
 
-use crate::liveness::Liveness;
+use crate::liveness::{Liveness, Progress};
 use crate::message::{MessageFormat, Out, VerifyError};
 use crate::stats::{process_cpu_time, shared_clock_ns, LatencyRecorder};
 use crate::traffic::{self, Schedule};
@@ -73,9 +73,54 @@ pub const INTERVAL: Duration = Duration::from_millis(100);
 /// How long to run, and whether to time each round trip.
 #[derive(Debug, Clone, Copy)]
 pub struct EngineConfig {
+    /// The warm-up's length, or with `settle`, its longest.
     pub warmup: Duration,
     pub duration: Duration,
     pub record_latency: bool,
+    /// End a closed loop's warm-up as soon as its throughput has settled
+    /// (see [`Settling`]) rather than after all of `warmup`.
+    pub settle: bool,
+}
+
+/// The window in which a warm-up's throughput is measured.
+pub const SETTLE_WINDOW: Duration = Duration::from_millis(10);
+/// Two consecutive windows whose throughputs are this close (as a share of
+/// the larger) mean the warm-up is over: caches, branch predictors, page
+/// tables and the CPU's clock have found their pace.
+pub const SETTLED_WITHIN: f64 = 0.05;
+
+/// Decides when a warm-up has settled: fed the round trip count and the
+/// clock the loop reads anyway.
+pub struct Settling {
+    window_start: Instant,
+    window_seq: u64,
+    last_rate: Option<f64>,
+}
+
+impl Settling {
+    pub fn new(start: Instant, seq: u64) -> Self {
+        Settling {
+            window_start: start,
+            window_seq: seq,
+            last_rate: None,
+        }
+    }
+
+    /// Whether the throughput has settled, as of `now` and `seq` round trips.
+    #[inline]
+    pub fn settled(&mut self, now: Instant, seq: u64) -> bool {
+        let span = now.duration_since(self.window_start);
+        if span < SETTLE_WINDOW {
+            return false;
+        }
+        let rate = (seq - self.window_seq) as f64 / span.as_secs_f64();
+        self.window_start = now;
+        self.window_seq = seq;
+        match self.last_rate.replace(rate) {
+            Some(previous) => (rate - previous).abs() <= SETTLED_WITHIN * rate.max(previous),
+            None => false,
+        }
+    }
 }
 
 /// A phase of a run, announced as it begins.
@@ -358,6 +403,7 @@ fn await_pong<T: Transport, F: MessageFormat>(
     format
         .check_pong(reply, seq, sent_at_ns)
         .map_err(|error| EngineError::Verify { seq, error })?;
+    link.moved_on();
     Ok(wire)
 }
 
@@ -373,6 +419,28 @@ struct PacedPhase {
 pub struct Link<T> {
     pub transport: T,
     pub liveness: Liveness,
+    /// Bumped at each reply, acknowledgement and stream send, for the
+    /// watchdog's stall deadline.
+    pub progress: Progress,
+    events: u64,
+}
+
+impl<T> Link<T> {
+    pub fn new(transport: T, liveness: Liveness, progress: Progress) -> Self {
+        Link {
+            transport,
+            liveness,
+            progress,
+            events: 0,
+        }
+    }
+
+    /// The run moved on with this child.
+    #[inline]
+    fn moved_on(&mut self) {
+        self.events += 1;
+        self.progress.advance(self.events);
+    }
 }
 
 /// Parent side of one run: one child, or several that each get every ping
@@ -507,10 +575,14 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
 
         let warmup_end = self.run_start + config.warmup;
         let mut now = self.run_start;
+        let mut settling = Settling::new(now, 0);
         while now < warmup_end {
             self.round_trip(now)?;
             now = Instant::now();
             check_interrupt()?;
+            if config.settle && settling.settled(now, self.seq) {
+                break;
+            }
         }
         let warmup_round_trips = self.seq;
 
@@ -731,13 +803,15 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         let len = if let [link] = &mut *self.links {
             waited = make_room(link, stream, 0, seq)?;
             let format = &mut *self.format;
-            send_encoded(
+            let len = send_encoded(
                 &mut link.transport,
                 self.send_path.in_slot(),
                 &mut self.buf,
                 |out| format.encode_ping_to(seq, sent_at_ns, out),
             )
-            .map_err(|failure| failure.at(seq))?
+            .map_err(|failure| failure.at(seq))?;
+            link.moved_on();
+            len
         } else {
             let len = self
                 .format
@@ -748,6 +822,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
                 link.transport
                     .send(&self.buf)
                     .map_err(|error| EngineError::Transport { seq, error })?;
+                link.moved_on();
             }
             len
         };
@@ -877,13 +952,20 @@ fn read_ack<T: Transport>(
         .transport
         .recv(&mut link.liveness)
         .map_err(|error| EngineError::Transport { seq, error })?;
-    if ack.is_empty() {
-        return Ok(false);
-    }
+    let count = match ack.len() {
+        0 => None,
+        _ => Some(
+            <[u8; 8]>::try_from(ack)
+                .map(u64::from_le_bytes)
+                .map_err(|_| ack.len()),
+        ),
+    };
+    link.moved_on();
     let bad = |detail: String| EngineError::BadAck { seq, detail };
-    let count = <[u8; 8]>::try_from(ack)
-        .map(u64::from_le_bytes)
-        .map_err(|_| bad(format!("{} bytes, not an 8-byte count", ack.len())))?;
+    let count = match count {
+        None => return Ok(false),
+        Some(count) => count.map_err(|len| bad(format!("{len} bytes, not an 8-byte count")))?,
+    };
     let previous = stream.acked[child];
     if count <= previous || count > stream.sent {
         return Err(bad(format!(

@@ -7,8 +7,8 @@
 //! dead peer is noticed within about a tenth of a second, without a system call
 //! per round trip.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Polls a spinning wait makes before it starts yielding the CPU between
@@ -193,6 +193,87 @@ const KILL_CHILD_AFTER: Duration = Duration::from_millis(300);
 /// by itself before the watchdog cleans up and exits the process.
 pub const FORCED_EXIT_AFTER: Duration = Duration::from_millis(1500);
 
+/// How far a run has come, as the parent's engine sees it: a count it
+/// bumps after each round trip, each stream message sent and each
+/// acknowledgement read, which the [`Watchdog`] compares with its last look.
+/// Nothing is published through it (the watchdog only asks whether the
+/// count changed), so Relaxed loads and stores are enough: a plain store
+/// per round trip, no locked instruction.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Arc<ProgressState>);
+
+#[derive(Debug, Default)]
+struct ProgressState {
+    count: AtomicU64,
+    /// Whether a stall counts now (the engine is running).
+    armed: AtomicBool,
+    /// Set by the watchdog when it gave up on the child: the deadline, in
+    /// nanoseconds (0: no stall).
+    stalled_after_ns: AtomicU64,
+}
+
+impl Progress {
+    /// Records that the run moved on; `count` must differ from the last one.
+    #[inline]
+    pub fn advance(&self, count: u64) {
+        self.0.count.store(count, Ordering::Relaxed);
+    }
+
+    /// From now on, a stall counts (the engine has started).
+    pub fn arm(&self) {
+        self.0.armed.store(true, Ordering::Relaxed);
+    }
+
+    /// From now on, nothing is expected (the engine has ended).
+    pub fn disarm(&self) {
+        self.0.armed.store(false, Ordering::Relaxed);
+    }
+
+    /// The deadline the child missed, when the watchdog stopped it for that.
+    pub fn stalled(&self) -> Option<Duration> {
+        match self.0.stalled_after_ns.load(Ordering::Relaxed) {
+            0 => None,
+            ns => Some(Duration::from_nanos(ns)),
+        }
+    }
+}
+
+/// Watches a [`Progress`] for a stall: no change for longer than `deadline`
+/// while armed.
+struct StallWatch {
+    progress: Progress,
+    deadline: Duration,
+    last: Option<(u64, Instant)>,
+}
+
+impl StallWatch {
+    /// Whether the run has stalled, as of now.
+    fn stalled(&mut self, now: Instant) -> bool {
+        let state = &self.progress.0;
+        if !state.armed.load(Ordering::Relaxed)
+            || state.stalled_after_ns.load(Ordering::Relaxed) != 0
+        {
+            self.last = None;
+            return false;
+        }
+        let count = state.count.load(Ordering::Relaxed);
+        match self.last {
+            Some((seen, since)) if seen == count => {
+                if now.duration_since(since) <= self.deadline {
+                    return false;
+                }
+                let ns = (self.deadline.as_nanos() as u64).max(1);
+                state.stalled_after_ns.store(ns, Ordering::Relaxed);
+                true
+            }
+            _ => {
+                self.last = Some((count, now));
+                false
+            }
+        }
+    }
+}
+
 /// A thread that makes sure a run ends soon after the user interrupts it or
 /// the peer dies, even if the main thread is stuck somewhere no check reaches
 /// (say, a process-shared mutex whose holder was killed). Disarmed on drop.
@@ -204,6 +285,29 @@ impl Watchdog {
     /// Starts watching `peer`; `cleanup` runs before a forced exit (it
     /// removes shared-memory regions, since destructors will not run).
     pub fn start(peer: Peer, cleanup: fn()) -> Self {
+        Self::start_with(peer, cleanup, None)
+    }
+
+    /// [`start`](Self::start), and also stops the child (SIGKILL) when
+    /// `progress` stands still for longer than `deadline` while armed: a
+    /// stopped or stuck child would otherwise keep the parent waiting for
+    /// ever, or fold the stall into a figure. The kill wakes any wait (a
+    /// closed connection, a dead peer) and the run reports the stall.
+    pub fn watching_progress(
+        child: u32,
+        cleanup: fn(),
+        progress: Progress,
+        deadline: Duration,
+    ) -> Self {
+        let stall = StallWatch {
+            progress,
+            deadline,
+            last: None,
+        };
+        Self::start_with(Peer::Child(child), cleanup, Some(stall))
+    }
+
+    fn start_with(peer: Peer, cleanup: fn(), mut stall: Option<StallWatch>) -> Self {
         let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
         let watch = move || {
             let mut trouble_since: Option<Instant> = None;
@@ -211,6 +315,11 @@ impl Watchdog {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 disarmed.recv_timeout(CHECK_INTERVAL)
             {
+                if let (Some(stall), Peer::Child(pid)) = (stall.as_mut(), peer) {
+                    if stall.stalled(Instant::now()) {
+                        kill_process(pid);
+                    }
+                }
                 let trouble = if interrupted() {
                     Some(PeerError::Interrupted(Interrupted))
                 } else {

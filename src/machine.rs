@@ -50,12 +50,16 @@ fn logical_cores() -> usize {
     std::thread::available_parallelism().map_or(0, |n| n.get())
 }
 
-/// `release` or `debug`, as the binary was actually compiled.
+/// `debug`, `release` (Cargo's release profile) or `fast` (fat LTO, one
+/// codegen unit): how the binary was actually compiled. An optimized build
+/// of any other profile is named by that profile.
 pub fn build_profile() -> &'static str {
     if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
+        return "debug";
+    }
+    match env!("IPC_BENCH_BUILD_PROFILE") {
+        "debug" | "unknown" | "" => "release",
+        name => name,
     }
 }
 

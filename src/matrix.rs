@@ -15,10 +15,13 @@
 //! is marked failed in the summary.
 
 use crate::environment::Probe;
+#[cfg(doc)]
+use crate::estimate::StoppingRule;
+use crate::estimate::{slow_spells, SlowSpells, Stop, SPELL_WINDOW_SECS};
 use crate::liveness;
 use crate::message::Complexity;
 use crate::placement::PinMode;
-use crate::result::{case_stem, now_rfc3339, write_json_atomically, Loaded, MATRIX_SUMMARY_FILE};
+use crate::result::{case_stem, now_rfc3339, write_json, Loaded, RoundPhases, MATRIX_SUMMARY_FILE};
 use crate::runner::{run_round, CaseSettings, CaseSpec, RunError};
 use crate::series::{RunInfo, Series};
 use crate::traffic::Traffic;
@@ -127,6 +130,8 @@ pub struct CaseStatus {
     pub status: Status,
     /// Rounds measured so far.
     pub rounds_done: usize,
+    /// Why it got no more rounds, once it has stopped.
+    pub stopped: Option<Stop>,
     pub result_file: Option<PathBuf>,
     pub error: Option<String>,
 }
@@ -137,7 +142,12 @@ struct Summary<'a> {
     updated: String,
     run_id: &'a str,
     seed: u64,
+    /// The planned rounds, the most any case may take, and the precision.
     rounds: usize,
+    max_rounds: usize,
+    precision: Option<f64>,
+    /// Where the wall time has gone so far.
+    time: &'a TimeSpent,
     cases: &'a [CaseStatus],
 }
 
@@ -148,6 +158,18 @@ pub struct MatrixOutcome {
     pub interrupted: bool,
     /// The machine over the whole matrix.
     pub environment: crate::environment::Environment,
+    /// Where the wall time went.
+    pub time: TimeSpent,
+    /// When the machine ran slow for every case at once.
+    pub spells: SlowSpells,
+}
+
+/// What a result not within its precision says when the machine was unstable.
+pub fn spells_warning(spells: &SlowSpells) -> String {
+    format!(
+        "an unstable machine: in {} of {} stretches of {} s, a quarter or more of all rounds ran 15 % or more below their own medians together, which widens every interval",
+        spells.slow_windows, spells.windows, SPELL_WINDOW_SECS
+    )
 }
 
 impl MatrixOutcome {
@@ -174,36 +196,54 @@ pub fn schedule(
     reference: Option<&str>,
 ) -> Vec<Vec<usize>> {
     let mut rng = fastrand::Rng::with_seed(seed);
-    let groups: Vec<Vec<usize>> = match reference {
-        None => (0..cases.len()).map(|i| vec![i]).collect(),
-        Some(_) => {
+    let all: Vec<usize> = (0..cases.len()).collect();
+    (0..rounds)
+        .map(|_| pass_order(cases, &all, &mut rng, reference))
+        .collect()
+}
+
+/// One pass over `members` (indices into `cases`) in a fresh shuffled
+/// order; with a `reference`, each group of cases that share everything but
+/// the transport stays together, its reference (always included, so every
+/// ratio has its pair) in the middle.
+fn pass_order(
+    cases: &[PlannedCase],
+    members: &[usize],
+    rng: &mut fastrand::Rng,
+    reference: Option<&str>,
+) -> Vec<usize> {
+    let mut groups: Vec<Vec<usize>> = match reference {
+        None => members.iter().map(|&i| vec![i]).collect(),
+        Some(label) => {
             let mut by_key: Vec<(CaseGroupKey, Vec<usize>)> = Vec::new();
             for (i, case) in cases.iter().enumerate() {
                 let key = group_key(&case.spec);
+                let wanted = members.contains(&i) || case.label == label;
                 match by_key.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, members)) => members.push(i),
-                    None => by_key.push((key, vec![i])),
+                    Some((_, group)) if wanted => group.push(i),
+                    Some(_) => {}
+                    None => by_key.push((key, if wanted { vec![i] } else { vec![] })),
                 }
             }
-            by_key.into_iter().map(|(_, members)| members).collect()
+            by_key
+                .into_iter()
+                .map(|(_, group)| group)
+                // A group whose only member is its reference has nothing to compare.
+                .filter(|group| group.iter().any(|i| members.contains(i)))
+                .collect()
         }
     };
-    (0..rounds)
-        .map(|_| {
-            let mut order = groups.clone();
-            rng.shuffle(&mut order);
-            order
+    rng.shuffle(&mut groups);
+    groups
+        .into_iter()
+        .flat_map(|group| {
+            let (refs, mut others): (Vec<usize>, Vec<usize>) = group
                 .into_iter()
-                .flat_map(|group| {
-                    let (refs, mut others): (Vec<usize>, Vec<usize>) = group
-                        .into_iter()
-                        .partition(|&i| Some(cases[i].label.as_str()) == reference);
-                    rng.shuffle(&mut others);
-                    let middle = others.len() / 2;
-                    others.splice(middle..middle, refs);
-                    others
-                })
-                .collect()
+                .partition(|&i| Some(cases[i].label.as_str()) == reference);
+            rng.shuffle(&mut others);
+            let middle = others.len() / 2;
+            others.splice(middle..middle, refs);
+            others
         })
         .collect()
 }
@@ -222,15 +262,61 @@ fn group_key(spec: &CaseSpec) -> CaseGroupKey {
     )
 }
 
-/// Runs every case of `cases` for `rounds` rounds in the order of
-/// [`schedule`], writing results and the summary into `dir`.
+/// Where a matrix's wall time went.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct TimeSpent {
+    /// From the first round to the last.
+    pub wall_secs: f64,
+    /// Every round's phases, added up.
+    pub rounds: RoundPhases,
+    /// Writing result files and the summary.
+    pub writing_secs: f64,
+}
+
+impl TimeSpent {
+    /// The share of the wall time spent in measured phases.
+    pub fn measuring_share(&self) -> f64 {
+        if self.wall_secs > 0.0 {
+            self.rounds.measure_secs / self.wall_secs
+        } else {
+            0.0
+        }
+    }
+
+    /// One line: the wall time and where it went.
+    pub fn describe(&self) -> String {
+        let share = |secs: f64| 100.0 * secs / self.wall_secs.max(1e-9);
+        let r = &self.rounds;
+        format!(
+            "{:.0} s in all: measuring {:.0} %, warm-up {:.0} %, set-up {:.0} %, teardown {:.0} %, timing the codecs {:.0} %, writing files {:.0} %",
+            self.wall_secs,
+            share(r.measure_secs),
+            share(r.warmup_secs),
+            share(r.setup_secs),
+            share(r.teardown_secs),
+            share(r.codec_secs),
+            share(self.writing_secs),
+        )
+    }
+}
+
+/// Without --max-time, the whole run may take this many times what its
+/// planned rounds took: extra rounds at most as long again.
+pub const DEFAULT_BUDGET_FACTOR: f64 = 2.0;
+
+/// Runs every case of `cases`: the planned rounds in the order of
+/// [`schedule`], then, for the cases whose interval is still wider than
+/// the precision, more rounds (each pass over them shuffled afresh) until
+/// each is within it, splits into two modes, reaches the most rounds, or
+/// the time budget ends (see [`StoppingRule`]). Results and the summary go
+/// into `dir` after every round.
 pub fn run(
     cases: &[PlannedCase],
     spec: &MatrixSpec,
     dir: &Path,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<MatrixOutcome> {
-    let rounds = spec.settings.rounds;
+    let rule = spec.settings.stopping_rule();
     let run_info = RunInfo::new(Some(spec.seed));
     let probe = Probe::start();
     let started = now_rfc3339();
@@ -241,53 +327,101 @@ pub fn run(
             case: c.name.clone(),
             status: Status::Pending,
             rounds_done: 0,
+            stopped: None,
             result_file: None,
             error: None,
         })
         .collect();
-    let write_summary = |statuses: &[CaseStatus]| {
+    let mut time = TimeSpent::default();
+    let write_summary = |statuses: &[CaseStatus], time: &TimeSpent, synced: bool| {
         let summary = Summary {
             started: &started,
             updated: now_rfc3339(),
             run_id: &run_info.run_id,
             seed: spec.seed,
-            rounds,
+            rounds: rule.min_rounds,
+            max_rounds: rule.max_rounds,
+            precision: rule.precision,
+            time,
             cases: statuses,
         };
-        write_json_atomically(&summary_path, &summary)
+        write_json(&summary_path, &summary, synced)
     };
-    write_summary(&statuses)?;
+    write_summary(&statuses, &time, true)?;
 
     let mut series: Vec<Series> = vec![Series::default(); cases.len()];
     let mut interrupted = false;
     let clock = Instant::now();
-    let order = schedule(cases, rounds, spec.seed, spec.reference.as_deref());
-    let total = cases.len() * rounds;
+    let mut planned =
+        schedule(cases, rule.min_rounds, spec.seed, spec.reference.as_deref()).into_iter();
+    // Extra passes draw from their own seed, so the planned order is the
+    // same as a run without a precision.
+    let mut rng = fastrand::Rng::with_seed(spec.seed ^ 0x5eed_0f_10_0c5);
     let mut step = 0;
-    'rounds: for (r, round_order) in order.iter().enumerate() {
-        for &i in round_order {
+    let mut total = cases.len() * rule.min_rounds;
+    // Seconds from the start by which extra rounds must have ended.
+    let mut budget: Option<f64> = None;
+    let mut pass = 0;
+    'passes: loop {
+        pass += 1;
+        let extra = pass > rule.min_rounds;
+        let open: Vec<usize> = (0..cases.len())
+            .filter(|&i| statuses[i].status == Status::Ok && series[i].stop().is_none())
+            .collect();
+        let order = match planned.next() {
+            Some(order) => order,
+            None if open.is_empty() => break,
+            None => pass_order(cases, &open, &mut rng, spec.reference.as_deref()),
+        };
+        if extra {
+            total = step + order.len();
+        }
+        for &i in &order {
             if liveness::interrupted() {
                 interrupted = true;
-                break 'rounds;
+                break 'passes;
             }
             if statuses[i].status == Status::Failed {
                 continue;
             }
+            if extra {
+                // The budget: a round starts only if one like it still fits.
+                let mean = time.rounds.total_secs() / step.max(1) as f64;
+                let budget = *budget.get_or_insert_with(|| {
+                    spec.settings.max_time.map_or_else(
+                        || DEFAULT_BUDGET_FACTOR * clock.elapsed().as_secs_f64(),
+                        |max| max.as_secs_f64(),
+                    )
+                });
+                if clock.elapsed().as_secs_f64() + mean > budget {
+                    for &j in &open {
+                        series[j].stopped(Stop::Budget, rule);
+                    }
+                    break 'passes;
+                }
+            }
             let case = &cases[i];
-            let left = estimate_left(cases, rounds, step, clock.elapsed());
-            progress.case_started(step, total, &case.name, r + 1, left);
+            let left = estimate_left(cases, &spec.settings, total, step, clock.elapsed(), budget);
+            progress.case_started(step, total, &case.name, pass, left);
             step += 1;
             let status = &mut statuses[i];
-            match run_round(&case.spec, r + 1) {
+            match run_round(&case.spec, pass) {
                 Ok(round) => {
+                    if let Some(phases) = round.result.samples.first().and_then(|s| s.phases) {
+                        time.rounds.add(&phases);
+                    }
                     series[i].push(round);
+                    let n = series[i].len();
+                    series[i].look(rule);
+                    let writing = Instant::now();
                     let cores = placement_cores(&series[i]);
                     let result = series[i]
                         .result(&run_info, Some(probe.finish(cores)))
                         .expect("a series with a round has a result");
-                    let path = result.write_to_dir(dir)?;
+                    let path = result.write_to_dir_unsynced(dir)?;
+                    time.writing_secs += writing.elapsed().as_secs_f64();
                     status.status = Status::Ok;
-                    status.rounds_done = series[i].len();
+                    status.rounds_done = n;
                     status.result_file = Some(path);
                     progress.case_finished(&case.name, None);
                 }
@@ -300,6 +434,7 @@ pub fn run(
                         }
                     } else {
                         status.status = Status::Failed;
+                        series[i].stopped(Stop::Failed, rule);
                         // The rounds before the failure were verified, every
                         // round trip, so their file stays (nothing of the
                         // failed round is in it), saying why no more came.
@@ -308,8 +443,7 @@ pub fn run(
                             series[i].result(&run_info, Some(probe.finish(cores)))
                         {
                             result.warnings.push(format!(
-                                "round {} failed ({e:#}); the figures are from the {} rounds before it, and {MATRIX_SUMMARY_FILE} marks the case failed",
-                                r + 1,
+                                "round {pass} failed ({e:#}); the figures are from the {} rounds before it, and {MATRIX_SUMMARY_FILE} marks the case failed",
                                 series[i].len()
                             ));
                             result.write_to_dir(dir)?;
@@ -319,24 +453,40 @@ pub fn run(
                     progress.case_finished(&case.name, Some(&format!("{e:#}")));
                 }
             }
-            write_summary(&statuses)?;
+            time.wall_secs = clock.elapsed().as_secs_f64();
+            statuses[i].stopped = series[i].stop();
+            let writing = Instant::now();
+            write_summary(&statuses, &time, false)?;
+            time.writing_secs += writing.elapsed().as_secs_f64();
             if interrupted {
-                break 'rounds;
+                break 'passes;
             }
         }
     }
     if interrupted {
-        for status in statuses.iter_mut().filter(|s| s.status == Status::Pending) {
-            status.status = Status::Skipped;
+        for (i, status) in statuses.iter_mut().enumerate() {
+            if status.status == Status::Pending {
+                status.status = Status::Skipped;
+            }
+            if series[i].stop().is_none() && !series[i].is_empty() {
+                series[i].stopped(Stop::Interrupted, rule);
+            }
         }
-        write_summary(&statuses)?;
     }
     progress.done();
+    let spells = slow_spells(&series.iter().map(Series::timed_rates).collect::<Vec<_>>());
+    // Every result once more, with why its rounds ended.
     let mut results = Vec::new();
-    for (i, status) in statuses.iter().enumerate() {
+    for (i, status) in statuses.iter_mut().enumerate() {
+        status.stopped = series[i].stop();
         if let (Status::Ok, Some(path)) = (status.status, &status.result_file) {
             let cores = placement_cores(&series[i]);
-            if let Some(result) = series[i].result(&run_info, Some(probe.finish(cores))) {
+            if let Some(mut result) = series[i].result(&run_info, Some(probe.finish(cores))) {
+                let short = result.warnings.iter().any(|w| w.starts_with("not within"));
+                if short && spells.unstable() {
+                    result.warnings.push(spells_warning(&spells));
+                }
+                result.write_to_dir(dir)?;
                 results.push(Loaded {
                     path: path.clone(),
                     result,
@@ -344,11 +494,15 @@ pub fn run(
             }
         }
     }
+    time.wall_secs = clock.elapsed().as_secs_f64();
+    write_summary(&statuses, &time, true)?;
     Ok(MatrixOutcome {
         results,
         statuses,
         interrupted,
         environment: probe.finish(None),
+        time,
+        spells,
     })
 }
 
@@ -359,22 +513,34 @@ fn placement_cores(series: &Series) -> Option<(usize, usize)> {
 }
 
 /// Time left: the steps still to run at the pace so far, or at their
-/// configured length before the first one has finished.
-fn estimate_left(cases: &[PlannedCase], rounds: usize, done: usize, elapsed: Duration) -> Duration {
-    let total = cases.len() * rounds;
+/// configured length before the first one has finished; never more than
+/// the time budget leaves.
+fn estimate_left(
+    cases: &[PlannedCase],
+    settings: &CaseSettings,
+    total: usize,
+    done: usize,
+    elapsed: Duration,
+    budget: Option<f64>,
+) -> Duration {
     let remaining = total.saturating_sub(done) as u32;
-    if done > 0 {
-        return elapsed / done as u32 * remaining;
+    let left = if done > 0 {
+        elapsed / done as u32 * remaining
+    } else {
+        let per_round: Duration = cases
+            .iter()
+            .map(|c| {
+                c.spec.settings.engine.warmup
+                    + c.spec.settings.engine.duration
+                    + Duration::from_millis(100)
+            })
+            .sum();
+        per_round * settings.rounds as u32
+    };
+    match budget {
+        Some(budget) => left.min(Duration::from_secs_f64(budget).saturating_sub(elapsed)),
+        None => left,
     }
-    let per_round: Duration = cases
-        .iter()
-        .map(|c| {
-            c.spec.settings.engine.warmup
-                + c.spec.settings.engine.duration
-                + Duration::from_millis(100)
-        })
-        .sum();
-    per_round * rounds as u32
 }
 
 /// A progress bar on the terminal (indicatif), or nothing when stdout is
@@ -417,11 +583,12 @@ impl Progress for Bar {
     fn case_started(
         &mut self,
         step: usize,
-        _total: usize,
+        total: usize,
         name: &str,
         round: usize,
         left: Duration,
     ) {
+        self.bar.set_length(total as u64);
         self.bar.set_position(step as u64);
         self.bar.set_message(format!(
             "round {round}: {name} (about {} left)",
@@ -459,13 +626,18 @@ mod tests {
             traffics: vec![Traffic::default(), Traffic::rate(500)],
             settings: CaseSettings {
                 rounds: 4,
+                max_rounds: 4,
+                precision: None,
+                max_time: None,
                 engine: EngineConfig {
                     warmup: Duration::ZERO,
                     duration: Duration::from_millis(1),
                     record_latency: true,
+                    settle: false,
                 },
                 child_bin: None,
                 handshake_timeout: Duration::from_secs(1),
+                stall_timeout: Duration::from_secs(3),
                 announce_phases: false,
             },
             seed: 1,

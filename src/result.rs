@@ -70,6 +70,20 @@ pub struct BenchResult {
     /// true median: 95 % or more from six rounds, less below.
     #[serde(default)]
     pub ci_coverage: Option<f64>,
+    /// The interval's aim, as a share of the median (0.05: ±5 %), when
+    /// the run added rounds until its cases were that sure; null otherwise.
+    #[serde(default)]
+    pub precision: Option<f64>,
+    /// Why the case got no more rounds: `precise` (within the precision),
+    /// `two-modes`, `max-rounds`, `budget` (the run's time budget ended),
+    /// `planned` (no precision asked), `failed`, `interrupted`; null in
+    /// older files.
+    #[serde(default)]
+    pub stopped: Option<crate::estimate::Stop>,
+    /// When the rounds fall into two separate groups: each group's median
+    /// and rounds, slower first. The median above then describes neither.
+    #[serde(default)]
+    pub modes: Option<[crate::estimate::Mode; 2]>,
     /// Nanoseconds per round trip at the median throughput.
     pub ns_per_round_trip: f64,
     /// Payload moved per second, both directions counted: 2 × payload ×
@@ -161,6 +175,44 @@ pub struct Sample {
     /// One round trip's message work without a transport, timed after the round.
     #[serde(default)]
     pub codec_ns_per_round_trip: Option<f64>,
+    /// Where the round's wall time went; null in older files.
+    #[serde(default)]
+    pub phases: Option<RoundPhases>,
+}
+
+/// Where one round's wall time went, in seconds: only `measure_secs` is
+/// measured; the rest is what it costs to measure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoundPhases {
+    /// Spawning the child, the handshake, the transport's set-up and
+    /// connection (and, for large payloads, the memcpy reference).
+    pub setup_secs: f64,
+    /// The warm-up, until the measured phase began.
+    pub warmup_secs: f64,
+    /// The measured phase.
+    pub measure_secs: f64,
+    /// Stopping the child, its report and its exit.
+    pub teardown_secs: f64,
+    /// Timing the message work alone, for the codec's share.
+    pub codec_secs: f64,
+}
+
+impl RoundPhases {
+    pub fn total_secs(&self) -> f64 {
+        self.setup_secs
+            + self.warmup_secs
+            + self.measure_secs
+            + self.teardown_secs
+            + self.codec_secs
+    }
+
+    pub fn add(&mut self, other: &RoundPhases) {
+        self.setup_secs += other.setup_secs;
+        self.warmup_secs += other.warmup_secs;
+        self.measure_secs += other.measure_secs;
+        self.teardown_secs += other.teardown_secs;
+        self.codec_secs += other.codec_secs;
+    }
 }
 
 /// CPU time of both processes over warm-up and measured phase together.
@@ -195,6 +247,16 @@ impl BenchResult {
     pub fn write_to_dir(&self, dir: &Path) -> anyhow::Result<PathBuf> {
         let path = dir.join(self.file_name());
         write_json_atomically(&path, self)?;
+        Ok(path)
+    }
+
+    /// [`write_to_dir`](Self::write_to_dir) for a file rewritten after
+    /// every round: replaced atomically, but not flushed to the disk (the
+    /// run's last write of it is), since a flush can take longer than a
+    /// round.
+    pub fn write_to_dir_unsynced(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        let path = dir.join(self.file_name());
+        write_json(&path, self, false)?;
         Ok(path)
     }
 
@@ -246,6 +308,7 @@ impl BenchResult {
             cpu_ns_per_round_trip: self.cpu.ns_per_round_trip,
             intervals_per_sec: Vec::new(),
             codec_ns_per_round_trip: None,
+            phases: None,
         }];
         self.warnings
             .push("a version-1 result: one round, so no interval".to_string());
@@ -305,6 +368,11 @@ pub fn case_stem(
 /// Writes `value` as pretty JSON to `path` through a temporary file in the
 /// same directory and a rename, creating the directory if needed.
 pub fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    write_json(path, value, true)
+}
+
+/// [`write_json_atomically`], flushed to the disk before the rename only when `synced`.
+pub fn write_json<T: Serialize>(path: &Path, value: &T, synced: bool) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -322,7 +390,9 @@ pub fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> anyhow::Re
     }
     serde_json::to_writer_pretty(&mut file, value)?;
     file.write_all(b"\n")?;
-    file.as_file().sync_all()?;
+    if synced {
+        file.as_file().sync_all()?;
+    }
     file.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

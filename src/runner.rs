@@ -5,11 +5,11 @@
 use crate::dispatch::{dispatch_case, CaseVisitor};
 use crate::engine::{EngineConfig, EngineError, Link, Phase, PingPong};
 use crate::handshake::{ChildConfig, ChildReport, StreamRole, CHILD_ROLE_ENV, PROTOCOL_VERSION};
-use crate::liveness::{self, Interrupted, Liveness, Peer, PeerError, Watchdog};
+use crate::liveness::{self, Interrupted, Liveness, Peer, PeerError, Progress, Watchdog};
 use crate::machine::MachineInfo;
 use crate::message::{Complexity, MessageFormat};
 use crate::placement::{self, PinMode};
-use crate::result::{now_rfc3339, BenchResult, CpuUsage, Sample};
+use crate::result::{now_rfc3339, BenchResult, CpuUsage, RoundPhases, Sample};
 use crate::stats::{self, LatencyRecorder};
 use crate::traffic::Traffic;
 use crate::transport::{self, Options, Transport, TransportError, TransportId};
@@ -23,8 +23,13 @@ use std::time::{Duration, Instant};
 /// Payload size from which results carry the machine's memcpy bandwidth.
 const MEMCPY_FROM_PAYLOAD: usize = 64 * 1024;
 
-/// How long each round spends timing its message work with no transport.
-const CODEC_TIMING_BUDGET: Duration = Duration::from_millis(50);
+/// How long a round spends timing its message work with no transport (the
+/// calibration takes about as long again).
+const CODEC_TIMING_BUDGET: Duration = Duration::from_millis(20);
+/// Rounds of a run (by number) that time the message work: the codec's
+/// share is the median of theirs. Later rounds skip it, so that adding
+/// rounds for precision adds measuring, not this.
+const CODEC_TIMED_ROUNDS: usize = 5;
 
 /// Everything that defines one benchmark case.
 #[derive(Debug, Clone)]
@@ -48,16 +53,38 @@ pub struct CaseSpec {
 /// What every case of one `run` or `matrix` shares.
 #[derive(Debug, Clone)]
 pub struct CaseSettings {
-    /// How many times each case runs (each time a fresh child).
+    /// How many times each case runs at least (each time a fresh child):
+    /// the planned rounds, after which its interval is first looked at.
     pub rounds: usize,
+    /// The most rounds a case may take while its interval is too wide.
+    pub max_rounds: usize,
+    /// The interval's aim as a share of the median (0.05: ±5 %); `None`:
+    /// the planned rounds and no more.
+    pub precision: Option<f64>,
+    /// The whole run's time budget for rounds beyond the planned ones.
+    pub max_time: Option<Duration>,
     pub engine: EngineConfig,
     /// The executable to run as the child; `None` re-executes this one.
     pub child_bin: Option<PathBuf>,
     /// How long each handshake step may take.
     pub handshake_timeout: Duration,
+    /// How long a running round may go without a reply, an acknowledgement
+    /// or a stream send before the child is stopped and the round fails.
+    pub stall_timeout: Duration,
     /// Say on stderr when the warm-up and the measured phase begin (a single
     /// run does; a matrix shows its own progress instead).
     pub announce_phases: bool,
+}
+
+impl CaseSettings {
+    /// When a case stops getting rounds.
+    pub fn stopping_rule(&self) -> crate::estimate::StoppingRule {
+        crate::estimate::StoppingRule {
+            min_rounds: self.rounds,
+            max_rounds: self.max_rounds.max(self.rounds),
+            precision: self.precision,
+        }
+    }
 }
 
 /// Why a case produced no result.
@@ -166,6 +193,7 @@ impl ParentRun<'_> {
         let spec = self.spec;
         let settings = &spec.settings;
         let max_message_bytes = options.max_message_bytes;
+        let began = Instant::now();
         report_stale_regions();
         // Large payloads are bounded by copying; measure that limit now, on
         // this machine, before anything else runs.
@@ -185,6 +213,7 @@ impl ParentRun<'_> {
         let mut children: Vec<ChildProcess> = Vec::with_capacity(count);
         let mut links: Vec<Link<T>> = Vec::with_capacity(count);
         let mut watchdogs = Vec::with_capacity(count);
+        let stall_deadline = stall_deadline(spec);
         for _ in 0..count {
             let (listener, setup) = T::listen(&options).context("setting up the transport")?;
             let transport_setup =
@@ -206,9 +235,12 @@ impl ParentRun<'_> {
                 }),
             };
             let mut child = ChildProcess::spawn(settings.child_bin.as_ref(), &config)?;
-            watchdogs.push(Watchdog::start(
-                Peer::Child(child.pid()),
+            let progress = Progress::default();
+            watchdogs.push(Watchdog::watching_progress(
+                child.pid(),
                 transport::remove_all_regions,
+                progress.clone(),
+                stall_deadline,
             ));
             let mut liveness = Liveness::new(Peer::Child(child.pid()));
             match child.next_report(settings.handshake_timeout, &mut liveness)? {
@@ -225,29 +257,47 @@ impl ParentRun<'_> {
             )
             .map_err(|e| child.explain(anyhow!("connecting to the child: {e}"), false))?;
             children.push(child);
-            links.push(Link {
-                transport,
-                liveness,
-            });
+            links.push(Link::new(transport, liveness, progress));
         }
 
+        // Only a closed loop's warm-up ends when it settles: a fixed rate's
+        // pace is its schedule, and a stream's is its window's.
+        let closed_loop = spec.traffic.schedule().is_none() && !spec.traffic.is_stream();
+        let engine = EngineConfig {
+            settle: settings.engine.settle && closed_loop,
+            ..settings.engine
+        };
+        let connected = Instant::now();
+        let mut measuring_began = connected;
         let mut started = None;
         let announce = |phase| {
             if phase == Phase::Measuring {
+                measuring_began = Instant::now();
                 started = Some(crate::result::now_rfc3339_millis());
             }
             if settings.announce_phases {
-                announce_phase(phase, &settings.engine, self.round);
+                announce_phase(phase, &engine, self.round);
             }
         };
-        let measurement = PingPong::new(&mut links, &mut format)
+        links.iter().for_each(|l| l.progress.arm());
+        let outcome = PingPong::new(&mut links, &mut format)
             .paced(spec.traffic.schedule())
             .streaming(spec.traffic.stream_window())
-            .run(&settings.engine, announce)
-            .map_err(|e| {
-                let culprit = first_exited(&mut children);
-                children[culprit].explain_engine_error(e)
-            })?;
+            .run(&engine, announce);
+        links.iter().for_each(|l| l.progress.disarm());
+        let stalled = links.iter().position(|l| l.progress.stalled().is_some());
+        let measurement = outcome.map_err(|e| {
+            if let Some(child) = stalled {
+                return stall_error(&mut children[child], stall_deadline, count);
+            }
+            let culprit = first_exited(&mut children);
+            children[culprit].explain_engine_error(e)
+        })?;
+        if let Some(child) = stalled {
+            // The child was stopped just as the run ended: its figures are not whole.
+            return Err(stall_error(&mut children[child], stall_deadline, count));
+        }
+        let engine_done = Instant::now();
 
         // Each child's own count and CPU time, then its exit.
         let mut child_cpu = Some(0.0);
@@ -295,11 +345,24 @@ impl ParentRun<'_> {
         }
         drop(watchdogs);
         let served = (measurement.total_round_trips(), child_cpu);
+        let children_done = Instant::now();
 
         // The child is gone and the machine quiet: time the same messages
         // without a transport, for the codec's share of the round trip.
-        let codec_ns = crate::codec_cost::round_trip_ns(&mut format, CODEC_TIMING_BUDGET)
-            .context("timing the message work after the run")?;
+        let codec_ns = match self.round <= CODEC_TIMED_ROUNDS {
+            true => Some(
+                crate::codec_cost::round_trip_ns(&mut format, CODEC_TIMING_BUDGET)
+                    .context("timing the message work after the run")?,
+            ),
+            false => None,
+        };
+        let phases = RoundPhases {
+            setup_secs: (connected - began).as_secs_f64(),
+            warmup_secs: (measuring_began - connected).as_secs_f64(),
+            measure_secs: (engine_done - measuring_began).as_secs_f64(),
+            teardown_secs: (children_done - engine_done).as_secs_f64(),
+            codec_secs: children_done.elapsed().as_secs_f64(),
+        };
         let secs = measurement.elapsed.as_secs_f64();
         let parent_secs = measurement.parent_cpu.map(|d| d.as_secs_f64());
         let cpu_ns = match (parent_secs, served.1) {
@@ -327,7 +390,8 @@ impl ParentRun<'_> {
             latency_from_intended_p99_ns: latency_from_intended.as_ref().map(|l| l.p99),
             cpu_ns_per_round_trip: cpu_ns,
             intervals_per_sec: measurement.intervals.clone(),
-            codec_ns_per_round_trip: Some(codec_ns),
+            codec_ns_per_round_trip: codec_ns,
+            phases: Some(phases),
         };
         let result = BenchResult {
             schema_version: crate::result::SCHEMA_VERSION,
@@ -349,17 +413,21 @@ impl ParentRun<'_> {
             round_trips_per_sec: rate,
             round_trips_per_sec_ci95: None,
             ci_coverage: None,
+            precision: None,
+            stopped: None,
+            modes: None,
             ns_per_round_trip: secs * 1e9 / measurement.round_trips as f64,
             // A round trip carries the payload both ways; a stream's message once.
             payload_mb_per_sec: directions * spec.payload_bytes as f64 * rate / 1e6,
             memcpy_mb_per_sec: memcpy,
             wire_bytes: Some(measurement.wire_bytes),
             message_path: Some(measurement.path),
-            codec_ns_per_round_trip: Some(codec_ns),
+            codec_ns_per_round_trip: codec_ns,
             // The message work is timed as a round trip's; a stream's message
             // is half of it, which the share would not say.
-            codec_share: (!spec.traffic.is_stream())
-                .then(|| codec_ns / (secs * 1e9 / measurement.round_trips as f64)),
+            codec_share: codec_ns
+                .filter(|_| !spec.traffic.is_stream())
+                .map(|ns| ns / (secs * 1e9 / measurement.round_trips as f64)),
             latency_recorded: measurement.latency.is_some()
                 || settings.engine.record_latency && !spec.traffic.is_stream(),
             backpressure: measurement.backpressure,
@@ -387,10 +455,45 @@ impl ParentRun<'_> {
     }
 }
 
+/// How long a round may go without progress: the setting, plus one
+/// request's interval at a fixed rate (the parent waits that long by
+/// design), plus time for one very large message's work (a release build
+/// encodes and checks well over 8 MB/s; a debug build is given ten times that).
+fn stall_deadline(spec: &CaseSpec) -> Duration {
+    let pacing = spec
+        .traffic
+        .offered_rate_per_sec
+        .map_or(Duration::ZERO, |rate| {
+            Duration::from_secs_f64(1.0 / rate.max(1) as f64)
+        });
+    let per_byte = if cfg!(debug_assertions) { 80e6 } else { 8e6 };
+    let large = Duration::from_secs_f64(spec.payload_bytes as f64 / per_byte);
+    spec.settings.stall_timeout + pacing + large
+}
+
+/// The error for a round whose child made no progress within the deadline
+/// (it was stopped for it).
+fn stall_error(child: &mut ChildProcess, deadline: Duration, children: usize) -> anyhow::Error {
+    // It was killed: reap it, so nothing of it stays.
+    let _ = child.wait(Duration::from_secs(1));
+    let which = match children {
+        1 => "the child".to_string(),
+        _ => format!("child {}", child.pid()),
+    };
+    anyhow!(
+        "stalled: {which} made no progress (no reply, acknowledgement or send) for {:.1} s, so it was stopped and this round has no figure; a stopped (SIGSTOP) or stuck child, or a child that disagrees on the setup, does this (--stall-timeout/STALL_TIMEOUT_SECONDS sets the deadline)",
+        deadline.as_secs_f64()
+    )
+}
+
 /// One line on stderr as a phase of a single run begins, so a person (or a
 /// test) can tell a slow handshake from a run under way.
 fn announce_phase(phase: Phase, engine: &EngineConfig, round: usize) {
     match phase {
+        Phase::WarmingUp if engine.settle => eprintln!(
+            "ipc-bench: round {round}: child connected; warming up until its pace settles (at most {} s)",
+            engine.warmup.as_secs_f64()
+        ),
         Phase::WarmingUp => eprintln!(
             "ipc-bench: round {round}: child connected; warming up for {} s",
             engine.warmup.as_secs_f64()

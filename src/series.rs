@@ -3,7 +3,7 @@
 //! whatever makes the figures less sure than they look.
 
 use crate::environment::Environment;
-use crate::estimate::{median, median_interval};
+use crate::estimate::{median, median_interval, two_modes, Stop, StoppingRule};
 use crate::result::BenchResult;
 use crate::runner::Round;
 use crate::stats::LatencyRecorder;
@@ -11,6 +11,14 @@ use crate::stats::LatencyRecorder;
 /// Rounds from which the median's interval reaches 95 % (see
 /// [`estimate::median_rank_bounds`]).
 pub const ROUNDS_FOR_95: usize = 6;
+/// Rounds every case gets before its interval is first looked at.
+pub const DEFAULT_ROUNDS: usize = 10;
+/// Rounds no case goes beyond, however wide its interval.
+pub const DEFAULT_MAX_ROUNDS: usize = 60;
+/// The interval a case aims at: ±5 % of its median, the threshold
+/// `compare` uses for its verdicts, so two settled figures more than that
+/// apart can be told apart.
+pub const DEFAULT_PRECISION: f64 = 0.05;
 /// A round whose fastest and slowest 100 ms differ by this factor is named
 /// in a warning.
 const UNSTEADY_ROUND: f64 = 1.5;
@@ -47,6 +55,10 @@ impl RunInfo {
 #[derive(Clone, Default)]
 pub struct Series {
     rounds: Vec<BenchResult>,
+    /// Why no more rounds came, once that is known, and the rule it followed.
+    stop: Option<(Stop, StoppingRule)>,
+    /// The round count of the next look (0: the rule's first).
+    next_look: usize,
     latency: Option<LatencyRecorder>,
     latency_from_intended: Option<LatencyRecorder>,
 }
@@ -69,6 +81,60 @@ impl Series {
             round.latency_from_intended.as_ref(),
         );
         self.rounds.push(round.result);
+    }
+
+    /// Records why the case got no more rounds, under `rule`.
+    pub fn stopped(&mut self, stop: Stop, rule: StoppingRule) {
+        self.stop = Some((stop, rule));
+    }
+
+    /// After a round: at a look of `rule` (see [`StoppingRule`]), decides
+    /// whether the case stops; between looks, does nothing.
+    pub fn look(&mut self, rule: StoppingRule) {
+        if self.stop.is_some() {
+            return;
+        }
+        let n = self.len();
+        let due = match self.next_look {
+            0 => rule.min_rounds,
+            n => n,
+        };
+        if n < due {
+            return;
+        }
+        match rule.decide(&self.rates()) {
+            Some(stop) => self.stop = Some((stop, rule)),
+            None => {
+                self.next_look = crate::estimate::next_look(n, rule.min_rounds, rule.max_rounds)
+                    .unwrap_or(rule.max_rounds)
+            }
+        }
+    }
+
+    /// Why the case got no more rounds, once known.
+    pub fn stop(&self) -> Option<Stop> {
+        self.stop.map(|(stop, _)| stop)
+    }
+
+    /// Every round's start (seconds since the Unix epoch) and throughput.
+    pub fn timed_rates(&self) -> Vec<(f64, f64)> {
+        self.rounds
+            .iter()
+            .flat_map(|r| r.samples.iter())
+            .filter_map(|s| {
+                let at = humantime::parse_rfc3339(&s.started).ok()?;
+                let secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
+                Some((secs, s.round_trips_per_sec))
+            })
+            .collect()
+    }
+
+    /// Every round's throughput so far.
+    pub fn rates(&self) -> Vec<f64> {
+        self.rounds
+            .iter()
+            .flat_map(|r| r.samples.iter().map(|s| s.round_trips_per_sec))
+            .collect()
     }
 
     /// The first round's result: what every round of the case shares.
@@ -97,6 +163,11 @@ impl Series {
         let rate = median(&rates)?;
         let interval = median_interval(&rates);
         result.rounds = samples.len();
+        result.modes = two_modes(&rates);
+        if let Some((stop, rule)) = self.stop {
+            result.stopped = Some(stop);
+            result.precision = rule.precision;
+        }
         result.round_trips_per_sec = rate;
         result.round_trips_per_sec_ci95 = interval.map(|(i, _)| i);
         result.ci_coverage = interval.map(|(_, c)| c);
@@ -178,9 +249,33 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
         )),
         _ => {}
     }
+    if let Some([slow, fast]) = &result.modes {
+        out.push(format!(
+            "two modes: the rounds fall into two groups, {}/s ({} rounds) and {}/s ({} rounds); no one median describes them (a placement or wake-up path that changes from round to round?)",
+            crate::summary::group_thousands(fast.median),
+            fast.rounds,
+            crate::summary::group_thousands(slow.median),
+            slow.rounds
+        ));
+    }
+    let spread = result
+        .round_trips_per_sec_ci95
+        .map(|ci| ci.relative_half_width(result.round_trips_per_sec));
+    if let (Some(precision), Some(spread), Some(stop)) = (result.precision, spread, result.stopped)
+    {
+        if spread > precision && stop != Stop::TwoModes {
+            out.push(format!(
+                "not within ±{} % after {} rounds ({}): ±{:.0} %",
+                crate::summary::percent(precision),
+                result.rounds,
+                stop.reason(),
+                spread * 100.0
+            ));
+        }
+    }
     if let Some(interval) = &result.round_trips_per_sec_ci95 {
         let spread = interval.relative_half_width(result.round_trips_per_sec);
-        if spread > UNSTABLE_SPREAD {
+        if spread > UNSTABLE_SPREAD && result.modes.is_none() {
             out.push(format!(
                 "unstable: rounds spread ±{:.0} % around the median",
                 spread * 100.0
@@ -256,6 +351,7 @@ mod tests {
             cpu_ns_per_round_trip: Some(1e9 / rate * 2.0),
             intervals_per_sec: intervals,
             codec_ns_per_round_trip: Some(1e9 / rate * 0.25),
+            phases: None,
         }];
         let mut latency = LatencyRecorder::default();
         latency.record(std::time::Duration::from_nanos((1e9 / rate) as u64));

@@ -35,13 +35,18 @@ fn settings(
 ) -> CaseSettings {
     CaseSettings {
         rounds,
+        max_rounds: common.max_rounds,
+        precision: (common.precision > 0.0).then_some(common.precision),
+        max_time: common.max_time.map(Duration::from_secs_f64),
         engine: EngineConfig {
             warmup: Duration::from_secs_f64(warmup),
             duration: Duration::from_secs_f64(duration),
             record_latency: !common.no_latency,
+            settle: !common.fixed_warmup,
         },
         child_bin,
         handshake_timeout: Duration::from_secs_f64(common.handshake_timeout),
+        stall_timeout: Duration::from_secs_f64(common.stall_timeout),
         announce_phases,
     }
 }

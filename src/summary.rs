@@ -39,6 +39,77 @@ pub const DEBUG_BUILD_WARNING: &str =
 
 /// The block printed after a run, in the spirit of hyperfine's; `codec_reason`
 /// says why the codec was used (named, or the build's default).
+/// `5`, `2.5`: a share as a percentage, without needless decimals.
+pub fn percent(share: f64) -> String {
+    let text = format!("{:.3}", share * 100.0);
+    match text.trim_end_matches('0').trim_end_matches('.') {
+        "" => "0".to_string(),
+        trimmed => trimmed.to_string(),
+    }
+}
+
+/// "a 0.3 s warm-up", or, when rounds record how long their warm-up took and
+/// some ended it early (it settled), "a warm-up of 0.04 s on average (at most 0.3 s)".
+fn warmup_words(result: &BenchResult) -> String {
+    let took: Vec<f64> = result
+        .samples
+        .iter()
+        .filter_map(|s| s.phases.map(|p| p.warmup_secs))
+        .collect();
+    let mean = took.iter().sum::<f64>() / took.len().max(1) as f64;
+    if took.is_empty() || mean >= 0.9 * result.warmup_secs {
+        format!("a {:.1} s warm-up", result.warmup_secs)
+    } else {
+        format!(
+            "a warm-up of {:.2} s on average, until its pace settled (at most {:.1} s)",
+            mean, result.warmup_secs
+        )
+    }
+}
+
+/// One line on how sure a set of results is: how many are within the
+/// precision they aimed at, the median interval, and why the others
+/// stopped short. `None` when no result aimed at a precision.
+pub fn precision_line(results: &[crate::result::Loaded]) -> Option<String> {
+    use std::collections::BTreeMap;
+    let aimed: Vec<_> = results
+        .iter()
+        .map(|l| &l.result)
+        .filter(|r| r.precision.is_some())
+        .collect();
+    let precision = aimed.first()?.precision?;
+    let spreads: Vec<f64> = aimed
+        .iter()
+        .filter_map(|r| {
+            r.round_trips_per_sec_ci95
+                .map(|ci| ci.relative_half_width(r.round_trips_per_sec))
+        })
+        .collect();
+    let within = spreads.iter().filter(|&&s| s <= precision).count();
+    let within_10 = spreads.iter().filter(|&&s| s <= 0.10).count();
+    let mut short: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &aimed {
+        let wide = r
+            .round_trips_per_sec_ci95
+            .is_none_or(|ci| ci.relative_half_width(r.round_trips_per_sec) > precision);
+        if wide {
+            let why = r.stopped.map_or("unknown", |s| s.reason());
+            *short.entry(why).or_default() += 1;
+        }
+    }
+    let mut line = format!(
+        "precision: {within} of {} cases within ±{} % ({within_10} within ±10 %), median interval ±{:.1} %",
+        aimed.len(),
+        percent(precision),
+        100.0 * crate::estimate::median(&spreads).unwrap_or(f64::NAN)
+    );
+    if !short.is_empty() {
+        let reasons: Vec<String> = short.iter().map(|(why, n)| format!("{n} {why}")).collect();
+        line.push_str(&format!("; the others: {}", reasons.join(", ")));
+    }
+    Some(line)
+}
+
 pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Option<&str>) -> String {
     let mut out = String::new();
     let placement = match (result.placement.parent_core, result.placement.child_core) {
@@ -68,10 +139,10 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
     let (one, many) = result.traffic.unit();
     let _ = writeln!(
         out,
-        "  Rounds:       {} × {:.2} s, each with a fresh child and a {:.1} s warm-up; {} {many}, every one verified",
+        "  Rounds:       {} × {:.2} s, each with a fresh child and {}; {} {many}, every one verified",
         result.rounds,
         result.requested_duration_secs,
-        result.warmup_secs,
+        warmup_words(result),
         group_thousands(result.round_trips as f64),
     );
     let rate = result.round_trips_per_sec;
@@ -97,6 +168,25 @@ pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Optio
                 format_ns(result.ns_per_round_trip)
             );
         }
+    }
+    if let Some([slow, fast]) = &result.modes {
+        let _ = writeln!(
+            out,
+            "  Two modes:    {} {many}/s in {} rounds, {} {many}/s in {}: the rounds fall into two groups, and the median above describes neither",
+            group_thousands(fast.median),
+            fast.rounds,
+            group_thousands(slow.median),
+            slow.rounds
+        );
+    }
+    if let (Some(precision), Some(stop)) = (result.precision, result.stopped) {
+        let _ = writeln!(
+            out,
+            "  Precision:    aimed at ±{} %; {} after {} rounds",
+            percent(precision),
+            stop.reason(),
+            result.rounds
+        );
     }
     if result.rounds > 1 {
         let rates = result.rates();

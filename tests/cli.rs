@@ -5,6 +5,7 @@ mod common;
 
 use assert_cmd::Command;
 use common::{cmd, fake_child, label_args, stdout_of, IPC_BENCH};
+use ipc_bench::estimate::Stop;
 use ipc_bench::result::BenchResult;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -896,17 +897,22 @@ fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
             "codec=CODEC",
             "complexity=RPC_MESSAGE_COMPLEXITY [structured]",
             "duration=TEST_DURATION_SECONDS [1.5]",
+            "fixed-warmup=FIXED_WARMUP",
             "handshake-timeout=HANDSHAKE_TIMEOUT_SECONDS [10]",
             "iox-pattern=IOX_PATTERN [publish-subscribe]",
             "json",
+            "max-rounds=MAX_ROUNDS [60]",
+            "max-time=MAX_TIME_SECONDS",
             "no-latency",
             "pattern=PATTERN [ping-pong]",
             "payload-bytes=PAYLOAD_BYTES [32]",
             "pin=PIN [none]",
+            "precision=PRECISION [5]",
             "queue-region-bytes=SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES [4194304]",
             "rate=RATE",
             "results-dir=RESULTS_DIR [results/local]",
             "rounds=ROUNDS [6]",
+            "stall-timeout=STALL_TIMEOUT_SECONDS [3]",
             "transport=TRANSPORT [ipcc]",
             "wait=WAIT_STRATEGY [spin]",
             "warmup=WARMUP_SECONDS [0.3]",
@@ -919,23 +925,28 @@ fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
             "children [1]",
             "codecs",
             "complexities [raw-string,structured]",
-            "duration=TEST_DURATION_SECONDS [0.5]",
+            "duration=TEST_DURATION_SECONDS [0.1]",
+            "fixed-warmup=FIXED_WARMUP",
             "format [table]",
             "handshake-timeout=HANDSHAKE_TIMEOUT_SECONDS [10]",
             "iox-patterns [publish-subscribe]",
+            "max-rounds=MAX_ROUNDS [60]",
+            "max-time=MAX_TIME_SECONDS",
             "no-latency",
             "patterns [ping-pong]",
             "payload-bytes [32]",
             "pin [none]",
+            "precision=PRECISION [5]",
             "queue-region-bytes=SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES [4194304]",
             "rates",
             "reference",
             "results-dir=RESULTS_DIR [results/local]",
-            "rounds=ROUNDS [6]",
+            "rounds=ROUNDS [10]",
             "seed",
+            "stall-timeout=STALL_TIMEOUT_SECONDS [3]",
             "transports",
             "waits [spin]",
-            "warmup=WARMUP_SECONDS [0.2]",
+            "warmup=WARMUP_SECONDS [0.1]",
             "windows",
         ]
     );
@@ -1015,6 +1026,7 @@ fn the_keys_of_a_result_file_are_pinned() {
         "message_path",
         "message_path.receive",
         "message_path.send",
+        "modes",
         "ns_per_round_trip",
         "offered_rate_per_sec",
         "pattern",
@@ -1024,6 +1036,7 @@ fn the_keys_of_a_result_file_are_pinned() {
         "placement.child_core",
         "placement.mode",
         "placement.parent_core",
+        "precision",
         "requested_duration_secs",
         "round_trips",
         "round_trips_per_sec",
@@ -1035,6 +1048,7 @@ fn the_keys_of_a_result_file_are_pinned() {
         "samples",
         "schema_version",
         "seed",
+        "stopped",
         "timestamp",
         "tool_version",
         "transport",
@@ -1049,6 +1063,143 @@ fn the_keys_of_a_result_file_are_pinned() {
         "wire_bytes.pong",
     ];
     assert_eq!(found, expected, "{text}");
+}
+
+/// A matrix adds rounds to the cases whose interval is too wide, at the
+/// looks of its schedule, until the most rounds or the time budget; a case
+/// already sure enough gets none; results and the table say which.
+#[test]
+fn a_matrix_adds_rounds_until_sure_or_out_of_rounds_or_time() {
+    let matrix = |dir: &Path, extra: &[&str]| -> String {
+        let out = cmd(IPC_BENCH)
+            .args([
+                "matrix",
+                "--transports",
+                "spin,pipe",
+                "--codecs",
+                "postcard",
+            ])
+            .args(["--complexities", "structured", "--duration", "0.03"])
+            .args(["--warmup", "0.01", "--rounds", "3", "--results-dir"])
+            .arg(dir)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        format!("{stdout}\n{stderr}")
+    };
+    let load = |dir: &Path, name: &str| BenchResult::read(&dir.join(name)).unwrap();
+    // Nothing is ever within ±0.001 %: every case runs to its most rounds,
+    // looked at after 3, 5 and 8 rounds.
+    let dir = tempfile::tempdir().unwrap();
+    let out = matrix(
+        dir.path(),
+        &[
+            "--precision",
+            "0.001",
+            "--max-rounds",
+            "8",
+            "--max-time",
+            "600",
+        ],
+    );
+    for name in [
+        "spin-postcard-structured.json",
+        "pipe-postcard-structured.json",
+    ] {
+        let r = load(dir.path(), name);
+        assert_eq!(r.rounds, 8, "{name}: {out}");
+        assert_eq!(r.precision, Some(0.00001));
+        let stop = r.stopped.unwrap();
+        assert!(
+            matches!(stop, Stop::MaxRounds | Stop::TwoModes),
+            "{name}: {stop:?}"
+        );
+        // Rounds numbered by pass, as pairing needs.
+        let rounds: Vec<usize> = r.samples.iter().map(|s| s.round).collect();
+        assert_eq!(rounds, (1..=8).collect::<Vec<_>>());
+        assert!(r
+            .samples
+            .iter()
+            .all(|s| s.phases.is_some_and(|p| p.measure_secs > 0.0)));
+    }
+    assert!(out.contains("8 max") || out.contains("8 2 modes"), "{out}");
+    assert!(out.contains("precision: "), "{out}");
+    assert!(out.contains("time: ") && out.contains("measuring"), "{out}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("matrix-summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["max_rounds"], 8);
+    assert!(summary["time"]["rounds"]["measure_secs"].as_f64().unwrap() > 0.0);
+
+    // A budget already spent: the planned rounds and no more.
+    let dir = tempfile::tempdir().unwrap();
+    let out = matrix(dir.path(), &["--precision", "0.001", "--max-time", "0.01"]);
+    let r = load(dir.path(), "pipe-postcard-structured.json");
+    assert_eq!((r.rounds, r.stopped), (3, Some(Stop::Budget)), "{out}");
+    assert!(out.contains("3 budget"), "{out}");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("not within ±0.001 % after 3 rounds (time budget reached)")),
+        "{:?}",
+        r.warnings
+    );
+
+    // A precision any figure meets: no round beyond the planned ones.
+    let dir = tempfile::tempdir().unwrap();
+    // (One case may still be wider than that on a loaded machine.)
+    matrix(dir.path(), &["--precision", "99"]);
+    let settled: Vec<usize> = [
+        "spin-postcard-structured.json",
+        "pipe-postcard-structured.json",
+    ]
+    .iter()
+    .map(|name| load(dir.path(), name))
+    .filter(|r| r.stopped == Some(Stop::Precise))
+    .map(|r| r.rounds)
+    .collect();
+    assert!(
+        !settled.is_empty() && settled.iter().all(|&n| n == 3),
+        "{settled:?}"
+    );
+
+    // No precision: the planned rounds, as before.
+    let dir = tempfile::tempdir().unwrap();
+    matrix(dir.path(), &["--precision", "0"]);
+    let r = load(dir.path(), "spin-postcard-structured.json");
+    assert_eq!(
+        (r.rounds, r.stopped, r.precision),
+        (3, Some(Stop::Planned), None)
+    );
+}
+
+/// A single run follows the same rule as a matrix, and says so.
+#[test]
+fn a_run_adds_rounds_until_sure_and_says_how_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stdout_of(
+        cmd(IPC_BENCH)
+            .args([
+                "run",
+                "--transport",
+                "spin",
+                "--duration",
+                "0.03",
+                "--warmup",
+                "0.01",
+            ])
+            .args(["--rounds", "2", "--precision", "0.001", "--max-rounds", "3"])
+            .args(["--max-time", "600", "--results-dir"])
+            .arg(dir.path()),
+    );
+    let r = BenchResult::read(&only_file(dir.path())).unwrap();
+    assert_eq!(r.rounds, 3, "{out}");
+    assert!(out.contains("Precision:    aimed at ±0.001 %;"), "{out}");
+    assert!(out.contains("after 3 rounds"), "{out}");
 }
 
 /// `doctor` reports every check with a value and advice, and exits 0.

@@ -199,7 +199,115 @@ mod linux {
     }
 
     pub fn child_killed_during_the_warm_up(label: &Label) {
-        child_killed(label, "30", "warming up", &[]);
+        // A fixed warm-up: one that settles would be over before the kill.
+        child_killed(label, "30", "warming up", &["--fixed-warmup"]);
+    }
+
+    /// The stall deadline the stall tests give (`--stall-timeout`).
+    const STALL_TIMEOUT: &str = "0.5";
+
+    /// A round whose child stops answering ends as stalled within the
+    /// deadline: the child stopped, no result written, nothing left behind.
+    fn ends_as_stalled(mut run: Running, dir: &Path, label: &Label) {
+        let all = children_of(run.parent.id());
+        // The deadline, the watchdog's look every 50 ms, and a slow machine.
+        let status = run.wait_for_exit(Duration::from_secs(3));
+        let stderr = run.stderr();
+        assert_eq!(status.code(), Some(1), "{}: {stderr}", label.label);
+        assert!(
+            stderr.contains("stalled: the child made no progress") && stderr.contains("0.5 s"),
+            "{}: {stderr}",
+            label.label
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(
+            std::fs::read_dir(dir).unwrap().count(),
+            0,
+            "a stalled run wrote results"
+        );
+        for &pid in &all {
+            wait_until_gone(pid, Duration::from_secs(2), "the stalled child");
+        }
+        let mut pids = all;
+        pids.push(run.parent.id());
+        assert_eq!(leftovers(&pids), Vec::<String>::new());
+    }
+
+    /// A child stopped (SIGSTOP) mid-run: never a figure with the pause in it.
+    pub fn child_stopped_mid_run(label: &Label) {
+        let dir = tempfile::tempdir().unwrap();
+        let run = Running::start_with(
+            dir.path(),
+            label,
+            "0.1",
+            "measuring",
+            &["--stall-timeout", STALL_TIMEOUT],
+        );
+        kill(run.child, libc::SIGSTOP);
+        ends_as_stalled(run, dir.path(), label);
+    }
+
+    /// Transports whose set-up carries the window, so that a child handed
+    /// another one refuses to connect (iceoryx2 sizes its subscriber's
+    /// buffer by it), rather than stall.
+    const REFUSES_ANOTHER_WINDOW: [&str; 1] = ["iceoryx2-pub-sub"];
+
+    /// A child handed a window of 65,536 where the parent streams with 16
+    /// (or 1 for a request-response transport): it acknowledges every
+    /// 32,768 messages, so the parent's window never reopens.
+    pub fn child_with_a_mismatched_window(label: &Label) {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("results");
+        std::fs::create_dir(&results).unwrap();
+        let flags = stream_flags(label);
+        let window = flags[3];
+        // Rewrites the window in the config line, then becomes the real child.
+        let config = dir.path().join("config");
+        let wrapper = fake_child(
+            dir.path(),
+            "mismatched-window",
+            &format!(
+                "read -r line\nprintf '%s\\n' \"$line\" | sed 's/\"window\":{window},/\"window\":65536,/' > '{config}'\nexec '{IPC_BENCH}' < '{config}'",
+                config = config.display()
+            ),
+        );
+        let mut extra: Vec<&str> = flags.to_vec();
+        let wrapper = wrapper.to_string_lossy().into_owned();
+        extra.extend(["--stall-timeout", STALL_TIMEOUT, "--child-bin", &wrapper]);
+        if REFUSES_ANOTHER_WINDOW.contains(&label.label.as_str()) {
+            // The transport's own set-up catches the mismatch at once.
+            let began = Instant::now();
+            let out = cmd(IPC_BENCH)
+                .args([
+                    "run",
+                    "--duration",
+                    "30",
+                    "--warmup",
+                    "0.1",
+                    "--results-dir",
+                ])
+                .arg(&results)
+                .args(label_args(label))
+                .args(&extra)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(
+                stderr.contains("the child refused the configuration"),
+                "{stderr}"
+            );
+            assert!(began.elapsed() < Duration::from_secs(3), "{stderr}");
+            assert_eq!(std::fs::read_dir(&results).unwrap().count(), 0);
+            return;
+        }
+        let run = Running::start_with(&results, label, "0.1", "warming up", &extra);
+        let told = std::fs::read_to_string(&config).unwrap_or_default();
+        assert!(
+            told.contains("\"window\":65536,"),
+            "the child was not handed the other window: {told}"
+        );
+        ends_as_stalled(run, &results, label);
     }
 
     /// One child of two killed: the parent reports it and stops the other.
@@ -378,7 +486,12 @@ fn main() {
     {
         use ipc_bench::transport::Label;
         type Fault = fn(&Label);
-        let faults: [(&str, Fault); 8] = [
+        let faults: [(&str, Fault); 10] = [
+            ("child_stopped_mid_run", linux::child_stopped_mid_run),
+            (
+                "child_with_a_mismatched_window",
+                linux::child_with_a_mismatched_window,
+            ),
             ("child_killed_mid_stream", linux::child_killed_mid_stream),
             ("parent_killed_mid_stream", linux::parent_killed_mid_stream),
             ("one_child_of_two_killed", linux::one_child_of_two_killed),

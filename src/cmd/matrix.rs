@@ -33,8 +33,20 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     for warning in before.finish(None).warnings() {
         eprintln!("warning: {warning}");
     }
+    let extra = match spec.settings.precision {
+        Some(p) => format!(
+            ", then more for those not yet within ±{} % (up to {} rounds, {})",
+            crate::summary::percent(p),
+            spec.settings.max_rounds,
+            match spec.settings.max_time {
+                Some(t) => format!("{} s in all", t.as_secs_f64()),
+                None => "twice the planned rounds' time in all".to_string(),
+            }
+        ),
+        None => String::new(),
+    };
     eprintln!(
-        "ipc-bench: {} cases × {} rounds in a shuffled order (--seed {} replays it)",
+        "ipc-bench: {} cases × {} rounds in a shuffled order (--seed {} replays it){extra}",
         cases.len(),
         spec.settings.rounds,
         spec.seed
@@ -51,6 +63,13 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     for warning in outcome.environment.warnings() {
         eprintln!("warning: {warning}");
     }
+    if let Some(line) = summary::precision_line(&outcome.results) {
+        eprintln!("{line}");
+        if outcome.spells.unstable() {
+            eprintln!("  the machine: {}", matrix::spells_warning(&outcome.spells));
+        }
+    }
+    eprintln!("time: {}", outcome.time.describe());
     let unsure = outcome
         .results
         .iter()

@@ -4,6 +4,7 @@
 use super::CliError;
 use crate::cli::CaseArgs;
 use crate::environment::Probe;
+use crate::estimate::Stop;
 use crate::liveness;
 use crate::runner::run_round;
 use crate::series::{RunInfo, Series};
@@ -16,8 +17,30 @@ pub fn run(transport: TransportId, args: &CaseArgs) -> Result<(), CliError> {
     let run_info = RunInfo::new(None);
     let probe = Probe::start();
     let mut series = Series::default();
-    for round in 1..=spec.settings.rounds {
+    let rule = spec.settings.stopping_rule();
+    let clock = std::time::Instant::now();
+    let mut budget = None;
+    for round in 1.. {
+        if round > rule.min_rounds {
+            // Extra rounds only while one more still fits the budget.
+            let elapsed = clock.elapsed().as_secs_f64();
+            let budget = *budget.get_or_insert_with(|| {
+                spec.settings
+                    .max_time
+                    .map_or(crate::matrix::DEFAULT_BUDGET_FACTOR * elapsed, |max| {
+                        max.as_secs_f64()
+                    })
+            });
+            if elapsed + elapsed / (round - 1) as f64 > budget {
+                series.stopped(Stop::Budget, rule);
+                break;
+            }
+        }
         series.push(run_round(&spec, round)?);
+        series.look(rule);
+        if series.stop().is_some() {
+            break;
+        }
     }
     let cores = series
         .first()

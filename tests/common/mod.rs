@@ -36,12 +36,18 @@ pub fn cmd(exe: &str) -> Command {
         "ICEORYX2_CHILD_BIN_PATH",
         "SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES",
         "IPC_BENCH_CHILD_ROLE",
+        "MAX_ROUNDS",
+        "MAX_TIME_SECONDS",
+        "STALL_TIMEOUT_SECONDS",
+        "FIXED_WARMUP",
     ] {
         c.env_remove(var);
     }
-    // One round keeps each test's runs short; the tests of rounds say how
-    // many they want with --rounds, which wins over the variable.
+    // One round keeps each test's runs short, with no rounds added for
+    // precision; the tests of rounds say how many they want with --rounds
+    // and --precision, which win over the variables.
     c.env("ROUNDS", "1");
+    c.env("PRECISION", "0");
     c.timeout(Duration::from_secs(60));
     c
 }
