@@ -54,8 +54,8 @@ ipc-shmem-shared-mem-queue codec="json": (_parent "shared-mem-queue" codec)
 # iceoryx2 (IOX_PATTERN=publish-subscribe|request-response; needs its feature, on in the default FEATURES): `just ipc-iceoryx2`, `just ipc-iceoryx2 codec=postcard`
 ipc-iceoryx2 codec="json": (_run "ipc-bench" codec "run" "--transport" "iceoryx2")
 
-# The reference results into results/reference/: every transport, variant, codec and complexity, across cores and on one core, 6 interleaved rounds each, with charts and the README tables
-results rounds="6":
+# The reference results into results/reference/: every transport, variant, codec and complexity, across cores and on one core, 10 interleaved rounds each and more for precision, with charts and the README tables
+results rounds="10":
     #!/usr/bin/env bash
     set -euo pipefail
     cargo build --release --features full --bin ipc-bench
@@ -101,7 +101,7 @@ results rounds="6":
     just results-codecs '{{ rounds }}'
 
 # The serialization question into results/reference/{codecs,shapes}/ (part of `results`): every codec × shape alone at 32 B, 1 KiB and 64 KiB, then every shape through raw-sync (spin) and unix-socket across cores at 32 B and 64 KiB
-results-codecs rounds="6":
+results-codecs rounds="10":
     #!/usr/bin/env bash
     set -euo pipefail
     cargo build --release --features full --bin ipc-bench

@@ -327,9 +327,8 @@ pub struct CommonArgs {
     pub handshake_timeout: f64,
 
     /// After the planned rounds, a case whose median's 95 % interval is wider
-    /// than ± this many percent gets more rounds, until it is within it, its
-    /// rounds split into two modes, it reaches --max-rounds, or --max-time
-    /// ends. 0: the planned rounds only.
+    /// than ± this many percent gets more rounds, until it is within it, it
+    /// reaches --max-rounds, or --max-time ends. 0: the planned rounds only.
     #[arg(long, env = "PRECISION", default_value = "5", value_name = "PERCENT",
           value_parser = precision_parser)]
     pub precision: f64,
@@ -340,7 +339,8 @@ pub struct CommonArgs {
     pub max_rounds: usize,
 
     /// Seconds the whole run may take with its extra rounds (the planned
-    /// rounds always run) [default: twice what the planned rounds took].
+    /// rounds always run) [default: twice what the planned rounds took, and
+    /// at least 30 s more than they took].
     #[arg(long, env = "MAX_TIME_SECONDS", value_name = "SECONDS",
           value_parser = seconds_parser("MAX_TIME_SECONDS", false))]
     pub max_time: Option<f64>,

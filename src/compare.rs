@@ -213,8 +213,8 @@ fn rate_with_spread(r: &BenchResult) -> String {
 fn rounds_entry(r: &BenchResult) -> Entry {
     use crate::estimate::Stop;
     let short = match r.stopped {
+        _ if r.modes.is_some() => Some("2 modes"),
         Some(Stop::Precise | Stop::Planned) | None => None,
-        Some(Stop::TwoModes) => Some("2 modes"),
         Some(Stop::MaxRounds) => Some("max"),
         Some(Stop::Budget) => Some("budget"),
         Some(Stop::Failed) => Some("failed"),

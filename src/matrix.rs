@@ -9,7 +9,8 @@
 //! each ratio to it is taken between two rounds run moments apart.
 //!
 //! Each case rewrites its result file after each of its rounds, and a summary
-//! of every case so far is rewritten too, so a failure (or Ctrl-C) late in
+//! of every case so far is rewritten too (at most twice a second, at once
+//! after a failure, and at the end), so a failure (or Ctrl-C) late in
 //! the matrix loses nothing already measured: a case that fails in a later
 //! round keeps the file of its earlier, verified rounds, with a warning, and
 //! is marked failed in the summary.
@@ -300,14 +301,30 @@ impl TimeSpent {
     }
 }
 
+/// How often `matrix-summary.json` is rewritten while a matrix runs.
+const SUMMARY_EVERY: Duration = Duration::from_millis(500);
+
 /// Without --max-time, the whole run may take this many times what its
-/// planned rounds took: extra rounds at most as long again.
+/// planned rounds took: extra rounds at most as long again...
 pub const DEFAULT_BUDGET_FACTOR: f64 = 2.0;
+/// ... and at least this many seconds more: a small run's planned rounds
+/// fit in one slow spell of the machine, and the extra rounds need time to
+/// outlast it.
+pub const MIN_EXTRA_SECS: f64 = 30.0;
+
+/// The whole run's budget in seconds from its start: `max_time`, or by
+/// default from what the planned rounds took.
+pub fn budget_secs(max_time: Option<Duration>, planned_secs: f64) -> f64 {
+    max_time.map_or(
+        (DEFAULT_BUDGET_FACTOR * planned_secs).max(planned_secs + MIN_EXTRA_SECS),
+        |max| max.as_secs_f64(),
+    )
+}
 
 /// Runs every case of `cases`: the planned rounds in the order of
 /// [`schedule`], then, for the cases whose interval is still wider than
 /// the precision, more rounds (each pass over them shuffled afresh) until
-/// each is within it, splits into two modes, reaches the most rounds, or
+/// each is within it, reaches the most rounds, or
 /// the time budget ends (see [`StoppingRule`]). Results and the summary go
 /// into `dir` after every round.
 pub fn run(
@@ -349,6 +366,7 @@ pub fn run(
     };
     write_summary(&statuses, &time, true)?;
 
+    let mut summary_written = Instant::now();
     let mut series: Vec<Series> = vec![Series::default(); cases.len()];
     let mut interrupted = false;
     let clock = Instant::now();
@@ -356,7 +374,7 @@ pub fn run(
         schedule(cases, rule.min_rounds, spec.seed, spec.reference.as_deref()).into_iter();
     // Extra passes draw from their own seed, so the planned order is the
     // same as a run without a precision.
-    let mut rng = fastrand::Rng::with_seed(spec.seed ^ 0x5eed_0f_10_0c5);
+    let mut rng = fastrand::Rng::with_seed(spec.seed ^ 0x05ee_d0f1_00c5);
     let mut step = 0;
     let mut total = cases.len() * rule.min_rounds;
     // Seconds from the start by which extra rounds must have ended.
@@ -388,10 +406,7 @@ pub fn run(
                 // The budget: a round starts only if one like it still fits.
                 let mean = time.rounds.total_secs() / step.max(1) as f64;
                 let budget = *budget.get_or_insert_with(|| {
-                    spec.settings.max_time.map_or_else(
-                        || DEFAULT_BUDGET_FACTOR * clock.elapsed().as_secs_f64(),
-                        |max| max.as_secs_f64(),
-                    )
+                    budget_secs(spec.settings.max_time, clock.elapsed().as_secs_f64())
                 });
                 if clock.elapsed().as_secs_f64() + mean > budget {
                     for &j in &open {
@@ -414,9 +429,11 @@ pub fn run(
                     let n = series[i].len();
                     series[i].look(rule);
                     let writing = Instant::now();
-                    let cores = placement_cores(&series[i]);
+                    // The machine's report (a scan of every process) is
+                    // added once, when the run ends: after every round it
+                    // cost more than writing the file.
                     let result = series[i]
-                        .result(&run_info, Some(probe.finish(cores)))
+                        .result(&run_info, None)
                         .expect("a series with a round has a result");
                     let path = result.write_to_dir_unsynced(dir)?;
                     time.writing_secs += writing.elapsed().as_secs_f64();
@@ -455,9 +472,16 @@ pub fn run(
             }
             time.wall_secs = clock.elapsed().as_secs_f64();
             statuses[i].stopped = series[i].stop();
-            let writing = Instant::now();
-            write_summary(&statuses, &time, false)?;
-            time.writing_secs += writing.elapsed().as_secs_f64();
+            // Every case's status, at most twice a second (and at once after
+            // a failure): rounds of 0.1 s would otherwise spend a tenth of
+            // their time rewriting it. The run's end writes it once more.
+            let failed = statuses[i].status == Status::Failed;
+            if failed || summary_written.elapsed() >= SUMMARY_EVERY {
+                let writing = Instant::now();
+                write_summary(&statuses, &time, false)?;
+                summary_written = Instant::now();
+                time.writing_secs += writing.elapsed().as_secs_f64();
+            }
             if interrupted {
                 break 'passes;
             }

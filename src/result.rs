@@ -75,7 +75,7 @@ pub struct BenchResult {
     #[serde(default)]
     pub precision: Option<f64>,
     /// Why the case got no more rounds: `precise` (within the precision),
-    /// `two-modes`, `max-rounds`, `budget` (the run's time budget ended),
+    /// `max-rounds`, `budget` (the run's time budget ended),
     /// `planned` (no precision asked), `failed`, `interrupted`; null in
     /// older files.
     #[serde(default)]

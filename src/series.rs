@@ -263,7 +263,7 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
         .map(|ci| ci.relative_half_width(result.round_trips_per_sec));
     if let (Some(precision), Some(spread), Some(stop)) = (result.precision, spread, result.stopped)
     {
-        if spread > precision && stop != Stop::TwoModes {
+        if spread > precision && result.modes.is_none() {
             out.push(format!(
                 "not within ±{} % after {} rounds ({}): ±{:.0} %",
                 crate::summary::percent(precision),

@@ -93,7 +93,10 @@ pub fn precision_line(results: &[crate::result::Loaded]) -> Option<String> {
             .round_trips_per_sec_ci95
             .is_none_or(|ci| ci.relative_half_width(r.round_trips_per_sec) > precision);
         if wide {
-            let why = r.stopped.map_or("unknown", |s| s.reason());
+            let why = match r.modes {
+                Some(_) => "two modes",
+                None => r.stopped.map_or("unknown", |s| s.reason()),
+            };
             *short.entry(why).or_default() += 1;
         }
     }

@@ -1113,10 +1113,7 @@ fn a_matrix_adds_rounds_until_sure_or_out_of_rounds_or_time() {
         assert_eq!(r.rounds, 8, "{name}: {out}");
         assert_eq!(r.precision, Some(0.00001));
         let stop = r.stopped.unwrap();
-        assert!(
-            matches!(stop, Stop::MaxRounds | Stop::TwoModes),
-            "{name}: {stop:?}"
-        );
+        assert_eq!(stop, Stop::MaxRounds, "{name}");
         // Rounds numbered by pass, as pairing needs.
         let rounds: Vec<usize> = r.samples.iter().map(|s| s.round).collect();
         assert_eq!(rounds, (1..=8).collect::<Vec<_>>());
@@ -1162,8 +1159,12 @@ fn a_matrix_adds_rounds_until_sure_or_out_of_rounds_or_time() {
     .filter(|r| r.stopped == Some(Stop::Precise))
     .map(|r| r.rounds)
     .collect();
+    // Usually at the first look; on a machine busy with other tests a round
+    // can run twice as fast as the median of three, so at a later look, and
+    // only ever at a look (3, 5, 8, ...).
+    let looks = ipc_bench::estimate::looks(3, 60);
     assert!(
-        !settled.is_empty() && settled.iter().all(|&n| n == 3),
+        !settled.is_empty() && settled.iter().all(|n| looks.contains(n)),
         "{settled:?}"
     );
 

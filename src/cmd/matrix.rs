@@ -40,7 +40,7 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
             spec.settings.max_rounds,
             match spec.settings.max_time {
                 Some(t) => format!("{} s in all", t.as_secs_f64()),
-                None => "twice the planned rounds' time in all".to_string(),
+                None => "twice the planned rounds' time in all, and at least 30 s more".to_string(),
             }
         ),
         None => String::new(),

@@ -24,13 +24,8 @@ pub fn run(transport: TransportId, args: &CaseArgs) -> Result<(), CliError> {
         if round > rule.min_rounds {
             // Extra rounds only while one more still fits the budget.
             let elapsed = clock.elapsed().as_secs_f64();
-            let budget = *budget.get_or_insert_with(|| {
-                spec.settings
-                    .max_time
-                    .map_or(crate::matrix::DEFAULT_BUDGET_FACTOR * elapsed, |max| {
-                        max.as_secs_f64()
-                    })
-            });
+            let budget = *budget
+                .get_or_insert_with(|| crate::matrix::budget_secs(spec.settings.max_time, elapsed));
             if elapsed + elapsed / (round - 1) as f64 > budget {
                 series.stopped(Stop::Budget, rule);
                 break;
