@@ -1072,13 +1072,7 @@ fn the_keys_of_a_result_file_are_pinned() {
 fn a_matrix_adds_rounds_until_sure_or_out_of_rounds_or_time() {
     let matrix = |dir: &Path, extra: &[&str]| -> String {
         let out = cmd(IPC_BENCH)
-            .args([
-                "matrix",
-                "--transports",
-                "spin,pipe",
-                "--codecs",
-                "postcard",
-            ])
+            .args(["matrix", "--transports", "spin,pipe", "--codecs", "json"])
             .args(["--complexities", "structured", "--duration", "0.03"])
             .args(["--warmup", "0.01", "--rounds", "3", "--results-dir"])
             .arg(dir)
@@ -1105,10 +1099,7 @@ fn a_matrix_adds_rounds_until_sure_or_out_of_rounds_or_time() {
             "600",
         ],
     );
-    for name in [
-        "spin-postcard-structured.json",
-        "pipe-postcard-structured.json",
-    ] {
+    for name in ["spin-json-structured.json", "pipe-json-structured.json"] {
         let r = load(dir.path(), name);
         assert_eq!(r.rounds, 8, "{name}: {out}");
         assert_eq!(r.precision, Some(0.00001));
@@ -1135,7 +1126,7 @@ fn a_matrix_adds_rounds_until_sure_or_out_of_rounds_or_time() {
     // A budget already spent: the planned rounds and no more.
     let dir = tempfile::tempdir().unwrap();
     let out = matrix(dir.path(), &["--precision", "0.001", "--max-time", "0.01"]);
-    let r = load(dir.path(), "pipe-postcard-structured.json");
+    let r = load(dir.path(), "pipe-json-structured.json");
     assert_eq!((r.rounds, r.stopped), (3, Some(Stop::Budget)), "{out}");
     assert!(out.contains("3 budget"), "{out}");
     assert!(
@@ -1150,15 +1141,12 @@ fn a_matrix_adds_rounds_until_sure_or_out_of_rounds_or_time() {
     let dir = tempfile::tempdir().unwrap();
     // (One case may still be wider than that on a loaded machine.)
     matrix(dir.path(), &["--precision", "99"]);
-    let settled: Vec<usize> = [
-        "spin-postcard-structured.json",
-        "pipe-postcard-structured.json",
-    ]
-    .iter()
-    .map(|name| load(dir.path(), name))
-    .filter(|r| r.stopped == Some(Stop::Precise))
-    .map(|r| r.rounds)
-    .collect();
+    let settled: Vec<usize> = ["spin-json-structured.json", "pipe-json-structured.json"]
+        .iter()
+        .map(|name| load(dir.path(), name))
+        .filter(|r| r.stopped == Some(Stop::Precise))
+        .map(|r| r.rounds)
+        .collect();
     // Usually at the first look; on a machine busy with other tests a round
     // can run twice as fast as the median of three, so at a later look, and
     // only ever at a look (3, 5, 8, ...).
@@ -1171,7 +1159,7 @@ fn a_matrix_adds_rounds_until_sure_or_out_of_rounds_or_time() {
     // No precision: the planned rounds, as before.
     let dir = tempfile::tempdir().unwrap();
     matrix(dir.path(), &["--precision", "0"]);
-    let r = load(dir.path(), "spin-postcard-structured.json");
+    let r = load(dir.path(), "spin-json-structured.json");
     assert_eq!(
         (r.rounds, r.stopped, r.precision),
         (3, Some(Stop::Planned), None)

@@ -173,16 +173,27 @@ mod linux {
     /// parent reports it, writes nothing and leaves nothing behind.
     fn child_killed(label: &Label, warmup: &str, phase: &str, extra: &[&str]) {
         let dir = tempfile::tempdir().unwrap();
-        let mut run = Running::start_with(dir.path(), label, warmup, phase, extra);
+        let run = Running::start_with(dir.path(), label, warmup, phase, extra);
         // Every child of the run (several in a fan-out); the first is killed.
         let all = children_of(run.parent.id());
         kill(run.child, libc::SIGKILL);
+        fails_cleanly(run, all, dir.path(), label, &["killed by signal 9"]);
+    }
+
+    /// The parent of `run` (whose children were `all`) exits 1 within 3 s
+    /// (a deadline, the watchdog's look every 50 ms, and a slow machine),
+    /// saying each of `says`, with no result written, every child gone and
+    /// nothing of theirs left behind.
+    fn fails_cleanly(mut run: Running, all: Vec<u32>, dir: &Path, label: &Label, says: &[&str]) {
         let status = run.wait_for_exit(Duration::from_secs(3));
         let stderr = run.stderr();
-        assert_eq!(status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("killed by signal 9"), "{stderr}");
+        assert_eq!(status.code(), Some(1), "{}: {stderr}", label.label);
+        for words in says {
+            assert!(stderr.contains(words), "{}: {stderr}", label.label);
+        }
+        assert!(!stderr.contains("panicked"), "{stderr}");
         assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
+            std::fs::read_dir(dir).unwrap().count(),
             0,
             "a failed run wrote results"
         );
@@ -208,29 +219,10 @@ mod linux {
 
     /// A round whose child stops answering ends as stalled within the
     /// deadline: the child stopped, no result written, nothing left behind.
-    fn ends_as_stalled(mut run: Running, dir: &Path, label: &Label) {
+    fn ends_as_stalled(run: Running, dir: &Path, label: &Label) {
         let all = children_of(run.parent.id());
-        // The deadline, the watchdog's look every 50 ms, and a slow machine.
-        let status = run.wait_for_exit(Duration::from_secs(3));
-        let stderr = run.stderr();
-        assert_eq!(status.code(), Some(1), "{}: {stderr}", label.label);
-        assert!(
-            stderr.contains("stalled: the child made no progress") && stderr.contains("0.5 s"),
-            "{}: {stderr}",
-            label.label
-        );
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        assert_eq!(
-            std::fs::read_dir(dir).unwrap().count(),
-            0,
-            "a stalled run wrote results"
-        );
-        for &pid in &all {
-            wait_until_gone(pid, Duration::from_secs(2), "the stalled child");
-        }
-        let mut pids = all;
-        pids.push(run.parent.id());
-        assert_eq!(leftovers(&pids), Vec::<String>::new());
+        let says = ["stalled: the child made no progress", "for 0.5 s"];
+        fails_cleanly(run, all, dir, label, &says);
     }
 
     /// A child stopped (SIGSTOP) mid-run: never a figure with the pause in it.
