@@ -54,7 +54,7 @@ ipc-shmem-shared-mem-queue codec="json": (_parent "shared-mem-queue" codec)
 # iceoryx2 (IOX_PATTERN=publish-subscribe|request-response; needs its feature, on in the default FEATURES): `just ipc-iceoryx2`, `just ipc-iceoryx2 codec=postcard`
 ipc-iceoryx2 codec="json": (_run "ipc-bench" codec "run" "--transport" "iceoryx2")
 
-# The reference results into results/reference/: every transport, variant, codec and complexity, across cores and on one core, 10 interleaved rounds each and more for precision, with charts and the README tables
+# The reference results into results/reference/: every transport, variant, codec and complexity, across cores and on one core, 10 interleaved rounds each and more for precision, with charts and the tables in docs/
 results rounds="10":
     #!/usr/bin/env bash
     set -euo pipefail
@@ -118,26 +118,26 @@ results-codecs rounds="10":
     mv "$out.shapes.tmp" "$out/shapes/table.md"
     "$bench" compare "$out/shapes" --by codec --format markdown > "$out/shapes/by-codec.md"
     "$bench" plot "$out/shapes"
-    # The codecs alone beside their round trips: what the README's "Choosing a format" shows.
+    # The codecs alone beside their round trips: what docs/codecs.md's "Choosing a format" shows.
     "$bench" compare "$out/codecs/codecs.json" "$out/shapes" --format markdown > "$out/shapes/formats.md"
     just readme-results
 
-# Regenerate the README's results tables from results/reference/
+# Regenerate the results tables in docs/ from results/reference/
 readme-results:
     #!/usr/bin/env bash
     set -euo pipefail
-    # Replaces what stands between <!-- NAME:start --> and <!-- NAME:end --> with FILE.
+    # In DOC, replaces what stands between <!-- NAME:start --> and <!-- NAME:end --> with FILE.
     splice() {
         awk -v table="$(cat "$2")" -v start="<!-- $1:start -->" -v end="<!-- $1:end -->" '
             $0 == start { print; print ""; print table; print ""; skip = 1; next }
             $0 == end { skip = 0 }
             !skip { print }
-        ' README.md > README.md.tmp
-        mv README.md.tmp README.md
+        ' "$3" > "$3.tmp"
+        mv "$3.tmp" "$3"
     }
-    splice results results/reference/table.md
-    splice payload results/reference/payload/table.md
-    splice formats results/reference/shapes/formats.md
+    splice results results/reference/table.md docs/reference-results.md
+    splice payload results/reference/payload/table.md docs/reference-results.md
+    splice formats results/reference/shapes/formats.md docs/codecs.md
 
 # Remove shared-memory regions, socket directories and iceoryx2 nodes left by processes that no longer exist
 clean:

@@ -9,7 +9,7 @@
 //! machine, one after the other (never while compiling).
 
 use codecs::{Codec, Json};
-use ipc_bench::message::{make_payload, PingMessage, PongMessage};
+use ipc_bench::measure::message::{make_payload, PingMessage, PongMessage};
 use raw_sync::events::{BusyEvent, EventImpl, EventInit, EventState};
 use raw_sync::Timeout;
 use shared_memory::ShmemConf;

@@ -5,7 +5,7 @@
 //! `cargo run --release --features all-codecs --example codec_cost`
 
 use codecs::{Codec, CodecVisitor};
-use ipc_bench::message::{make_payload, PingMessage};
+use ipc_bench::measure::message::{make_payload, PingMessage};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

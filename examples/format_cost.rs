@@ -5,7 +5,7 @@
 //! `cargo run --release --features all-codecs --example format_cost`
 
 use codecs::{Codec, CodecVisitor};
-use ipc_bench::message::{MessageFormat, RawString, Structured};
+use ipc_bench::measure::message::{MessageFormat, RawString, Structured};
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -13,7 +13,7 @@
 
 use codecs::{Codec, CodecId, CodecVisitor};
 use iceoryx2::prelude::*;
-use ipc_bench::message::{make_payload, PingMessage, PongMessage};
+use ipc_bench::measure::message::{make_payload, PingMessage, PongMessage};
 use std::time::{Duration, Instant};
 
 type Svc = ipc::Service;

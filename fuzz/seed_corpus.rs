@@ -5,8 +5,8 @@
 //!
 //! `cargo +nightly run --manifest-path fuzz/Cargo.toml --bin seed_corpus`
 
-use ipc_bench::dispatch::{boxed_format, every_format};
-use ipc_bench::handshake::{ChildConfig, PROTOCOL_VERSION};
+use ipc_bench::measure::dispatch::{boxed_format, every_format};
+use ipc_bench::measure::handshake::{ChildConfig, PROTOCOL_VERSION};
 use std::path::Path;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {

@@ -1,36 +1,31 @@
 //! ipc-bench: which inter-process transport and which serialization format
 //! should we use, and what does each cost on this machine?
 //!
-//! A parent process spawns a child, hands it its configuration over STDIN
-//! ([`handshake`]), then both switch to a [`transport`] and ping-pong messages
-//! ([`engine`]) in a [`message`] format for a set time. Every round trip is
-//! verified and timed; every run becomes a [`result`] file.
+//! A parent process spawns a child, hands it its configuration over STDIN,
+//! then both switch to a transport and ping-pong messages for a set time.
+//! Every round trip is verified and timed; every run becomes a result file.
+//!
+//! The crate is in layers, and imports run one way (downwards here); the
+//! test `tests/architecture.rs` fails on an import against the grain or an
+//! import circle:
+//!
+//! - [`cli`]: the command line: flag definitions, specs, matrix planning and
+//!   one module per command. Uses everything below.
+//! - [`report`]: what is made of result files: series and their estimates,
+//!   comparisons, tables, summaries, charts.
+//! - [`record`]: the result model, the one vocabulary both sides share:
+//!   measuring writes it, reporting reads it.
+//! - [`measure`]: what runs in the parent and the child while a case runs:
+//!   the handshake, the engine's loops, the runner, liveness, placement,
+//!   statistics, message formats, traffic.
+//! - [`transport`]: one file per transport behind one trait.
+//! - [`util`]: number formatting and flag-value parsers, used on every side.
 
-pub mod child;
 pub mod cli;
-pub mod cmd;
-pub mod codec_cost;
-pub mod compare;
-pub mod dispatch;
-pub mod engine;
-pub mod environment;
-pub mod estimate;
-pub mod handshake;
-pub mod liveness;
-pub mod machine;
-pub mod matrix;
-pub mod message;
-pub mod parse;
-pub mod placement;
-pub mod plot;
-pub mod result;
-pub mod runner;
-pub mod series;
-pub mod spec;
-pub mod stats;
-pub mod summary;
-pub mod table;
-pub mod traffic;
+pub mod measure;
+pub mod record;
+pub mod report;
 pub mod transport;
+pub mod util;
 
 pub use codecs;

@@ -1,4 +1,4 @@
-//! The `ipc-bench` executable; everything it does is in the library (`cmd::main`).
+//! The `ipc-bench` executable; everything it does is in the library (`cli::cmd::main`).
 fn main() -> std::process::ExitCode {
-    ipc_bench::cmd::main()
+    ipc_bench::cli::cmd::main()
 }

@@ -5,8 +5,8 @@ mod common;
 
 use assert_cmd::Command;
 use common::{cmd, fake_child, label_args, stdout_of, IPC_BENCH};
-use ipc_bench::estimate::Stop;
-use ipc_bench::result::BenchResult;
+use ipc_bench::record::BenchResult;
+use ipc_bench::report::estimate::Stop;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 const IPCC_PARENT: &str = env!("CARGO_BIN_EXE_ipcc-parent");
@@ -567,7 +567,7 @@ fn child_refusal(config: &str) -> (Option<i32>, String, String) {
 
 fn valid_config() -> serde_json::Value {
     serde_json::json!({
-        "protocol_version": ipc_bench::handshake::PROTOCOL_VERSION,
+        "protocol_version": ipc_bench::measure::handshake::PROTOCOL_VERSION,
         "transport": "ipcc",
         "codec": "json",
         "complexity": "structured",
@@ -867,7 +867,7 @@ fn debug_rows_are_marked_and_a_debug_release_comparison_warns() {
 #[test]
 fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
     use clap::CommandFactory;
-    let cli = ipc_bench::cli::Cli::command();
+    let cli = ipc_bench::cli::args::Cli::command();
     let flags = |sub: &str| -> Vec<String> {
         let command = cli.find_subcommand(sub).unwrap();
         let mut flags: Vec<String> = command
@@ -1150,7 +1150,7 @@ fn a_matrix_adds_rounds_until_sure_or_out_of_rounds_or_time() {
     // Usually at the first look; on a machine busy with other tests a round
     // can run twice as fast as the median of three, so at a later look, and
     // only ever at a look (3, 5, 8, ...).
-    let looks = ipc_bench::estimate::looks(3, 60);
+    let looks = ipc_bench::report::stopping::looks(3, 60);
     assert!(
         !settled.is_empty() && settled.iter().all(|n| looks.contains(n)),
         "{settled:?}"
@@ -1340,7 +1340,7 @@ fn a_fixed_rate_keeps_its_schedule_and_times_from_it() {
         );
         let r = BenchResult::read(&file).unwrap();
         assert!(r.verified);
-        assert_eq!(r.traffic, ipc_bench::traffic::Traffic::rate(2000));
+        assert_eq!(r.traffic, ipc_bench::measure::traffic::Traffic::rate(2000));
         assert_eq!(r.samples.len(), 2);
         for s in &r.samples {
             // 2000/s for 0.3 s makes 600 requests due; none may leave early.
@@ -1477,7 +1477,7 @@ fn a_fan_out_sends_every_ping_to_every_child() {
         assert!(r.cpu.child_secs.unwrap() > 0.0);
         assert_eq!(
             r.message_path.unwrap().send,
-            ipc_bench::engine::PathKind::Copied,
+            ipc_bench::record::PathKind::Copied,
             "one encoding, copied to each child"
         );
     }

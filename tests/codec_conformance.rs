@@ -4,7 +4,7 @@
 
 use codecs::shapes::{LogBatch, OrderRequest, ShapeMessage, Telemetry};
 use codecs::{Codec, CodecVisitor};
-use ipc_bench::message::{make_payload, PingMessage, PongMessage};
+use ipc_bench::measure::message::{make_payload, PingMessage, PongMessage};
 use std::fmt::Debug;
 
 /// Payload sizes the benchmark uses, and the edges around them.
@@ -230,7 +230,7 @@ fn every_compiled_codec_conforms() {
 /// package's; builds that use them are not what this checks.)
 #[test]
 fn exactly_the_codecs_of_the_enabled_features_are_compiled() {
-    let enabled = ipc_bench::machine::enabled_features();
+    let enabled = ipc_bench::measure::machine::enabled_features();
     for info in codecs::CODECS {
         let expected = match info.feature {
             None => true,

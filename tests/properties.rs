@@ -7,11 +7,11 @@ use codecs::shapes::{
     Client, LogBatch, LogRecord, Order, OrderKind, OrderRequest, Price, SensorState, Telemetry,
 };
 use codecs::{Codec, CodecVisitor};
-use ipc_bench::dispatch::boxed_format;
-use ipc_bench::handshake::{
+use ipc_bench::measure::dispatch::boxed_format;
+use ipc_bench::measure::handshake::{
     ChildConfig, ChildReport, StreamRole, MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION,
 };
-use ipc_bench::message::{
+use ipc_bench::measure::message::{
     Complexity, MessageFormat, PingMessage, PongMessage, RawString, Structured,
 };
 use ipc_bench::transport;
@@ -339,7 +339,7 @@ proptest! {
     /// both sides of every format, the raw string included, take any bytes.
     #[test]
     fn random_bytes_are_refused_not_panicked_on_by_either_side(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        for (complexity, codec) in ipc_bench::dispatch::every_format() {
+        for (complexity, codec) in ipc_bench::measure::dispatch::every_format() {
             let mut format = boxed_format(complexity, codec, 32).unwrap();
             let mut reply = Vec::new();
             let answered = format.answer_ping(&bytes, &mut reply);

@@ -4,7 +4,7 @@ mod common;
 
 use assert_cmd::Command;
 use common::{stdout_of, IPC_BENCH};
-use ipc_bench::result::BenchResult;
+use ipc_bench::record::BenchResult;
 use std::path::Path;
 use std::time::Duration;
 
@@ -111,15 +111,15 @@ fn with_rates(template: &BenchResult, rates: &[f64], payload_bytes: usize) -> Be
     r.samples = rates
         .iter()
         .enumerate()
-        .map(|(i, &rate)| ipc_bench::result::Sample {
+        .map(|(i, &rate)| ipc_bench::record::Sample {
             round: i + 1,
             round_trips_per_sec: rate,
             ..sample.clone()
         })
         .collect();
     r.rounds = rates.len();
-    r.round_trips_per_sec = ipc_bench::estimate::median(rates).unwrap();
-    let interval = ipc_bench::estimate::median_interval(rates);
+    r.round_trips_per_sec = ipc_bench::report::estimate::median(rates).unwrap();
+    let interval = ipc_bench::report::estimate::median_interval(rates);
     r.round_trips_per_sec_ci95 = interval.map(|(i, _)| i);
     r.ci_coverage = interval.map(|(_, c)| c);
     r
@@ -333,7 +333,7 @@ fn bad_result_files_are_named_in_the_error() {
         (
             "future.json",
             text.replace(
-                &format!("\"schema_version\": {}", ipc_bench::result::SCHEMA_VERSION),
+                &format!("\"schema_version\": {}", ipc_bench::record::SCHEMA_VERSION),
                 "\"schema_version\": 99",
             ),
             "newer than this ipc-bench",
@@ -631,7 +631,7 @@ fn every_transport_carries_payloads_from_0_to_1_mib() {
             .args(["--duration", "0.1", "--warmup", "0.02", "--results-dir"])
             .arg(dir.path()),
     );
-    let results = ipc_bench::result::load(&[dir.path().to_path_buf()]).unwrap();
+    let results = ipc_bench::report::results::load(&[dir.path().to_path_buf()]).unwrap();
     assert_eq!(
         results.len(),
         4 * ipc_bench::transport::TRANSPORTS.len(),
@@ -808,7 +808,7 @@ fn a_matrix_with_rounds_writes_every_round_of_every_case() {
         let rates = r.rates();
         assert_eq!(
             Some(r.round_trips_per_sec),
-            ipc_bench::estimate::median(&rates)
+            ipc_bench::report::estimate::median(&rates)
         );
         let ci = r.round_trips_per_sec_ci95.unwrap();
         let lo = rates.iter().copied().fold(f64::INFINITY, f64::min);

@@ -5,7 +5,7 @@
 //! and transport label, so one failure hides no other and one transport runs
 //! by name: `cargo test --test transport_conformance -- raw-sync-block`.
 
-use ipc_bench::liveness::{Liveness, Peer};
+use ipc_bench::measure::liveness::{Liveness, Peer};
 use ipc_bench::transport::{self, Options, Transport, TransportError, TransportVisitor};
 use serde::Deserialize;
 use std::thread;
@@ -24,6 +24,19 @@ fn pattern(len: usize, salt: u64) -> Vec<u8> {
 /// Ends the echo thread (echoed back like any other message). Not empty: the
 /// empty message is one of the sizes under test.
 const STOP: &[u8] = b"conformance: stop";
+
+/// What each windowed run last did, by transport: printed if the suite is
+/// stopped for a hang, so the failure says where the messages stopped.
+static WINDOW_STEPS: std::sync::Mutex<Vec<(&'static str, String)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn window_step<T: Transport>(step: String) {
+    let mut steps = WINDOW_STEPS.lock().unwrap_or_else(|e| e.into_inner());
+    match steps.iter_mut().find(|(name, _)| *name == T::NAME) {
+        Some((_, last)) => *last = step,
+        None => steps.push((T::NAME, step)),
+    }
+}
 
 /// Sends `msg`, every other time (`n` odd) through the transport's loan
 /// path when it has one: written into the lent slot, then published.
@@ -127,6 +140,10 @@ fn windows_in_flight<T: Transport>(config: &serde_json::Value) {
         let rounds = 20_000 / window as u64 + 3;
         let mut n = 0u64;
         for _ in 0..rounds {
+            window_step::<T>(format!(
+                "window {window}: batch from message {n} of {} sent and awaited",
+                rounds * window as u64
+            ));
             let batch: Vec<Vec<u8>> = (0..window as u64)
                 .map(|i| pattern(1 + ((n + i) as usize * 13) % MESSAGE, n + i))
                 .collect();
@@ -289,6 +306,10 @@ impl HangGuard {
         thread::spawn(move || {
             if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
                 eprintln!("{test}: still running after {limit:?}; a transport is blocked");
+                let steps = WINDOW_STEPS.lock().unwrap_or_else(|e| e.into_inner());
+                for (transport, step) in steps.iter() {
+                    eprintln!("  {transport}: last windowed step: {step}");
+                }
                 std::process::exit(101);
             }
         });

@@ -13,8 +13,8 @@
 //! crashes the target).
 #![no_main]
 
-use ipc_bench::handshake::{ChildConfig, ChildReport};
-use ipc_bench::liveness::{Liveness, Peer};
+use ipc_bench::measure::handshake::{ChildConfig, ChildReport};
+use ipc_bench::measure::liveness::{Liveness, Peer};
 use ipc_bench::transport::{self, Options, Transport, TransportVisitor};
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;

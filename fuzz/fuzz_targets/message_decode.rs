@@ -4,7 +4,7 @@
 //! never a panic, an abort or an unbounded allocation.
 #![no_main]
 
-use ipc_bench::dispatch::{boxed_format, every_format};
+use ipc_bench::measure::dispatch::{boxed_format, every_format};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

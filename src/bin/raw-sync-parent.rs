@@ -1,4 +1,4 @@
 //! Parent side of the raw-sync benchmark.
 fn main() -> std::process::ExitCode {
-    ipc_bench::cmd::transport_parent_main("raw-sync")
+    ipc_bench::cli::cmd::transport_parent_main("raw-sync")
 }

@@ -1,4 +1,4 @@
 //! Parent side of the shared-mem-queue benchmark.
 fn main() -> std::process::ExitCode {
-    ipc_bench::cmd::transport_parent_main("shared-mem-queue")
+    ipc_bench::cli::cmd::transport_parent_main("shared-mem-queue")
 }

@@ -60,7 +60,7 @@ pub struct Flags {
     /// Which iceoryx2 messaging pattern carries the messages: publish-subscribe (a ping and a pong
     /// service) or request-response (one service, the parent as client).
     #[arg(long, env = "IOX_PATTERN", default_value = "publish-subscribe",
-          value_parser = crate::parse::enum_parser::<IoxPattern>("iceoryx2 pattern", "IOX_PATTERN"))]
+          value_parser = crate::util::parse::enum_parser::<IoxPattern>("iceoryx2 pattern", "IOX_PATTERN"))]
     pub iox_pattern: IoxPattern,
 }
 
@@ -80,7 +80,7 @@ impl RunFlags for Flags {
 pub struct MatrixFlags {
     /// iceoryx2 messaging patterns to include, comma-separated: publish-subscribe, request-response.
     #[arg(long, value_delimiter = ',', default_value = "publish-subscribe",
-          value_parser = crate::parse::enum_parser::<IoxPattern>("iceoryx2 pattern", "--iox-patterns"))]
+          value_parser = crate::util::parse::enum_parser::<IoxPattern>("iceoryx2 pattern", "--iox-patterns"))]
     pub iox_patterns: Vec<IoxPattern>,
 }
 
@@ -103,7 +103,7 @@ mod imp {
     use super::super::stale::StaleResource;
     use super::super::{Options, Transport, TransportError};
     use super::IoxPattern;
-    use crate::liveness::Liveness;
+    use crate::measure::liveness::Liveness;
     use ::iceoryx2::active_request::ActiveRequest;
     use ::iceoryx2::node::NodeView;
     use ::iceoryx2::pending_response::PendingResponse;

@@ -8,7 +8,7 @@
 //! the layers above carry a config as an opaque JSON value. Adding one is a
 //! file in this folder and one line in [`registry!`] below.
 
-use crate::liveness::{Liveness, PeerError};
+use crate::measure::liveness::{Liveness, PeerError};
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
 use std::time::Duration;

@@ -6,7 +6,7 @@
 
 use super::stream::Framed;
 use super::{Options, Transport, TransportError};
-use crate::liveness::Liveness;
+use crate::measure::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

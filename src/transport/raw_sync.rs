@@ -19,7 +19,7 @@
 use super::shm_region::{Region, IN_PLACE_FROM};
 use super::slot_ring::{Ring, Rings, MAX_SLOTS};
 use super::{Options, RunFlags, Transport, TransportError};
-use crate::liveness::Liveness;
+use crate::measure::liveness::Liveness;
 use raw_sync::events::{BusyEvent, Event, EventImpl, EventInit, EventState};
 use raw_sync::Timeout;
 use serde::{Deserialize, Serialize};
@@ -66,7 +66,7 @@ pub struct Config {
 pub struct Flags {
     /// How raw-sync waits: spin (busy-poll, the seed's choice) or block (mutex and condition variable).
     #[arg(long, env = "WAIT_STRATEGY", default_value = "spin",
-          value_parser = crate::parse::enum_parser::<WaitStrategy>("wait strategy", "WAIT_STRATEGY"))]
+          value_parser = crate::util::parse::enum_parser::<WaitStrategy>("wait strategy", "WAIT_STRATEGY"))]
     pub wait: WaitStrategy,
 }
 
@@ -84,7 +84,7 @@ impl RunFlags for Flags {
 pub struct MatrixFlags {
     /// raw-sync wait strategies to include, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "spin",
-          value_parser = crate::parse::enum_parser::<WaitStrategy>("wait strategy", "--waits"))]
+          value_parser = crate::util::parse::enum_parser::<WaitStrategy>("wait strategy", "--waits"))]
     pub waits: Vec<WaitStrategy>,
 }
 
@@ -224,7 +224,7 @@ impl Doorbell {
                 None => {
                     let slice = match wait {
                         WaitStrategy::Spin => SPIN_SLICE,
-                        WaitStrategy::Block => crate::liveness::CHECK_INTERVAL,
+                        WaitStrategy::Block => crate::measure::liveness::CHECK_INTERVAL,
                     };
                     if event.wait(Timeout::Val(slice)).is_err() {
                         if wait == WaitStrategy::Spin {
@@ -408,7 +408,7 @@ impl Transport for RawSync {
 mod tests {
     use super::super::slot_ring::tests::{Shared, TestMemory};
     use super::*;
-    use crate::liveness::Peer;
+    use crate::measure::liveness::Peer;
 
     /// The slot protocol (raw_sync's BusyEvent plus our fences) between two
     /// threads over a heap buffer, every byte checked. Under Miri:

@@ -19,7 +19,7 @@
 use super::shm_region::{Region, IN_PLACE_FROM};
 use super::slot_ring::{Ring, Rings, MAX_SLOTS};
 use super::{Options, Transport, TransportError};
-use crate::liveness::Liveness;
+use crate::measure::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

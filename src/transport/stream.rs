@@ -2,7 +2,7 @@
 //! the framing the kernel-baseline transports share.
 
 use super::TransportError;
-use crate::liveness::Liveness;
+use crate::measure::liveness::Liveness;
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,126 @@
+//! `ipc-bench matrix` (and `ipc-bench` alone): every combination, one table.
+
+use super::CliError;
+use crate::cli::args::MatrixArgs;
+use crate::cli::matrix::{MatrixOutcome, MatrixSpec};
+use crate::cli::spec::UsageError;
+use crate::measure::environment::Probe;
+use crate::report::results::MATRIX_SUMMARY_FILE;
+use crate::{cli::matrix, measure::liveness, measure::machine, report::compare, report::summary};
+
+pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
+    let spec = args.to_spec()?;
+    let cases = matrix::plan(&spec).map_err(|e| CliError::Failed(e.into()))?;
+    if let Some(reference) = &args.reference {
+        // The cases about to run are the result files the column reads.
+        if !cases.iter().any(|c| &c.label == reference) {
+            let mut labels: Vec<&str> = cases.iter().map(|c| c.label.as_str()).collect();
+            labels.dedup();
+            return Err(UsageError(format!(
+                "invalid value '{reference}' for --reference; accepted: a transport of this matrix ({})",
+                labels.join(", ")
+            ))
+            .into());
+        }
+    }
+    liveness::install_signal_handler().map_err(CliError::Failed)?;
+    let debug = machine::build_profile() == "debug";
+    if debug {
+        eprintln!("warning: {}", summary::DEBUG_BUILD_WARNING);
+    }
+    // What the machine looks like now, before any case runs.
+    let before = Probe::start();
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    for warning in before.finish(None).warnings() {
+        eprintln!("warning: {warning}");
+    }
+    eprintln!("{}", plan_line(&spec, cases.len()));
+    let mut bar = matrix::Bar::new(cases.len() * spec.settings.rounds);
+    let outcome =
+        matrix::run(&cases, &spec, &args.common.results_dir, &mut bar).map_err(CliError::Failed)?;
+    if !outcome.results.is_empty() {
+        print!(
+            "{}",
+            compare::single(&outcome.results, args.reference.as_deref()).render(args.format)
+        );
+    }
+    after_the_table(&outcome);
+    let failures: Vec<_> = outcome.failures().collect();
+    for failure in &failures {
+        eprintln!(
+            "failed: {}: {}",
+            failure.case,
+            failure.error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    eprintln!(
+        "{} of {} cases measured; results and {} in {}",
+        outcome.results.len(),
+        cases.len(),
+        MATRIX_SUMMARY_FILE,
+        args.common.results_dir.display()
+    );
+    if debug {
+        eprintln!("warning: {}", summary::DEBUG_BUILD_WARNING);
+    }
+    if outcome.interrupted {
+        Err(liveness::Interrupted.into())
+    } else if failures.is_empty() {
+        Ok(())
+    } else {
+        // Each failed case was listed above.
+        Err(CliError::Reported)
+    }
+}
+
+/// What is about to run: cases, rounds, the seed, and the extra rounds the
+/// precision may add.
+fn plan_line(spec: &MatrixSpec, cases: usize) -> String {
+    let extra = match spec.settings.precision {
+        Some(p) => format!(
+            ", then more for those not yet within ±{} % (up to {} rounds, {})",
+            crate::util::format::percent(p),
+            spec.settings.max_rounds,
+            match spec.settings.max_time {
+                Some(t) => format!("{} s in all", t.as_secs_f64()),
+                None => "twice the planned rounds' time in all, and at least 30 s more".to_string(),
+            }
+        ),
+        None => String::new(),
+    };
+    format!(
+        "ipc-bench: {} cases × {} rounds in a shuffled order (--seed {} replays it){extra}",
+        cases, spec.settings.rounds, spec.seed
+    )
+}
+
+/// The machine's warnings, how sure the figures are, where the time went,
+/// and how many results carry warnings.
+fn after_the_table(outcome: &MatrixOutcome) {
+    for warning in outcome.environment.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    if let Some(line) = summary::precision_line(&outcome.results) {
+        eprintln!("{line}");
+        if outcome.spells.unstable() {
+            eprintln!("  the machine: {}", matrix::spells_warning(&outcome.spells));
+        }
+    }
+    eprintln!("time: {}", outcome.time.describe());
+    let unsure = outcome
+        .results
+        .iter()
+        .filter(|l| {
+            l.result
+                .warnings
+                .iter()
+                .any(|w| !w.starts_with("debug build"))
+        })
+        .count();
+    if unsure > 0 {
+        eprintln!(
+            "note: {unsure} of {} results carry warnings (unstable rounds, too few rounds, a busy machine); see `warnings` in their files",
+            outcome.results.len()
+        );
+    }
+}

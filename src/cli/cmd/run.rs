@@ -1,0 +1,62 @@
+//! `ipc-bench run` (and the parent binaries): one case, its rounds, its
+//! result file and its summary.
+
+use super::CliError;
+use crate::cli::args::CaseArgs;
+use crate::measure::environment::Probe;
+use crate::measure::liveness;
+use crate::measure::runner::run_round;
+use crate::report::estimate::Stop;
+use crate::report::series::{RunInfo, Series};
+use crate::report::summary;
+use crate::transport::TransportId;
+
+pub fn run(transport: TransportId, args: &CaseArgs) -> Result<(), CliError> {
+    let spec = args.to_spec(transport)?;
+    liveness::install_signal_handler().map_err(CliError::Failed)?;
+    let run_info = RunInfo::new(None);
+    let probe = Probe::start();
+    let mut series = Series::default();
+    let rule = crate::report::stopping::StoppingRule::of(&spec.settings);
+    let clock = std::time::Instant::now();
+    let mut budget = None;
+    for round in 1.. {
+        if round > rule.min_rounds {
+            // Extra rounds only while one more still fits the budget.
+            let elapsed = clock.elapsed().as_secs_f64();
+            let budget = *budget.get_or_insert_with(|| {
+                crate::cli::matrix::budget_secs(spec.settings.max_time, elapsed)
+            });
+            if elapsed + elapsed / (round - 1) as f64 > budget {
+                series.stopped(Stop::Budget, rule);
+                break;
+            }
+        }
+        series.push(run_round(&spec, round)?);
+        series.look(rule);
+        if series.stop().is_some() {
+            break;
+        }
+    }
+    let cores = series
+        .first()
+        .and_then(|r| r.placement.parent_core.zip(r.placement.child_core));
+    let result = series
+        .result(&run_info, Some(probe.finish(cores)))
+        .expect("at least one round ran");
+    let saved = result
+        .write_to_dir(&args.common.results_dir)
+        .map_err(CliError::Failed)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).expect("results serialize")
+        );
+    } else {
+        print!(
+            "{}",
+            summary::render(&result, Some(&saved), Some(&spec.codec_reason))
+        );
+    }
+    Ok(())
+}

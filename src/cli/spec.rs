@@ -1,0 +1,303 @@
+//! Turning parsed flags into validated, typed specs: a [`CaseSpec`] for
+//! `run` and the parent binaries, a [`MatrixSpec`] for `matrix`, both built
+//! on the same [`CaseSettings`]. Everything a parser alone cannot see (a
+//! codec missing from the build, an unusable placement, a child executable
+//! that is not one) is found here, before anything is spawned.
+
+use crate::cli::args::{CaseArgs, CommonArgs, MatrixArgs};
+use crate::cli::matrix::MatrixSpec;
+use crate::measure::engine::EngineConfig;
+use crate::measure::message::Complexity;
+use crate::measure::placement::{self, PinMode};
+use crate::measure::runner::{CaseSettings, CaseSpec};
+use crate::measure::traffic::{
+    Pattern, Traffic, DEFAULT_MATRIX_RATES, DEFAULT_MATRIX_WINDOWS, DEFAULT_RATE_PER_SEC,
+    DEFAULT_STREAM_WINDOW,
+};
+use crate::transport::{TransportId, TRANSPORTS};
+use codecs::CodecId;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A bad input, reported as one line and exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// What every case shares, from the flags `run` and `matrix` have in common.
+fn settings(
+    common: &CommonArgs,
+    duration: f64,
+    warmup: f64,
+    rounds: usize,
+    child_bin: Option<PathBuf>,
+    announce_phases: bool,
+) -> CaseSettings {
+    CaseSettings {
+        rounds,
+        max_rounds: common.max_rounds,
+        precision: (common.precision > 0.0).then_some(common.precision),
+        max_time: common.max_time.map(Duration::from_secs_f64),
+        engine: EngineConfig {
+            warmup: Duration::from_secs_f64(warmup),
+            duration: Duration::from_secs_f64(duration),
+            record_latency: !common.no_latency,
+            settle: !common.fixed_warmup,
+        },
+        child_bin,
+        handshake_timeout: Duration::from_secs_f64(common.handshake_timeout),
+        stall_timeout: Duration::from_secs_f64(common.stall_timeout),
+        announce_phases,
+    }
+}
+
+pub(crate) fn check_codec(codec: &str, flag: &str) -> Result<CodecId, UsageError> {
+    CodecId::parse(codec)
+        .map_err(|e| UsageError(format!("invalid value '{codec}' for {flag}: {e}")))
+}
+
+/// The traffic `run` asks for: a rate only with the rate pattern, which
+/// times every request and so cannot run with --no-latency; a window only
+/// with the stream pattern.
+fn traffic(
+    pattern: Pattern,
+    rate: Option<u64>,
+    window: Option<u32>,
+    no_latency: bool,
+) -> Result<Traffic, UsageError> {
+    if let (Some(rate), false) = (rate, pattern == Pattern::Rate) {
+        return Err(UsageError(format!(
+            "invalid value '{rate}' for --rate/RATE: only the rate pattern takes an offered rate; add --pattern rate (or unset RATE)"
+        )));
+    }
+    if let (Some(window), false) = (window, pattern == Pattern::Stream) {
+        return Err(UsageError(format!(
+            "invalid value '{window}' for --window/WINDOW: only the stream pattern takes a window; add --pattern stream (or unset WINDOW)"
+        )));
+    }
+    match pattern {
+        Pattern::PingPong => Ok(Traffic::default()),
+        Pattern::Rate if no_latency => Err(UsageError(
+            "--no-latency cannot be used with --pattern rate: a fixed-rate run is there to time every request".into(),
+        )),
+        Pattern::Rate => Ok(Traffic::rate(rate.unwrap_or(DEFAULT_RATE_PER_SEC))),
+        Pattern::Stream => Ok(Traffic::stream(window.unwrap_or(DEFAULT_STREAM_WINDOW))),
+    }
+}
+
+/// Every traffic a matrix combines: ping-pong once, the rate pattern once
+/// per offered rate, the stream once per window.
+fn traffics(
+    patterns: &[Pattern],
+    rates: &[u64],
+    windows: &[u32],
+    no_latency: bool,
+) -> Result<Vec<Traffic>, UsageError> {
+    let with_rate = patterns.contains(&Pattern::Rate);
+    if !with_rate && !rates.is_empty() {
+        return Err(UsageError(
+            "--rates needs the rate pattern: add --patterns rate (or ping-pong,rate)".into(),
+        ));
+    }
+    if !patterns.contains(&Pattern::Stream) && !windows.is_empty() {
+        return Err(UsageError(
+            "--windows needs the stream pattern: add --patterns stream (or ping-pong,stream)"
+                .into(),
+        ));
+    }
+    if with_rate && no_latency {
+        return Err(UsageError(
+            "--no-latency cannot be used with the rate pattern: a fixed-rate run is there to time every request".into(),
+        ));
+    }
+    let or_default = |given: &[u64], default: &[u64]| {
+        if given.is_empty() {
+            default.to_vec()
+        } else {
+            given.to_vec()
+        }
+    };
+    let rates = or_default(rates, &DEFAULT_MATRIX_RATES);
+    let windows: Vec<u64> = windows.iter().map(|&w| u64::from(w)).collect();
+    let windows = or_default(&windows, &DEFAULT_MATRIX_WINDOWS.map(u64::from));
+    let mut out = Vec::new();
+    for &pattern in patterns {
+        match pattern {
+            Pattern::PingPong => out.push(Traffic::default()),
+            Pattern::Rate => out.extend(rates.iter().map(|&r| Traffic::rate(r))),
+            // Parsed as u32 (at most MAX_WINDOW): the conversion back cannot fail.
+            Pattern::Stream => out.extend(windows.iter().map(|&w| Traffic::stream(w as u32))),
+        }
+    }
+    out.dedup();
+    Ok(out)
+}
+
+fn check_pin(pin: PinMode, flag: &str) -> Result<(), UsageError> {
+    placement::plan(pin)
+        .map(|_| ())
+        .map_err(|e| UsageError(format!("invalid value '{}' for {flag}: {e}", pin.name())))
+}
+
+impl CaseArgs {
+    /// Checks what the parsers cannot see alone and builds the case.
+    pub fn to_spec(&self, transport: TransportId) -> Result<CaseSpec, UsageError> {
+        let (codec, codec_reason) = match &self.codec {
+            Some(codec) => (codec.clone(), "chosen with --codec or CODEC".to_string()),
+            None => {
+                let default = codecs::default_codec();
+                (
+                    default.name.to_string(),
+                    format!("{}; --codec or CODEC to choose", default.reason),
+                )
+            }
+        };
+        // Raw strings use no codec, so one missing from the build is no error.
+        let codec = match self.complexity {
+            Complexity::RawString => CodecId::Json,
+            _ => check_codec(&codec, "--codec/CODEC")?,
+        };
+        check_pin(self.pin, "--pin/PIN")?;
+        let traffic = traffic(self.pattern, self.rate, self.window, self.common.no_latency)?
+            .with_children(self.children);
+        let info = transport.info();
+        let child_bin = match &self.child_bin {
+            Some(path) => Some(check_executable("--child-bin", path)?),
+            None => match std::env::var_os(info.child_bin_env) {
+                Some(path) if !path.is_empty() => {
+                    Some(check_executable(info.child_bin_env, Path::new(&path))?)
+                }
+                _ => None,
+            },
+        };
+        Ok(CaseSpec {
+            transport,
+            transport_config: self.transport_flags.config_of(transport),
+            codec,
+            codec_reason,
+            complexity: self.complexity,
+            payload_bytes: self.payload_bytes,
+            pin: self.pin,
+            traffic,
+            settings: settings(
+                &self.common,
+                self.duration,
+                self.warmup,
+                self.rounds,
+                child_bin,
+                true,
+            ),
+        })
+    }
+}
+
+impl MatrixArgs {
+    /// Checks the lists and builds the matrix.
+    pub fn to_spec(&self) -> Result<MatrixSpec, UsageError> {
+        let codecs = if self.codecs.is_empty() {
+            codecs::compiled_names()
+                .into_iter()
+                .map(|name| check_codec(name, "--codecs"))
+                .collect::<Result<_, _>>()?
+        } else {
+            self.codecs
+                .iter()
+                .map(|codec| check_codec(codec, "--codecs"))
+                .collect::<Result<_, _>>()?
+        };
+        for &pin in &self.pin {
+            check_pin(pin, "--pin")?;
+        }
+        let traffics = traffics(
+            &self.patterns,
+            &self.rates,
+            &self.windows,
+            self.common.no_latency,
+        )?
+        .into_iter()
+        .flat_map(|t| self.children.iter().map(move |&n| t.with_children(n)))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+        let transports = if self.transports.is_empty() {
+            TRANSPORTS.iter().map(|t| t.id).collect()
+        } else {
+            self.transports.clone()
+        };
+        Ok(MatrixSpec {
+            transports: transports
+                .into_iter()
+                .map(|id| (id, self.transport_flags.configs_of(id)))
+                .collect(),
+            codecs,
+            complexities: self.complexities.clone(),
+            payloads: self.payloads.clone(),
+            pins: self.pin.clone(),
+            traffics,
+            // Every case re-executes this binary as its child; a matrix
+            // shows its own progress instead of each case's phases.
+            settings: settings(
+                &self.common,
+                self.duration,
+                self.warmup,
+                self.rounds,
+                None,
+                false,
+            ),
+            seed: self.seed.unwrap_or_else(|| fastrand::u64(..)),
+            reference: self.reference.clone(),
+        })
+    }
+}
+
+fn check_executable(name: &str, path: &Path) -> Result<PathBuf, UsageError> {
+    let bad = |why: &str| {
+        UsageError(format!(
+            "invalid value '{}' for {name}: {why}; accepted: the path of an executable ipc-bench child (such as target/release/ipcc-child)",
+            path.display()
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(|_| bad("no such file"))?;
+    if meta.is_dir() {
+        return Err(bad("it is a directory"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(bad("it is not executable"));
+        }
+    }
+    Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_takes_a_window_and_only_a_stream_does() {
+        let stream = traffic(Pattern::Stream, None, None, false).unwrap();
+        assert_eq!(stream, Traffic::stream(DEFAULT_STREAM_WINDOW));
+        assert_eq!(
+            traffic(Pattern::Stream, None, Some(4), true).unwrap(),
+            Traffic::stream(4),
+            "one-way latency is optional: --no-latency streams"
+        );
+        assert!(traffic(Pattern::PingPong, None, Some(4), false).is_err());
+        assert!(traffic(Pattern::Rate, None, Some(4), false).is_err());
+        assert!(traffic(Pattern::Stream, Some(500), None, false).is_err());
+    }
+
+    #[test]
+    fn a_matrix_streams_once_per_window() {
+        let both = traffics(&[Pattern::PingPong, Pattern::Stream], &[], &[], false).unwrap();
+        let expected: Vec<Traffic> = std::iter::once(Traffic::default())
+            .chain(DEFAULT_MATRIX_WINDOWS.map(Traffic::stream))
+            .collect();
+        assert_eq!(both, expected);
+        let chosen = traffics(&[Pattern::Stream], &[], &[4, 4, 8], false).unwrap();
+        assert_eq!(chosen, [Traffic::stream(4), Traffic::stream(8)]);
+        assert!(traffics(&[Pattern::PingPong], &[], &[4], false).is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! The child role: read the config from STDIN, connect, answer pings, report.
+//!
+//! Any ipc-bench executable becomes a child when started with
+//! [`CHILD_ROLE_ENV`] set, which is how a parent re-executes itself; the
+//! `*-child` binaries are children unconditionally.
+
+use crate::measure::dispatch::{dispatch_case, CaseVisitor};
+use crate::measure::engine::{serve, serve_stream};
+use crate::measure::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV};
+use crate::measure::liveness::{self, Liveness, Peer, Watchdog};
+use crate::measure::message::{Complexity, MessageFormat};
+use crate::measure::placement;
+use crate::transport::{self, Options, Transport, TransportId};
+use codecs::CodecId;
+use serde::Deserialize;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+/// Whether this process was started as a child by an ipc-bench parent.
+pub fn is_child_role() -> bool {
+    std::env::var_os(CHILD_ROLE_ENV).is_some()
+}
+
+fn report(report: &ChildReport) {
+    let mut out = std::io::stdout().lock();
+    // If the parent is gone there is no one to tell; exiting is all that is left.
+    let _ = writeln!(out, "{}", report.to_line()).and_then(|_| out.flush());
+}
+
+fn refuse(error: String) -> ExitCode {
+    eprintln!("ipc-bench child: refusing the configuration: {error}");
+    report(&ChildReport::Refused { error });
+    ExitCode::from(2)
+}
+
+/// Entry point of the child role.
+pub fn main() -> ExitCode {
+    liveness::die_with_parent();
+    if let Err(e) = liveness::install_signal_handler() {
+        eprintln!("ipc-bench child: {e}");
+    }
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) => return refuse("STDIN closed before a configuration arrived".into()),
+        Ok(_) => {}
+        Err(e) => return refuse(format!("cannot read the configuration from STDIN: {e}")),
+    }
+    let config = match ChildConfig::parse(line.trim_end()) {
+        Ok(config) => config,
+        Err(e) => return refuse(e.to_string()),
+    };
+    let _watchdog = Watchdog::start(
+        Peer::Parent(config.parent_pid),
+        crate::transport::remove_all_regions,
+    );
+    if let Some(core) = config.child_core {
+        if let Err(e) = placement::pin_to(core) {
+            return refuse(e);
+        }
+    }
+    let transport = match TransportId::parse(&config.transport) {
+        Ok(id) => id,
+        Err(e) => return refuse(e),
+    };
+    // Raw strings use no codec (the parent says "none"); json stands in.
+    let codec = match config.complexity {
+        Complexity::RawString => Ok(CodecId::Json),
+        _ => CodecId::parse(&config.codec),
+    };
+    let codec = match codec {
+        Ok(codec) => codec,
+        Err(e) => return refuse(e.to_string()),
+    };
+    dispatch_case(
+        transport,
+        config.complexity,
+        codec,
+        config.payload_bytes,
+        ChildRun { config: &config },
+    )
+}
+
+struct ChildRun<'a> {
+    config: &'a ChildConfig,
+}
+
+impl CaseVisitor for ChildRun<'_> {
+    type Output = ExitCode;
+
+    fn visit<T: Transport, F: MessageFormat>(self, mut format: F) -> ExitCode {
+        let mut liveness = Liveness::new(Peer::Parent(self.config.parent_pid));
+        if let Err(e) = liveness.check_now() {
+            return refuse(e.to_string());
+        }
+        // The transport is sized for the longest message; it must be the one
+        // this format produces, whatever the parent claims.
+        let max_message_bytes = self.config.max_message_bytes;
+        match format.max_message_bytes() {
+            Ok(needed) if needed == max_message_bytes => {}
+            Ok(needed) => {
+                return refuse(format!(
+                    "max_message_bytes is {max_message_bytes}, but these messages need {needed}"
+                ))
+            }
+            Err(e) => return refuse(e.to_string()),
+        }
+        let config = match transport::decode_config::<T::Config>(&self.config.transport_config) {
+            Ok(config) => config,
+            Err(e) => return refuse(e.to_string()),
+        };
+        let setup = match T::Setup::deserialize(&self.config.transport_setup) {
+            Ok(setup) => setup,
+            Err(e) => return refuse(format!("bad transport setup from the parent: {e}")),
+        };
+        let options = Options {
+            max_message_bytes,
+            window: self.config.stream.map_or(1, |s| s.window as usize),
+            config,
+        };
+        let mut transport = match T::connect(&setup, &options, &mut liveness) {
+            Ok(t) => t,
+            Err(e) => return refuse(format!("cannot connect the {} transport: {e}", T::NAME)),
+        };
+        report(&ChildReport::Ready);
+        let served = match self.config.stream {
+            Some(role) => serve_stream(
+                &mut transport,
+                &mut format,
+                &mut liveness,
+                role.window,
+                role.record_latency,
+            ),
+            None => serve(&mut transport, &mut format, &mut liveness),
+        };
+        match served {
+            Ok(served) => {
+                report(&ChildReport::Done {
+                    round_trips: served.round_trips,
+                    cpu_secs: served.cpu.map(|d| d.as_secs_f64()),
+                    one_way_ns: served.one_way.map(|h| h.buckets()),
+                });
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                // The run is over either way. Remove the names the parent
+                // created now rather than trust it to: a SIGKILLed parent
+                // dies thread by thread, and while its last threads live,
+                // `getppid` still names it although it will never clean up
+                // (its death signal has already reached us). A parent that
+                // does survive finds the names gone, which is harmless.
+                transport.orphaned();
+                if !liveness::parent_alive(self.config.parent_pid) {
+                    eprintln!("ipc-bench child: the parent is gone; cleaned up and stopping ({e})");
+                    return ExitCode::FAILURE;
+                }
+                eprintln!("ipc-bench child: {e}");
+                report(&ChildReport::Failed {
+                    error: e.to_string(),
+                });
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

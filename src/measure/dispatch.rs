@@ -1,0 +1,174 @@
+//! Turning run-time names (transport, complexity, codec) into one
+//! monomorphized `(Transport, MessageFormat)` pair.
+
+use crate::measure::message::{Complexity, MessageFormat, RawString, Shaped, Structured};
+use crate::transport::{self, Transport, TransportId, TransportVisitor};
+use codecs::shapes::{LogBatch, OrderRequest, Telemetry};
+use codecs::{Codec, CodecId, CodecVisitor};
+
+/// Generic code to run with a concrete transport type and message format.
+pub trait CaseVisitor {
+    type Output;
+    fn visit<T: Transport, F: MessageFormat>(self, format: F) -> Self::Output;
+}
+
+/// Calls `visitor` with the transport `transport` and the message format for
+/// `complexity` (through the codec called `codec` when structured).
+pub fn dispatch_case<V: CaseVisitor>(
+    transport: TransportId,
+    complexity: Complexity,
+    codec: CodecId,
+    payload_bytes: usize,
+    visitor: V,
+) -> V::Output {
+    transport::dispatch(
+        transport,
+        WithTransport {
+            complexity,
+            codec,
+            payload_bytes,
+            visitor,
+        },
+    )
+}
+
+struct WithTransport<V> {
+    complexity: Complexity,
+    codec: CodecId,
+    payload_bytes: usize,
+    visitor: V,
+}
+
+impl<V: CaseVisitor> TransportVisitor for WithTransport<V> {
+    type Output = V::Output;
+
+    fn visit<T: Transport>(self) -> Self::Output {
+        match self.complexity {
+            Complexity::RawString => self
+                .visitor
+                .visit::<T, _>(RawString::new(self.payload_bytes)),
+            shape => self.codec.dispatch(WithCodec::<T, V> {
+                complexity: shape,
+                payload_bytes: self.payload_bytes,
+                visitor: self.visitor,
+                transport: std::marker::PhantomData,
+            }),
+        }
+    }
+}
+
+struct WithCodec<T, V> {
+    complexity: Complexity,
+    payload_bytes: usize,
+    visitor: V,
+    transport: std::marker::PhantomData<T>,
+}
+
+impl<T: Transport, V: CaseVisitor> CodecVisitor for WithCodec<T, V> {
+    type Output = V::Output;
+
+    fn visit<C: Codec>(self, codec: C) -> V::Output {
+        let (complexity, payload) = (self.complexity, self.payload_bytes);
+        let visitor = self.visitor;
+        match complexity {
+            Complexity::RawString => visitor.visit::<T, _>(RawString::new(payload)),
+            Complexity::Structured => visitor.visit::<T, _>(Structured::new(codec, payload)),
+            Complexity::Log => {
+                visitor.visit::<T, _>(Shaped::<C, LogBatch>::new(codec, complexity, payload))
+            }
+            Complexity::Numeric => {
+                visitor.visit::<T, _>(Shaped::<C, Telemetry>::new(codec, complexity, payload))
+            }
+            Complexity::Nested => {
+                visitor.visit::<T, _>(Shaped::<C, OrderRequest>::new(codec, complexity, payload))
+            }
+        }
+    }
+}
+
+/// The message format for `complexity` (through the codec called `codec` when
+/// structured) on its own, behind a trait object: for tools and fuzzers that
+/// exercise the decoding without a transport, where dynamic dispatch costs
+/// nothing that matters.
+pub fn boxed_format(
+    complexity: Complexity,
+    codec: &str,
+    payload_bytes: usize,
+) -> Result<Box<dyn MessageFormat>, codecs::LookupError> {
+    struct Boxed(Complexity, usize);
+    impl CodecVisitor for Boxed {
+        type Output = Box<dyn MessageFormat>;
+        fn visit<C: Codec>(self, codec: C) -> Self::Output {
+            let Boxed(complexity, payload) = self;
+            match complexity {
+                Complexity::RawString => Box::new(RawString::new(payload)),
+                Complexity::Structured => Box::new(Structured::new(codec, payload)),
+                Complexity::Log => Box::new(Shaped::<C, LogBatch>::new(codec, complexity, payload)),
+                Complexity::Numeric => {
+                    Box::new(Shaped::<C, Telemetry>::new(codec, complexity, payload))
+                }
+                Complexity::Nested => {
+                    Box::new(Shaped::<C, OrderRequest>::new(codec, complexity, payload))
+                }
+            }
+        }
+    }
+    match complexity {
+        Complexity::RawString => Ok(Box::new(RawString::new(payload_bytes))),
+        shape => codecs::dispatch(codec, Boxed(shape, payload_bytes)),
+    }
+}
+
+/// Every message format of this build, in a fixed order: each compiled
+/// codec with each shape, then the raw string (whose codec name is a
+/// stand-in). What the fuzz target picks from with its first byte.
+pub fn every_format() -> Vec<(Complexity, &'static str)> {
+    codecs::compiled_names()
+        .into_iter()
+        .flat_map(|codec| Complexity::SHAPES.map(|shape| (shape, codec)))
+        .chain([(Complexity::RawString, "json")])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::message::VerifyError;
+
+    #[test]
+    fn a_generated_shape_is_checked_whole_on_both_sides() {
+        for shape in [Complexity::Log, Complexity::Numeric, Complexity::Nested] {
+            let mut parent = boxed_format(shape, "json", 300).unwrap();
+            let mut child = boxed_format(shape, "json", 300).unwrap();
+            // The pong echoes the ping, so only the header tells them apart
+            // (and both carry the ping's): no "a ping is not a pong" here.
+            let (mut ping, mut pong) = (Vec::new(), Vec::new());
+            parent.encode_ping(7, 1234, &mut ping).unwrap();
+            child.answer_ping(&ping, &mut pong).unwrap();
+            parent.check_pong(&pong, 7, 1234).unwrap();
+            assert!(parent.check_pong(&pong, 8, 1234).is_err());
+            assert!(parent.check_pong(&pong, 7, 1235).is_err());
+            parent.encode_ping(3, 4, &mut ping).unwrap();
+            // One byte changed deep inside the body, not in the header.
+            let text = String::from_utf8(ping.clone()).unwrap();
+            let at = text.rfind(|c: char| c.is_ascii_digit()).unwrap();
+            let mut changed = ping.clone();
+            changed[at] = if changed[at] == b'1' { b'2' } else { b'1' };
+            // The child refuses it as a ping, the parent as a pong.
+            child.answer_ping(&ping, &mut pong).unwrap();
+            for err in [
+                child.answer_ping(&changed, &mut pong).unwrap_err(),
+                parent.check_pong(&changed, 3, 4).unwrap_err(),
+            ] {
+                let content = matches!(
+                    err,
+                    VerifyError::Mismatch {
+                        field: "content",
+                        ..
+                    }
+                );
+                assert!(content, "{shape}: {err}");
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Measuring: everything that runs in the parent and the child while a case
+//! runs, from the STDIN handshake to the engine's loops and the figures they
+//! produce. Nothing here reads a result file or knows about reports.
+
+pub mod child;
+pub mod child_process;
+pub mod codec_cost;
+pub mod dispatch;
+pub mod engine;
+pub mod environment;
+pub mod handshake;
+pub mod liveness;
+pub mod machine;
+pub mod message;
+pub mod placement;
+pub mod round_result;
+pub mod runner;
+pub mod stats;
+pub mod traffic;

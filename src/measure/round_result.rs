@@ -1,0 +1,124 @@
+//! What one round's measurement becomes in the result model: its figures
+//! per second and per round trip, its CPU time, its latency percentiles and
+//! where its time went, as a one-round [`BenchResult`] with one [`Sample`].
+
+use crate::measure::engine::{EngineConfig, Measurement};
+use crate::measure::machine::MachineInfo;
+use crate::measure::message::Complexity;
+use crate::measure::placement::Placement;
+use crate::measure::traffic::Traffic;
+use crate::record::{now_rfc3339, BenchResult, CpuUsage, RoundPhases, Sample};
+
+/// Everything a round's result is built from.
+pub struct RoundFacts<'a> {
+    pub payload_bytes: usize,
+    pub traffic: Traffic,
+    /// The case's engine settings, as asked (before any settling).
+    pub engine: EngineConfig,
+    /// The round's number in its run (1-based).
+    pub round: usize,
+    pub transport: &'static str,
+    pub variant: Option<&'static str>,
+    pub codec: &'a str,
+    pub complexity: Complexity,
+    pub measurement: &'a Measurement,
+    /// Every child's CPU time, when each reported it.
+    pub child_cpu_secs: Option<f64>,
+    /// One round trip's message work without a transport, when timed.
+    pub codec_ns: Option<f64>,
+    pub phases: RoundPhases,
+    /// When the measured phase began.
+    pub started: String,
+    pub memcpy_mb_per_sec: Option<f64>,
+    pub placement: Placement,
+}
+
+/// The one-round result of `facts`; every round trip in it was verified.
+pub fn round_result(facts: RoundFacts) -> BenchResult {
+    let measurement = facts.measurement;
+    let secs = measurement.elapsed.as_secs_f64();
+    let parent_secs = measurement.parent_cpu.map(|d| d.as_secs_f64());
+    let total = measurement.total_round_trips();
+    let cpu_ns = match (parent_secs, facts.child_cpu_secs) {
+        (Some(p), Some(c)) if total > 0 => Some((p + c) * 1e9 / total as f64),
+        _ => None,
+    };
+    let rate = measurement.round_trips as f64 / secs;
+    let ns_per_round_trip = secs * 1e9 / measurement.round_trips as f64;
+    let stream = facts.traffic.is_stream();
+    // A round trip carries the payload both ways; a stream's message once.
+    let directions = if stream { 1.0 } else { 2.0 };
+    let latency = measurement.latency.as_ref().and_then(|l| l.summary());
+    let latency_from_intended = measurement
+        .latency_from_intended
+        .as_ref()
+        .and_then(|l| l.summary());
+    let sample = Sample {
+        round: facts.round,
+        started: facts.started,
+        duration_secs: secs,
+        round_trips: measurement.round_trips,
+        round_trips_per_sec: rate,
+        ns_per_round_trip,
+        latency_p50_ns: latency.as_ref().map(|l| l.p50),
+        latency_p99_ns: latency.as_ref().map(|l| l.p99),
+        latency_from_intended_p99_ns: latency_from_intended.as_ref().map(|l| l.p99),
+        cpu_ns_per_round_trip: cpu_ns,
+        intervals_per_sec: measurement.intervals.clone(),
+        codec_ns_per_round_trip: facts.codec_ns,
+        phases: Some(facts.phases),
+    };
+    BenchResult {
+        schema_version: crate::record::SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        timestamp: now_rfc3339(),
+        transport: facts.transport.to_string(),
+        variant: facts.variant.map(String::from),
+        codec: facts.codec.to_string(),
+        complexity: facts.complexity,
+        payload_bytes: facts.payload_bytes,
+        traffic: facts.traffic,
+        duration_secs: secs,
+        requested_duration_secs: facts.engine.duration.as_secs_f64(),
+        warmup_secs: facts.engine.warmup.as_secs_f64(),
+        warmup_round_trips: measurement.warmup_round_trips,
+        round_trips: measurement.round_trips,
+        rounds: 1,
+        samples: vec![sample],
+        round_trips_per_sec: rate,
+        round_trips_per_sec_ci95: None,
+        ci_coverage: None,
+        precision: None,
+        stopped: None,
+        modes: None,
+        ns_per_round_trip,
+        payload_mb_per_sec: directions * facts.payload_bytes as f64 * rate / 1e6,
+        memcpy_mb_per_sec: facts.memcpy_mb_per_sec,
+        wire_bytes: Some(measurement.wire_bytes),
+        message_path: Some(measurement.path),
+        codec_ns_per_round_trip: facts.codec_ns,
+        // The message work is timed as a round trip's; a stream's message
+        // is half of it, which the share would not say.
+        codec_share: facts
+            .codec_ns
+            .filter(|_| !stream)
+            .map(|ns| ns / ns_per_round_trip),
+        latency_recorded: measurement.latency.is_some() || facts.engine.record_latency && !stream,
+        backpressure: measurement.backpressure,
+        latency_ns: latency,
+        latency_from_intended_ns: latency_from_intended,
+        cpu: CpuUsage {
+            parent_secs,
+            child_secs: facts.child_cpu_secs,
+            round_trips: total,
+            ns_per_round_trip: cpu_ns,
+        },
+        verified: true,
+        placement: facts.placement,
+        machine: MachineInfo::current(),
+        run_id: None,
+        seed: None,
+        warnings: Vec::new(),
+        environment: None,
+    }
+}

@@ -1,0 +1,13 @@
+//! Reporting: what is made of result files once cases have run: series of
+//! rounds and their estimates, comparisons and verdicts, tables, summaries
+//! and charts.
+
+pub mod codecs;
+pub mod compare;
+pub mod estimate;
+pub mod plot;
+pub mod results;
+pub mod series;
+pub mod stopping;
+pub mod summary;
+pub mod table;

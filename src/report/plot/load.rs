@@ -1,0 +1,153 @@
+//! The load chart: latency from the due time against the offered rate,
+//! for fixed-rate results.
+
+use super::style::*;
+use crate::record::BenchResult;
+use crate::report::results::Loaded;
+use anyhow::anyhow;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Latency against offered load, the chart a service team reads: for each
+/// fixed-rate result, its p99 from the due time (solid: what a caller sees)
+/// and from the actual send (dashed: what a closed-loop tool would report)
+/// against the offered rate, log–log, a line pair per transport (colour) and
+/// codec (marker), one panel per placement and payload size. A point where
+/// the transport fell behind its schedule is ringed.
+pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
+    let rows: Vec<&BenchResult> = verified(results)
+        .into_iter()
+        .filter(|r| {
+            r.traffic.offered_rate_per_sec.is_some() && r.latency_from_intended_ns.is_some()
+        })
+        .collect();
+    let first = *rows
+        .first()
+        .ok_or_else(|| anyhow!("no verified fixed-rate results to plot"))?;
+    let colours = Colours::new(&rows);
+    let offered = |r: &BenchResult| r.traffic.offered_rate_per_sec.unwrap_or(1) as f64;
+    let from_due = |r: &BenchResult| {
+        r.latency_from_intended_ns
+            .as_ref()
+            .map_or(0.0, |l| l.p99 as f64)
+    };
+    let from_send = |r: &BenchResult| r.latency_ns.as_ref().map_or(0.0, |l| l.p99 as f64);
+    let fell_behind = |r: &BenchResult| r.round_trips_per_sec < 0.99 * offered(r);
+    let codecs = codec_labels(&rows);
+    let panels_of = facets(&rows);
+    let x = log_fit(rows.iter().map(|r| offered(r)))?;
+    let y = log_fit(rows.iter().flat_map(|r| {
+        let (lo, hi) = r
+            .due_p99_round_range()
+            .map_or((from_due(r), from_due(r)), |(lo, hi)| {
+                (lo as f64, hi as f64)
+            });
+        [from_due(r), from_send(r), lo, hi]
+    }))?;
+    let (area, legend_area) = canvas(
+        path,
+        (1000 + LEGEND_WIDTH, 60 + 520 * panels_of.len() as u32),
+        "p99 latency against offered load, one request in flight; bars: each round's lowest to highest (log–log, lower is better)",
+    )?;
+    let panels = area.split_evenly((panels_of.len(), 1));
+    for ((placement, payload), panel) in panels_of.iter().zip(&panels) {
+        let mut chart = log_log_panel(
+            panel,
+            format!("pin {placement}, {payload} B — {}", machine_line(first)),
+            (&x, "offered requests per second"),
+            (&y, "p99 latency"),
+            &|v| crate::util::format::format_ns(*v),
+        )?;
+        let lines = lines_in(&rows, |r| {
+            r.placement.mode.name() == placement && r.payload_bytes == *payload
+        });
+        for ((transport, codec), mut points) in lines {
+            points.sort_by_key(|r| r.traffic.offered_rate_per_sec);
+            let colour = colours.of(&transport);
+            let shape = codecs.iter().position(|c| *c == codec).unwrap_or(0);
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().map(|r| (offered(r), from_due(r))),
+                    colour.stroke_width(2),
+                ))
+                .map_err(drawing_error)?;
+            chart
+                .draw_series(DashedLineSeries::new(
+                    points.iter().map(|r| (offered(r), from_send(r))),
+                    6,
+                    4,
+                    colour.stroke_width(1),
+                ))
+                .map_err(drawing_error)?;
+            // Behind each point, how far apart the rounds' own p99s lay.
+            chart
+                .draw_series(points.iter().filter_map(|r| {
+                    let (lo, hi) = r.due_p99_round_range()?;
+                    Some(ErrorBar::new_vertical(
+                        offered(r),
+                        lo as f64,
+                        from_due(r),
+                        hi as f64,
+                        colour.stroke_width(1),
+                        6,
+                    ))
+                }))
+                .map_err(drawing_error)?;
+            for r in &points {
+                codec_marker(shape, colour, (offered(r), from_due(r)), &mut chart)?;
+                if fell_behind(r) {
+                    chart
+                        .draw_series([Circle::new(
+                            (offered(r), from_due(r)),
+                            10,
+                            BLACK.stroke_width(1),
+                        )])
+                        .map_err(drawing_error)?;
+                }
+            }
+        }
+    }
+    let next = transport_and_codec_legend(&legend_area, &colours, &rows, &codecs)?;
+    timing_legend(&legend_area, next)?;
+    area.present().map_err(drawing_error)?;
+    Ok(())
+}
+
+/// What the lines and rings mean: p99 from the due time, from the send,
+/// and a case that fell behind its offered rate.
+fn timing_legend(legend_area: &Area, next: i32) -> anyhow::Result<()> {
+    let line = |dashed: bool| -> Marker {
+        Box::new(move |a: &Area, (x, y): (i32, i32)| {
+            let segments: Vec<[(i32, i32); 2]> = if dashed {
+                vec![[(x - 10, y), (x - 4, y)], [(x + 1, y), (x + 7, y)]]
+            } else {
+                vec![[(x - 10, y), (x + 10, y)]]
+            };
+            for segment in segments {
+                a.draw(&PathElement::new(
+                    segment.to_vec(),
+                    BLACK.stroke_width(if dashed { 1 } else { 2 }),
+                ))
+                .map_err(drawing_error)?;
+            }
+            Ok(())
+        })
+    };
+    legend(
+        legend_area,
+        "p99 timed from",
+        vec![
+            ("the due time (caller's view)".to_string(), line(false)),
+            ("the actual send".to_string(), line(true)),
+            (
+                "ringed: fell behind".to_string(),
+                Box::new(|a: &Area, at: (i32, i32)| {
+                    a.draw(&Circle::new(at, 7, BLACK.stroke_width(1)))
+                        .map_err(drawing_error)
+                }),
+            ),
+        ],
+        next,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,475 @@
+//! The rounds of one case, and the result they make together: medians over
+//! rounds with their intervals, latency from all rounds, and warnings on
+//! whatever makes the figures less sure than they look.
+
+use crate::measure::environment::Environment;
+use crate::measure::runner::Round;
+use crate::measure::stats::LatencyRecorder;
+use crate::record::BenchResult;
+use crate::report::estimate::{median, median_interval, Stop};
+use crate::report::stopping::{two_modes, StoppingRule};
+
+/// Rounds from which the median's interval reaches 95 % (see
+/// [`crate::report::estimate::median_rank_bounds`]).
+pub const ROUNDS_FOR_95: usize = 6;
+/// A round whose fastest and slowest 100 ms differ by this factor is named
+/// in a warning.
+const UNSTEADY_ROUND: f64 = 1.5;
+/// An interval wider than this (either side of the median) is named in a warning.
+const UNSTABLE_SPREAD: f64 = 0.10;
+/// A fixed-rate round that achieved less than this share of the offered
+/// rate fell behind its schedule (one that keeps up achieves all of it).
+const SUSTAINED_SHARE: f64 = 0.99;
+
+/// Which run the rounds belong to.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Shared by every result of one `run` or `matrix`: rounds of two
+    /// results with the same id can be paired.
+    pub run_id: String,
+    pub seed: Option<u64>,
+}
+
+impl RunInfo {
+    /// A fresh id: the start time and this process.
+    pub fn new(seed: Option<u64>) -> Self {
+        RunInfo {
+            run_id: format!(
+                "{}-{}",
+                crate::record::now_rfc3339_millis(),
+                std::process::id()
+            ),
+            seed,
+        }
+    }
+}
+
+/// The rounds of one case so far.
+#[derive(Clone, Default)]
+pub struct Series {
+    rounds: Vec<BenchResult>,
+    /// Why no more rounds came, once that is known, and the rule it followed.
+    stop: Option<(Stop, StoppingRule)>,
+    /// The round count of the next look (0: the rule's first).
+    next_look: usize,
+    latency: Option<LatencyRecorder>,
+    latency_from_intended: Option<LatencyRecorder>,
+}
+
+/// Adds `round`'s histogram, if any, to `all`.
+fn merge_into(all: &mut Option<LatencyRecorder>, round: Option<&LatencyRecorder>) {
+    if let Some(latency) = round {
+        match all {
+            Some(all) => all.merge(latency),
+            None => *all = Some(latency.clone()),
+        }
+    }
+}
+
+impl Series {
+    pub fn push(&mut self, round: Round) {
+        merge_into(&mut self.latency, round.latency.as_ref());
+        merge_into(
+            &mut self.latency_from_intended,
+            round.latency_from_intended.as_ref(),
+        );
+        self.rounds.push(round.result);
+    }
+
+    /// Records why the case got no more rounds, under `rule`.
+    pub fn stopped(&mut self, stop: Stop, rule: StoppingRule) {
+        self.stop = Some((stop, rule));
+    }
+
+    /// After a round: at a look of `rule` (see [`StoppingRule`]), decides
+    /// whether the case stops; between looks, does nothing.
+    pub fn look(&mut self, rule: StoppingRule) {
+        if self.stop.is_some() {
+            return;
+        }
+        let n = self.len();
+        let due = match self.next_look {
+            0 => rule.min_rounds,
+            n => n,
+        };
+        if n < due {
+            return;
+        }
+        match rule.decide(&self.rates()) {
+            Some(stop) => self.stop = Some((stop, rule)),
+            None => {
+                self.next_look =
+                    crate::report::stopping::next_look(n, rule.min_rounds, rule.max_rounds)
+                        .unwrap_or(rule.max_rounds)
+            }
+        }
+    }
+
+    /// Why the case got no more rounds, once known.
+    pub fn stop(&self) -> Option<Stop> {
+        self.stop.map(|(stop, _)| stop)
+    }
+
+    /// Every round's start (seconds since the Unix epoch) and throughput.
+    pub fn timed_rates(&self) -> Vec<(f64, f64)> {
+        self.rounds
+            .iter()
+            .flat_map(|r| r.samples.iter())
+            .filter_map(|s| {
+                let at = humantime::parse_rfc3339(&s.started).ok()?;
+                let secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
+                Some((secs, s.round_trips_per_sec))
+            })
+            .collect()
+    }
+
+    /// Every round's throughput so far.
+    pub fn rates(&self) -> Vec<f64> {
+        self.rounds
+            .iter()
+            .flat_map(|r| r.samples.iter().map(|s| s.round_trips_per_sec))
+            .collect()
+    }
+
+    /// The first round's result: what every round of the case shares.
+    pub fn first(&self) -> Option<&BenchResult> {
+        self.rounds.first()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rounds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rounds.is_empty()
+    }
+
+    /// The result of every round so far; `None` before the first.
+    pub fn result(&self, run: &RunInfo, environment: Option<Environment>) -> Option<BenchResult> {
+        let first = self.rounds.first()?;
+        let mut result = first.clone();
+        let samples: Vec<_> = self
+            .rounds
+            .iter()
+            .flat_map(|r| r.samples.iter().cloned())
+            .collect();
+        let rates: Vec<f64> = samples.iter().map(|s| s.round_trips_per_sec).collect();
+        let rate = median(&rates)?;
+        let interval = median_interval(&rates);
+        result.rounds = samples.len();
+        result.modes = two_modes(&rates);
+        if let Some((stop, rule)) = self.stop {
+            result.stopped = Some(stop);
+            result.precision = rule.precision;
+        }
+        result.round_trips_per_sec = rate;
+        result.round_trips_per_sec_ci95 = interval.map(|(i, _)| i);
+        result.ci_coverage = interval.map(|(_, c)| c);
+        result.ns_per_round_trip = 1e9 / rate;
+        let directions = if result.traffic.is_stream() { 1.0 } else { 2.0 };
+        result.payload_mb_per_sec = directions * result.payload_bytes as f64 * rate / 1e6;
+        result.duration_secs = self.rounds.iter().map(|r| r.duration_secs).sum();
+        result.round_trips = self.rounds.iter().map(|r| r.round_trips).sum();
+        result.warmup_round_trips = self.rounds.iter().map(|r| r.warmup_round_trips).sum();
+        result.latency_ns = self.latency.as_ref().and_then(|l| l.summary());
+        result.latency_from_intended_ns = self
+            .latency_from_intended
+            .as_ref()
+            .and_then(|l| l.summary());
+        let sum = |f: fn(&BenchResult) -> Option<f64>| -> Option<f64> {
+            self.rounds.iter().map(f).sum::<Option<f64>>()
+        };
+        result.cpu.parent_secs = sum(|r| r.cpu.parent_secs);
+        result.cpu.child_secs = sum(|r| r.cpu.child_secs);
+        result.cpu.round_trips = self.rounds.iter().map(|r| r.cpu.round_trips).sum();
+        let cpu: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.cpu_ns_per_round_trip)
+            .collect();
+        result.cpu.ns_per_round_trip = median(&cpu);
+        let codec: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.codec_ns_per_round_trip)
+            .collect();
+        result.codec_ns_per_round_trip = median(&codec);
+        // A stream's message is half a round trip's message work: no share.
+        result.codec_share = result
+            .codec_ns_per_round_trip
+            .filter(|_| !result.traffic.is_stream())
+            .map(|ns| ns / result.ns_per_round_trip);
+        result.backpressure = self
+            .rounds
+            .iter()
+            .filter_map(|r| r.backpressure)
+            .reduce(|a, b| crate::record::Backpressure {
+                sends: a.sends + b.sends,
+                waits: a.waits + b.waits,
+                wait_secs: a.wait_secs + b.wait_secs,
+            });
+        result.memcpy_mb_per_sec = median(
+            &self
+                .rounds
+                .iter()
+                .filter_map(|r| r.memcpy_mb_per_sec)
+                .collect::<Vec<_>>(),
+        );
+        result.verified = self.rounds.iter().all(|r| r.verified);
+        result.timestamp = self
+            .rounds
+            .last()
+            .map_or(first.timestamp.clone(), |r| r.timestamp.clone());
+        result.run_id = Some(run.run_id.clone());
+        result.seed = run.seed;
+        result.samples = samples;
+        result.warnings = warnings(&result, environment.as_ref());
+        result.environment = environment;
+        Some(result)
+    }
+}
+
+/// The plain sentences a result carries.
+pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<String> {
+    let mut out = Vec::new();
+    if result.machine.build_profile == "debug" {
+        out.push(crate::report::summary::DEBUG_BUILD_WARNING.to_string());
+    }
+    match result.rounds {
+        0 | 1 => out.push(format!(
+            "one round: no interval, and a rerun may differ by far more than any difference here; use --rounds {ROUNDS_FOR_95} or more"
+        )),
+        n if n < ROUNDS_FOR_95 => out.push(format!(
+            "{n} rounds: the interval is their whole range and covers the median only {:.0} % of the time; {ROUNDS_FOR_95} or more rounds reach 95 %",
+            100.0 * result.ci_coverage.unwrap_or(0.0)
+        )),
+        _ => {}
+    }
+    if let Some([slow, fast]) = &result.modes {
+        out.push(format!(
+            "two modes: the rounds fall into two groups, {}/s ({} rounds) and {}/s ({} rounds); no one median describes them (a placement or wake-up path that changes from round to round?)",
+            crate::util::format::group_thousands(fast.median),
+            fast.rounds,
+            crate::util::format::group_thousands(slow.median),
+            slow.rounds
+        ));
+    }
+    let spread = result
+        .round_trips_per_sec_ci95
+        .map(|ci| ci.relative_half_width(result.round_trips_per_sec));
+    if let (Some(precision), Some(spread), Some(stop)) = (result.precision, spread, result.stopped)
+    {
+        if spread > precision && result.modes.is_none() {
+            out.push(format!(
+                "not within ±{} % after {} rounds ({}): ±{:.0} %",
+                crate::util::format::percent(precision),
+                result.rounds,
+                stop.reason(),
+                spread * 100.0
+            ));
+        }
+    }
+    if let Some(interval) = &result.round_trips_per_sec_ci95 {
+        let spread = interval.relative_half_width(result.round_trips_per_sec);
+        if spread > UNSTABLE_SPREAD && result.modes.is_none() {
+            out.push(format!(
+                "unstable: rounds spread ±{:.0} % around the median",
+                spread * 100.0
+            ));
+        }
+    }
+    // The round whose pace changed most within itself.
+    let unsteady = result
+        .samples
+        .iter()
+        .filter(|s| s.intervals_per_sec.len() >= 3)
+        .filter_map(|s| {
+            let lo = s
+                .intervals_per_sec
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            let hi = s.intervals_per_sec.iter().copied().fold(0.0, f64::max);
+            (lo > 0.0).then(|| (hi / lo, s.round))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((change, round)) = unsteady {
+        if change >= UNSTEADY_ROUND {
+            out.push(format!(
+                "throughput changed {change:.1}× inside round {round} (fastest against slowest 100 ms)"
+            ));
+        }
+    }
+    if let Some(offered) = result.traffic.offered_rate_per_sec {
+        let offered = offered as f64;
+        let behind = result
+            .samples
+            .iter()
+            .filter(|s| s.round_trips_per_sec < SUSTAINED_SHARE * offered)
+            .count();
+        if behind > 0 {
+            out.push(format!(
+                "could not sustain the offered {}/s: achieved {}/s (median), behind schedule in {behind} of {} rounds; latency from the due time includes the growing backlog",
+                crate::util::format::group_thousands(offered),
+                crate::util::format::group_thousands(result.round_trips_per_sec),
+                result.samples.len()
+            ));
+        }
+    }
+    if let Some(environment) = environment {
+        out.extend(environment.warnings());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Sample;
+
+    fn round(rate: f64, n: usize, intervals: Vec<f64>) -> Round {
+        let json = include_str!("../../tests/data/v2-result.json");
+        let mut result: BenchResult = serde_json::from_str(json).unwrap();
+        result.rounds = 1;
+        result.round_trips_per_sec = rate;
+        result.round_trips = rate as u64;
+        result.duration_secs = 1.0;
+        result.samples = vec![Sample {
+            round: n,
+            started: "2026-11-28T10:00:00.000Z".into(),
+            duration_secs: 1.0,
+            round_trips: rate as u64,
+            round_trips_per_sec: rate,
+            ns_per_round_trip: 1e9 / rate,
+            latency_p50_ns: None,
+            latency_p99_ns: None,
+            latency_from_intended_p99_ns: None,
+            cpu_ns_per_round_trip: Some(1e9 / rate * 2.0),
+            intervals_per_sec: intervals,
+            codec_ns_per_round_trip: Some(1e9 / rate * 0.25),
+            phases: None,
+        }];
+        let mut latency = LatencyRecorder::default();
+        latency.record(std::time::Duration::from_nanos((1e9 / rate) as u64));
+        Round {
+            result,
+            latency: Some(latency),
+            latency_from_intended: None,
+        }
+    }
+
+    #[test]
+    fn rounds_make_a_median_with_its_interval_and_merged_latency() {
+        let mut series = Series::default();
+        let run = RunInfo {
+            run_id: "r".into(),
+            seed: Some(7),
+        };
+        assert!(series.result(&run, None).is_none());
+        for (i, rate) in [100.0, 300.0, 200.0, 120.0, 180.0, 150.0, 160.0]
+            .iter()
+            .enumerate()
+        {
+            series.push(round(*rate, i + 1, vec![]));
+        }
+        let r = series.result(&run, None).unwrap();
+        assert_eq!(r.rounds, 7);
+        assert_eq!(r.samples.len(), 7);
+        assert_eq!(r.round_trips_per_sec, 160.0);
+        // Seven rounds: the range covers 1 - 2/128 of the time.
+        let ci = r.round_trips_per_sec_ci95.unwrap();
+        assert_eq!((ci.lo, ci.hi), (100.0, 300.0));
+        assert_eq!(r.round_trips, 1210);
+        assert_eq!(r.run_id.as_deref(), Some("r"));
+        assert_eq!(r.seed, Some(7));
+        let latency = r.latency_ns.unwrap();
+        assert!(
+            latency.min <= 3_340_000 && latency.max >= 9_990_000,
+            "{latency:?}"
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.starts_with("unstable: rounds spread ±")),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn a_fixed_rate_that_fell_behind_says_so_and_keeps_both_latencies() {
+        let run = RunInfo {
+            run_id: "r".into(),
+            seed: None,
+        };
+        let paced = |rate: f64, n: usize, late_ns: u64| {
+            let mut r = round(rate, n, vec![]);
+            r.result.traffic = crate::measure::traffic::Traffic::rate(1000);
+            let mut from_intended = LatencyRecorder::default();
+            from_intended.record(std::time::Duration::from_nanos(late_ns));
+            r.latency_from_intended = Some(from_intended);
+            r
+        };
+        let mut kept_up = Series::default();
+        for n in 1..=3 {
+            kept_up.push(paced(1000.0, n, 2_000));
+        }
+        let ok = kept_up.result(&run, None).unwrap();
+        assert!(
+            !ok.warnings
+                .iter()
+                .any(|w| w.starts_with("could not sustain")),
+            "{:?}",
+            ok.warnings
+        );
+        let mut behind = Series::default();
+        behind.push(paced(1000.0, 1, 2_000));
+        behind.push(paced(700.0, 2, 5_000_000));
+        behind.push(paced(650.0, 3, 9_000_000));
+        let r = behind.result(&run, None).unwrap();
+        assert!(
+            r.warnings.iter().any(|w| w
+                == "could not sustain the offered 1,000/s: achieved 700/s (median), behind schedule in 2 of 3 rounds; latency from the due time includes the growing backlog"),
+            "{:?}",
+            r.warnings
+        );
+        // Every round's due-time histogram is in the merged one.
+        let from_intended = r.latency_from_intended_ns.unwrap();
+        assert!(from_intended.min <= 2_010 && from_intended.max >= 8_990_000);
+    }
+
+    #[test]
+    fn few_rounds_and_unsteady_rounds_are_named() {
+        let run = RunInfo {
+            run_id: "r".into(),
+            seed: None,
+        };
+        let mut series = Series::default();
+        series.push(round(100.0, 1, vec![100.0, 100.0, 100.0]));
+        let one = series.result(&run, None).unwrap();
+        assert!(one.round_trips_per_sec_ci95.is_none());
+        assert!(
+            one.warnings.iter().any(|w| w.starts_with("one round")),
+            "{:?}",
+            one.warnings
+        );
+        series.push(round(101.0, 2, vec![100.0, 210.0, 100.0]));
+        series.push(round(99.0, 3, vec![100.0, 100.0, 100.0]));
+        let three = series.result(&run, None).unwrap();
+        assert!(
+            three.warnings.iter().any(|w| w.starts_with(
+                "3 rounds: the interval is their whole range and covers the median only 75 %"
+            )),
+            "{:?}",
+            three.warnings
+        );
+        assert!(
+            three
+                .warnings
+                .iter()
+                .any(|w| w
+                    == "throughput changed 2.1× inside round 2 (fastest against slowest 100 ms)"),
+            "{:?}",
+            three.warnings
+        );
+        assert!(!three.warnings.iter().any(|w| w.starts_with("unstable")));
+    }
+}

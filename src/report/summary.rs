@@ -1,0 +1,317 @@
+//! The human-readable summary of one run.
+
+use crate::record::BenchResult;
+use crate::util::format::{format_ns, group_thousands, percent};
+use std::fmt::Write;
+use std::path::Path;
+
+/// The warning every summary and matrix of a debug build carries.
+pub const DEBUG_BUILD_WARNING: &str =
+    "debug build: figures are several times slower than release; add --release";
+
+/// "a 0.3 s warm-up", or, when rounds record how long their warm-up took and
+/// some ended it early (it settled), "a warm-up of 0.04 s on average (at most 0.3 s)".
+fn warmup_words(result: &BenchResult) -> String {
+    let took: Vec<f64> = result
+        .samples
+        .iter()
+        .filter_map(|s| s.phases.map(|p| p.warmup_secs))
+        .collect();
+    let mean = took.iter().sum::<f64>() / took.len().max(1) as f64;
+    if took.is_empty() || mean >= 0.9 * result.warmup_secs {
+        format!("a {:.1} s warm-up", result.warmup_secs)
+    } else {
+        format!(
+            "a warm-up of {:.2} s on average, until its pace settled (at most {:.1} s)",
+            mean, result.warmup_secs
+        )
+    }
+}
+
+/// One line on how sure a set of results is: how many are within the
+/// precision they aimed at, the median interval, and why the others
+/// stopped short. `None` when no result aimed at a precision.
+pub fn precision_line(results: &[crate::report::results::Loaded]) -> Option<String> {
+    use std::collections::BTreeMap;
+    let aimed: Vec<_> = results
+        .iter()
+        .map(|l| &l.result)
+        .filter(|r| r.precision.is_some())
+        .collect();
+    let precision = aimed.first()?.precision?;
+    let spreads: Vec<f64> = aimed
+        .iter()
+        .filter_map(|r| {
+            r.round_trips_per_sec_ci95
+                .map(|ci| ci.relative_half_width(r.round_trips_per_sec))
+        })
+        .collect();
+    let within = spreads.iter().filter(|&&s| s <= precision).count();
+    let within_10 = spreads.iter().filter(|&&s| s <= 0.10).count();
+    let mut short: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &aimed {
+        let wide = r
+            .round_trips_per_sec_ci95
+            .is_none_or(|ci| ci.relative_half_width(r.round_trips_per_sec) > precision);
+        if wide {
+            let why = match r.modes {
+                Some(_) => "two modes",
+                None => r.stopped.map_or("unknown", |s| s.reason()),
+            };
+            *short.entry(why).or_default() += 1;
+        }
+    }
+    let mut line = format!(
+        "precision: {within} of {} cases within ±{} % ({within_10} within ±10 %), median interval ±{:.1} %",
+        aimed.len(),
+        percent(precision),
+        100.0 * crate::report::estimate::median(&spreads).unwrap_or(f64::NAN)
+    );
+    if !short.is_empty() {
+        let reasons: Vec<String> = short.iter().map(|(why, n)| format!("{n} {why}")).collect();
+        line.push_str(&format!("; the others: {}", reasons.join(", ")));
+    }
+    Some(line)
+}
+
+pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Option<&str>) -> String {
+    let mut out = String::new();
+    header(&mut out, result, codec_reason);
+    rounds_and_throughput(&mut out, result);
+    traffic_lines(&mut out, result);
+    latency_lines(&mut out, result);
+    cost_lines(&mut out, result);
+    for warning in &result.warnings {
+        let _ = writeln!(out, "  warning: {warning}");
+    }
+    if let Some(path) = saved_to {
+        let _ = writeln!(out, "  Result:       {}", path.display());
+    }
+    out
+}
+
+/// The case in one line: transport, codec, shape, payload, placement, traffic.
+fn header(out: &mut String, result: &BenchResult, codec_reason: Option<&str>) {
+    let placement = match (result.placement.parent_core, result.placement.child_core) {
+        (Some(p), Some(c)) => format!(
+            "pin {} (parent core {p}, child core {c})",
+            result.placement.mode.name()
+        ),
+        _ => "unpinned".to_string(),
+    };
+    let transport = match &result.variant {
+        Some(variant) => format!("{} ({variant})", result.transport),
+        None => result.transport.clone(),
+    };
+    let codec = match codec_reason {
+        Some(why) if result.complexity.uses_codec() => {
+            format!("{} ({why})", result.codec)
+        }
+        _ => result.codec.clone(),
+    };
+    let _ = writeln!(
+        out,
+        "{transport} · {codec} · {} · {} B payload · {placement} · {}",
+        result.complexity,
+        result.payload_bytes,
+        result.traffic.describe()
+    );
+}
+
+/// The rounds, the median throughput with its interval, two modes, the
+/// precision asked for and every round's figure.
+fn rounds_and_throughput(out: &mut String, result: &BenchResult) {
+    let (one, many) = result.traffic.unit();
+    let _ = writeln!(
+        out,
+        "  Rounds:       {} × {:.2} s, each with a fresh child and {}; {} {many}, every one verified",
+        result.rounds,
+        result.requested_duration_secs,
+        warmup_words(result),
+        group_thousands(result.round_trips as f64),
+    );
+    let rate = result.round_trips_per_sec;
+    match &result.round_trips_per_sec_ci95 {
+        Some(ci) => {
+            let _ = writeln!(
+                out,
+                "  Throughput:   {} {many}/s (median of {} rounds; {:.0} % interval {} – {}, ±{:.0} %), {} per {one}",
+                group_thousands(rate),
+                result.rounds,
+                100.0 * result.ci_coverage.unwrap_or(0.95),
+                group_thousands(ci.lo),
+                group_thousands(ci.hi),
+                100.0 * ci.relative_half_width(rate),
+                format_ns(result.ns_per_round_trip)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  Throughput:   {} {many}/s (one round: no interval), {} per {one}",
+                group_thousands(rate),
+                format_ns(result.ns_per_round_trip)
+            );
+        }
+    }
+    if let Some([slow, fast]) = &result.modes {
+        let _ = writeln!(
+            out,
+            "  Two modes:    {} {many}/s in {} rounds, {} {many}/s in {}: the rounds fall into two groups, and the median above describes neither",
+            group_thousands(fast.median),
+            fast.rounds,
+            group_thousands(slow.median),
+            slow.rounds
+        );
+    }
+    if let (Some(precision), Some(stop)) = (result.precision, result.stopped) {
+        let _ = writeln!(
+            out,
+            "  Precision:    aimed at ±{} %; {} after {} rounds",
+            percent(precision),
+            stop.reason(),
+            result.rounds
+        );
+    }
+    if result.rounds > 1 {
+        let rates = result.rates();
+        let lo = rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = rates.iter().copied().fold(0.0, f64::max);
+        let _ = writeln!(
+            out,
+            "  Each round:   {}",
+            rates
+                .iter()
+                .map(|r| crate::util::format::short_rate(*r))
+                .collect::<Vec<_>>()
+                .join("  ")
+                + &format!("  (slowest to fastest {:.2}×)", hi / lo)
+        );
+    }
+}
+
+/// A fixed rate's load and a stream's window and back-pressure.
+fn traffic_lines(out: &mut String, result: &BenchResult) {
+    let rate = result.round_trips_per_sec;
+    if let Some(offered) = result.traffic.offered_rate_per_sec {
+        let _ = writeln!(
+            out,
+            "  Load:         offered {}/s, one request in flight; achieved {}/s (median)",
+            group_thousands(offered as f64),
+            group_thousands(rate)
+        );
+    }
+    if let Some(window) = result.traffic.stream_window() {
+        let waited = result.backpressure.map_or(String::new(), |b| {
+            format!(
+                "; the sender waited for the consumer {:.1} % of the time (back-pressure)",
+                100.0 * b.waiting_share(result.duration_secs)
+            )
+        });
+        let _ = writeln!(
+            out,
+            "  Stream:       one way, window {window}, acknowledged every {}{waited}; payload {:.1} MB/s",
+            crate::measure::engine::ack_interval(window),
+            result.payload_mb_per_sec
+        );
+    }
+}
+
+/// The latency percentiles, from the due time and from the send where both exist.
+fn latency_lines(out: &mut String, result: &BenchResult) {
+    let percentiles = |l: &crate::measure::stats::LatencySummary| {
+        format!(
+            "p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+            format_ns(l.p50 as f64),
+            format_ns(l.p90 as f64),
+            format_ns(l.p99 as f64),
+            format_ns(l.p999 as f64),
+            format_ns(l.max as f64)
+        )
+    };
+    match (&result.latency_ns, &result.latency_from_intended_ns) {
+        (Some(sent), Some(due)) => {
+            let _ = writeln!(
+                out,
+                "  Latency:      (all rounds, from the due time: what a caller sees) {}",
+                percentiles(due)
+            );
+            let _ = writeln!(
+                out,
+                "                (from the actual send, hiding waits behind late replies) {}",
+                percentiles(sent)
+            );
+        }
+        (Some(l), None) if result.traffic.is_stream() => {
+            let _ = writeln!(
+                out,
+                "  Latency:      (one way, all rounds: the send's stamp to the child's check) {}",
+                percentiles(l)
+            );
+        }
+        (Some(l), None) => {
+            let _ = writeln!(out, "  Latency:      (all rounds) {}", percentiles(l));
+        }
+        _ if result.traffic.is_stream() && result.latency_recorded => {
+            let _ = writeln!(
+                out,
+                "  Latency:      not recorded: one-way latency needs a clock both processes share (Linux, macOS)"
+            );
+        }
+        _ => {
+            let _ = writeln!(out, "  Latency:      not recorded (--no-latency)");
+        }
+    }
+}
+
+/// What a round trip costs: CPU time, bytes on the wire, the message's path
+/// and the message work alone.
+fn cost_lines(out: &mut String, result: &BenchResult) {
+    let (one, _) = result.traffic.unit();
+    if let (Some(p), Some(c), Some(per)) = (
+        result.cpu.parent_secs,
+        result.cpu.child_secs,
+        result.cpu.ns_per_round_trip,
+    ) {
+        let _ = writeln!(
+            out,
+            "  CPU:          parent {p:.2} s + child {c:.2} s, {} per {one} (median of rounds)",
+            format_ns(per)
+        );
+    }
+    match result.wire_bytes {
+        Some(w) if result.traffic.is_stream() => {
+            let _ = writeln!(
+                out,
+                "  On the wire:  message {} B; acknowledgements 8 B",
+                group_thousands(w.ping as f64),
+            );
+        }
+        Some(w) => {
+            let _ = writeln!(
+                out,
+                "  On the wire:  ping {} B, pong {} B",
+                group_thousands(w.ping as f64),
+                group_thousands(w.pong as f64)
+            );
+        }
+        None => {}
+    }
+    if let Some(path) = result.message_path {
+        let _ = writeln!(
+            out,
+            "  Message path: sent {}, received {} ({})",
+            path.send.name(),
+            path.receive.name(),
+            path.describe()
+        );
+    }
+    if let (Some(ns), Some(share)) = (result.codec_ns_per_round_trip, result.codec_share) {
+        let _ = writeln!(
+            out,
+            "  Message work: {} per round trip without a transport (2 encodes, 2 decodes, the checks): {:.0} % of the round trip",
+            format_ns(ns),
+            share * 100.0
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! How numbers read in tables, summaries and names: thousands grouped,
+//! durations with a unit, shares as percentages, rates to three digits.
+
+/// `1234567.8` → `1,234,568`.
+pub fn group_thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.abs());
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0.0 && digits != "0" {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration in nanoseconds with a readable unit: `850 ns`, `7.31 µs`, `1.20 ms`.
+pub fn format_ns(ns: f64) -> String {
+    if ns < 1_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 1_000_000.0 {
+        format!("{:.2} µs", ns / 1e3)
+    } else if ns < 1_000_000_000.0 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+/// The block printed after a run, in the spirit of hyperfine's; `codec_reason`
+/// says why the codec was used (named, or the build's default).
+/// `5`, `2.5`: a share as a percentage, without needless decimals.
+pub fn percent(share: f64) -> String {
+    let text = format!("{:.3}", share * 100.0);
+    match text.trim_end_matches('0').trim_end_matches('.') {
+        "" => "0".to_string(),
+        trimmed => trimmed.to_string(),
+    }
+}
+
+/// `1.06 M`, `20.3 k`, `812`: three significant digits, enough for figures
+/// that move by percents between runs.
+pub fn short_rate(rate: f64) -> String {
+    let (value, unit) = if rate >= 1e9 {
+        (rate / 1e9, " G")
+    } else if rate >= 1e6 {
+        (rate / 1e6, " M")
+    } else if rate >= 1e3 {
+        (rate / 1e3, " k")
+    } else {
+        (rate, "")
+    };
+    let digits = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.digits$}{unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group_thousands(0.0), "0");
+        assert_eq!(group_thousands(999.4), "999");
+        assert_eq!(group_thousands(1000.0), "1,000");
+        assert_eq!(group_thousands(1_368_321.0), "1,368,321");
+        assert_eq!(group_thousands(-12345.0), "-12,345");
+    }
+
+    #[test]
+    fn durations_pick_a_unit() {
+        assert_eq!(format_ns(850.0), "850 ns");
+        assert_eq!(format_ns(7_310.0), "7.31 µs");
+        assert_eq!(format_ns(1_200_000.0), "1.20 ms");
+        assert_eq!(format_ns(2.5e9), "2.50 s");
+    }
+}
