@@ -15,35 +15,7 @@ use codecs::CodecId;
 use std::time::Duration;
 
 pub fn codecs(args: &CodecsArgs) -> Result<(), CliError> {
-    let codecs: Vec<CodecId> = if args.codecs.is_empty() {
-        codecs::compiled_names()
-            .into_iter()
-            .map(|name| CodecId::parse(name).expect("a compiled codec"))
-            .collect()
-    } else {
-        args.codecs
-            .iter()
-            .map(|name| check_codec(name, "--codecs"))
-            .collect::<Result<_, _>>()?
-    };
-    if args.complexities.contains(&Complexity::RawString) {
-        return Err(UsageError(
-            "invalid value 'raw-string' for --complexities: raw strings use no codec; accepted: structured, log, numeric, nested".into(),
-        )
-        .into());
-    }
-    let mut cases = Vec::new();
-    for &complexity in &args.complexities {
-        for &payload_bytes in &args.payloads {
-            for &codec in &codecs {
-                cases.push(CodecCaseSpec {
-                    codec,
-                    complexity,
-                    payload_bytes,
-                });
-            }
-        }
-    }
+    let cases = planned_cases(args)?;
     liveness::install_signal_handler().map_err(CliError::Failed)?;
     if machine::build_profile() == "debug" {
         eprintln!("warning: {}", summary::DEBUG_BUILD_WARNING);
@@ -120,4 +92,38 @@ fn case_name(case: &CodecCaseSpec) -> String {
         case.complexity,
         case.payload_bytes
     )
+}
+
+/// Every codec × shape × payload case the flags ask for, checked.
+fn planned_cases(args: &CodecsArgs) -> Result<Vec<CodecCaseSpec>, CliError> {
+    let codecs: Vec<CodecId> = if args.codecs.is_empty() {
+        codecs::compiled_names()
+            .into_iter()
+            .map(|name| CodecId::parse(name).expect("a compiled codec"))
+            .collect()
+    } else {
+        args.codecs
+            .iter()
+            .map(|name| check_codec(name, "--codecs"))
+            .collect::<Result<_, _>>()?
+    };
+    if args.complexities.contains(&Complexity::RawString) {
+        return Err(UsageError(
+            "invalid value 'raw-string' for --complexities: raw strings use no codec; accepted: structured, log, numeric, nested".into(),
+        )
+        .into());
+    }
+    let mut cases = Vec::new();
+    for &complexity in &args.complexities {
+        for &payload_bytes in &args.payloads {
+            for &codec in &codecs {
+                cases.push(CodecCaseSpec {
+                    codec,
+                    complexity,
+                    payload_bytes,
+                });
+            }
+        }
+    }
+    Ok(cases)
 }

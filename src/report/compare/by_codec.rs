@@ -25,31 +25,10 @@ pub fn by_codec(results: &[Loaded]) -> Table {
         }
     };
     let present: BTreeSet<String> = results.iter().map(|l| column(&l.result)).collect();
-    let mut columns: Vec<String> = Vec::new();
-    columns.extend(present.iter().filter(|c| *c == "json").cloned());
-    columns.extend(
-        present
-            .iter()
-            .filter(|c| *c != "json" && *c != "raw-string")
-            .cloned(),
-    );
-    columns.extend(present.iter().filter(|c| *c == "raw-string").cloned());
+    let columns = codec_columns(&present);
     let has_json = present.contains("json");
-    let mut headers: Vec<String> = ["Shape", "Transport", "Payload", "Placement"]
-        .map(String::from)
-        .to_vec();
     let any_debug = results.iter().any(|l| is_debug(&l.result));
-    if any_debug {
-        headers.push(BUILD_HEADER.into());
-    }
-    for codec in &columns {
-        headers.push(format!("{codec} round trips/s"));
-        if has_json && codec != "json" {
-            headers.push(format!("{codec} ×json"));
-            headers.push(format!("{codec} bytes ×json"));
-        }
-    }
-    let mut table = Table::new(headers);
+    let mut table = Table::new(pivot_headers(&columns, has_json, any_debug));
     let mut grid: BTreeMap<PivotRow, BTreeMap<String, &BenchResult>> = BTreeMap::new();
     for l in results {
         let k = CaseKey::of(&l.result);
@@ -115,4 +94,38 @@ pub fn by_codec(results: &[Loaded]) -> Table {
         table.push(row);
     }
     table
+}
+
+/// The codec columns in their order: json first, the other codecs, raw
+/// strings last.
+fn codec_columns(present: &BTreeSet<String>) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    columns.extend(present.iter().filter(|c| *c == "json").cloned());
+    columns.extend(
+        present
+            .iter()
+            .filter(|c| *c != "json" && *c != "raw-string")
+            .cloned(),
+    );
+    columns.extend(present.iter().filter(|c| *c == "raw-string").cloned());
+    columns
+}
+
+/// The case's columns, then per codec its round trips and, beside json,
+/// its ratios to json's throughput and size.
+fn pivot_headers(columns: &[String], has_json: bool, any_debug: bool) -> Vec<String> {
+    let mut headers: Vec<String> = ["Shape", "Transport", "Payload", "Placement"]
+        .map(String::from)
+        .to_vec();
+    if any_debug {
+        headers.push(BUILD_HEADER.into());
+    }
+    for codec in columns {
+        headers.push(format!("{codec} round trips/s"));
+        if has_json && codec != "json" {
+            headers.push(format!("{codec} ×json"));
+            headers.push(format!("{codec} bytes ×json"));
+        }
+    }
+    headers
 }

@@ -25,14 +25,6 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .first()
         .ok_or_else(|| anyhow!("no verified fixed-rate results to plot"))?;
     let colours = Colours::new(&rows);
-    let offered = |r: &BenchResult| r.traffic.offered_rate_per_sec.unwrap_or(1) as f64;
-    let from_due = |r: &BenchResult| {
-        r.latency_from_intended_ns
-            .as_ref()
-            .map_or(0.0, |l| l.p99 as f64)
-    };
-    let from_send = |r: &BenchResult| r.latency_ns.as_ref().map_or(0.0, |l| l.p99 as f64);
-    let fell_behind = |r: &BenchResult| r.round_trips_per_sec < 0.99 * offered(r);
     let codecs = codec_labels(&rows);
     let panels_of = facets(&rows);
     let x = log_fit(rows.iter().map(|r| offered(r)))?;
@@ -63,48 +55,8 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         });
         for ((transport, codec), mut points) in lines {
             points.sort_by_key(|r| r.traffic.offered_rate_per_sec);
-            let colour = colours.of(&transport);
             let shape = codecs.iter().position(|c| *c == codec).unwrap_or(0);
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().map(|r| (offered(r), from_due(r))),
-                    colour.stroke_width(2),
-                ))
-                .map_err(drawing_error)?;
-            chart
-                .draw_series(DashedLineSeries::new(
-                    points.iter().map(|r| (offered(r), from_send(r))),
-                    6,
-                    4,
-                    colour.stroke_width(1),
-                ))
-                .map_err(drawing_error)?;
-            // Behind each point, how far apart the rounds' own p99s lay.
-            chart
-                .draw_series(points.iter().filter_map(|r| {
-                    let (lo, hi) = r.due_p99_round_range()?;
-                    Some(ErrorBar::new_vertical(
-                        offered(r),
-                        lo as f64,
-                        from_due(r),
-                        hi as f64,
-                        colour.stroke_width(1),
-                        6,
-                    ))
-                }))
-                .map_err(drawing_error)?;
-            for r in &points {
-                codec_marker(shape, colour, (offered(r), from_due(r)), &mut chart)?;
-                if fell_behind(r) {
-                    chart
-                        .draw_series([Circle::new(
-                            (offered(r), from_due(r)),
-                            10,
-                            BLACK.stroke_width(1),
-                        )])
-                        .map_err(drawing_error)?;
-                }
-            }
+            draw_line(&mut chart, &points, colours.of(&transport), shape)?;
         }
     }
     let next = transport_and_codec_legend(&legend_area, &colours, &rows, &codecs)?;
@@ -149,5 +101,79 @@ fn timing_legend(legend_area: &Area, next: i32) -> anyhow::Result<()> {
         ],
         next,
     )?;
+    Ok(())
+}
+
+/// The offered rate of a fixed-rate result.
+fn offered(r: &BenchResult) -> f64 {
+    r.traffic.offered_rate_per_sec.unwrap_or(1) as f64
+}
+
+/// p99 latency from each request's due time.
+fn from_due(r: &BenchResult) -> f64 {
+    r.latency_from_intended_ns
+        .as_ref()
+        .map_or(0.0, |l| l.p99 as f64)
+}
+
+/// p99 latency from each request's actual send.
+fn from_send(r: &BenchResult) -> f64 {
+    r.latency_ns.as_ref().map_or(0.0, |l| l.p99 as f64)
+}
+
+/// Whether the case achieved less than the rate it was offered.
+fn fell_behind(r: &BenchResult) -> bool {
+    r.round_trips_per_sec < 0.99 * offered(r)
+}
+
+/// One transport and codec across the offered rates: p99 from the due time
+/// (solid, with the rounds' spread and the codec's marker, ringed where it
+/// fell behind) and from the send (dashed).
+fn draw_line(
+    chart: &mut LogLog,
+    points: &[&BenchResult],
+    colour: RGBColor,
+    shape: usize,
+) -> anyhow::Result<()> {
+    chart
+        .draw_series(LineSeries::new(
+            points.iter().map(|r| (offered(r), from_due(r))),
+            colour.stroke_width(2),
+        ))
+        .map_err(drawing_error)?;
+    chart
+        .draw_series(DashedLineSeries::new(
+            points.iter().map(|r| (offered(r), from_send(r))),
+            6,
+            4,
+            colour.stroke_width(1),
+        ))
+        .map_err(drawing_error)?;
+    // Behind each point, how far apart the rounds' own p99s lay.
+    chart
+        .draw_series(points.iter().filter_map(|r| {
+            let (lo, hi) = r.due_p99_round_range()?;
+            Some(ErrorBar::new_vertical(
+                offered(r),
+                lo as f64,
+                from_due(r),
+                hi as f64,
+                colour.stroke_width(1),
+                6,
+            ))
+        }))
+        .map_err(drawing_error)?;
+    for r in points {
+        codec_marker(shape, colour, (offered(r), from_due(r)), chart)?;
+        if fell_behind(r) {
+            chart
+                .draw_series([Circle::new(
+                    (offered(r), from_due(r)),
+                    10,
+                    BLACK.stroke_width(1),
+                )])
+                .map_err(drawing_error)?;
+        }
+    }
     Ok(())
 }

@@ -23,7 +23,6 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .first()
         .ok_or_else(|| anyhow!("no verified results with a payload to plot"))?;
     let colours = Colours::new(&rows);
-    let mb = |r: &BenchResult, rate: f64| 2.0 * r.payload_bytes as f64 * rate / 1e6;
     let codecs = codec_labels(&rows);
     let placements: Vec<String> = rows
         .iter()
@@ -53,33 +52,8 @@ pub fn payload_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         let lines = lines_in(&rows, |r| r.placement.mode.name() == placement);
         for ((transport, codec), mut points) in lines {
             points.sort_by_key(|r| r.payload_bytes);
-            let colour = colours.of(&transport);
             let shape = codecs.iter().position(|c| *c == codec).unwrap_or(0);
-            chart
-                .draw_series(LineSeries::new(
-                    points
-                        .iter()
-                        .map(|r| (r.payload_bytes as f64, r.payload_mb_per_sec)),
-                    colour.stroke_width(2),
-                ))
-                .map_err(drawing_error)?;
-            chart
-                .draw_series(points.iter().filter_map(|r| {
-                    let ci = r.round_trips_per_sec_ci95?;
-                    Some(ErrorBar::new_vertical(
-                        r.payload_bytes as f64,
-                        mb(r, ci.lo),
-                        r.payload_mb_per_sec,
-                        mb(r, ci.hi),
-                        colour.stroke_width(1),
-                        6,
-                    ))
-                }))
-                .map_err(drawing_error)?;
-            for r in &points {
-                let at = (r.payload_bytes as f64, r.payload_mb_per_sec);
-                codec_marker(shape, colour, at, &mut chart)?;
-            }
+            draw_line(&mut chart, &points, colours.of(&transport), shape)?;
         }
         if let Some(limit) = memcpy {
             chart
@@ -118,7 +92,6 @@ fn payload_axes(
     rows: &[&BenchResult],
     memcpy: Option<f64>,
 ) -> anyhow::Result<(std::ops::Range<f64>, std::ops::Range<f64>)> {
-    let mb = |r: &BenchResult, rate: f64| 2.0 * r.payload_bytes as f64 * rate / 1e6;
     let x = log_fit(rows.iter().map(|r| r.payload_bytes as f64))?;
     let y = log_fit(
         rows.iter()
@@ -133,4 +106,45 @@ fn payload_axes(
             .chain(memcpy),
     )?;
     Ok((x, y))
+}
+
+/// Payload MB/s (both directions) of `r` at `rate` round trips per second.
+fn mb(r: &BenchResult, rate: f64) -> f64 {
+    2.0 * r.payload_bytes as f64 * rate / 1e6
+}
+
+/// One transport and codec across payload sizes: the median line, each
+/// point's interval and the codec's marker.
+fn draw_line(
+    chart: &mut LogLog,
+    points: &[&BenchResult],
+    colour: RGBColor,
+    shape: usize,
+) -> anyhow::Result<()> {
+    chart
+        .draw_series(LineSeries::new(
+            points
+                .iter()
+                .map(|r| (r.payload_bytes as f64, r.payload_mb_per_sec)),
+            colour.stroke_width(2),
+        ))
+        .map_err(drawing_error)?;
+    chart
+        .draw_series(points.iter().filter_map(|r| {
+            let ci = r.round_trips_per_sec_ci95?;
+            Some(ErrorBar::new_vertical(
+                r.payload_bytes as f64,
+                mb(r, ci.lo),
+                r.payload_mb_per_sec,
+                mb(r, ci.hi),
+                colour.stroke_width(1),
+                6,
+            ))
+        }))
+        .map_err(drawing_error)?;
+    for r in points {
+        let at = (r.payload_bytes as f64, r.payload_mb_per_sec);
+        codec_marker(shape, colour, at, chart)?;
+    }
+    Ok(())
 }

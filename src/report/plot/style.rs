@@ -208,6 +208,13 @@ pub(super) fn facets(rows: &[&BenchResult]) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// A chart of groups along x and a log scale up.
+pub(super) type GroupedLog<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, LogCoord<f64>>,
+>;
+
 pub(super) type LogLog<'a, 'b> =
     ChartContext<'a, SVGBackend<'b>, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>;
 
@@ -309,16 +316,7 @@ pub(super) fn grouped_log_panel<'a, 'b>(
     groups: &[&str],
     y: std::ops::Range<f64>,
     y_format: &dyn Fn(&f64) -> String,
-) -> anyhow::Result<
-    ChartContext<
-        'a,
-        SVGBackend<'b>,
-        Cartesian2d<
-            plotters::coord::types::RangedCoordf64,
-            plotters::coord::combinators::LogCoord<f64>,
-        >,
-    >,
-> {
+) -> anyhow::Result<GroupedLog<'a, 'b>> {
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 13))
         .margin(10)

@@ -66,12 +66,7 @@ fn throughput_panel(
     placement: &str,
     payload: usize,
 ) -> anyhow::Result<()> {
-    let Sets {
-        rows,
-        codecs,
-        transports,
-        colours,
-    } = *sets;
+    let (rows, codecs) = (sets.rows, sets.codecs);
     // Each panel's axis fits its own data: payload sizes differ by orders of magnitude.
     let y = log_fit(
         rows.iter()
@@ -117,6 +112,23 @@ fn throughput_panel(
         .y_label_formatter(&|v| crate::util::format::short_rate(*v))
         .draw()
         .map_err(drawing_error)?;
+    draw_bars(&mut chart, sets, placement, payload, y.start)
+}
+
+/// A bar per transport in each codec's group, with its interval.
+fn draw_bars(
+    chart: &mut GroupedLog,
+    sets: &Sets,
+    placement: &str,
+    payload: usize,
+    y_start: f64,
+) -> anyhow::Result<()> {
+    let Sets {
+        rows,
+        codecs,
+        transports,
+        colours,
+    } = *sets;
     let bar = 0.8 / transports.len() as f64;
     for (t, transport) in transports.iter().enumerate() {
         let colour = colours.of(transport);
@@ -138,7 +150,7 @@ fn throughput_panel(
         chart
             .draw_series(mine.iter().map(|(x0, r)| {
                 Rectangle::new(
-                    [(*x0, y.start), (x0 + bar * 0.85, r.round_trips_per_sec)],
+                    [(*x0, y_start), (x0 + bar * 0.85, r.round_trips_per_sec)],
                     colour.filled(),
                 )
             }))
