@@ -13,7 +13,7 @@ mod common;
 #[cfg(target_os = "linux")]
 mod linux {
     use super::common::{cmd, fake_child, label_args, leftovers, IPC_BENCH};
-    use ipc_bench::transport::Label;
+    use ipc_bench::transport::{self, Label};
     use std::io::BufRead;
     use std::path::Path;
     use std::process::{Child, Stdio};
@@ -318,14 +318,27 @@ mod linux {
         );
     }
 
-    /// The stream flags for `label`: a window of 16, or of one where the
-    /// transport answers every request (iceoryx2's request-response).
+    /// The stream flags for `label`: a window of 16, or as many as the
+    /// transport holds in flight when that is fewer (one where it answers
+    /// every request, as iceoryx2's request-response; a POSIX queue's depth).
     fn stream_flags(label: &Label) -> [&'static str; 4] {
-        let window = if label.label.ends_with("req-res") {
-            "1"
-        } else {
-            "16"
-        };
+        struct MostInFlight<'a>(&'a serde_json::Value);
+        impl transport::TransportVisitor for MostInFlight<'_> {
+            type Output = Option<usize>;
+            fn visit<T: transport::Transport>(self) -> Option<usize> {
+                let config = transport::decode_config::<T::Config>(self.0).ok()?;
+                T::max_window(&transport::Options {
+                    max_message_bytes: 1024,
+                    window: 16,
+                    config,
+                })
+            }
+        }
+        let most = transport::dispatch(label.transport, MostInFlight(&label.config));
+        const WINDOWS: [&str; 16] = [
+            "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+        ];
+        let window = WINDOWS[most.unwrap_or(16).clamp(1, 16) - 1];
         ["--pattern", "stream", "--window", window]
     }
 
@@ -476,7 +489,7 @@ fn main() {
     let mut trials: Vec<libtest_mimic::Trial> = Vec::new();
     #[cfg(target_os = "linux")]
     {
-        use ipc_bench::transport::Label;
+        use ipc_bench::transport::{self, Label};
         type Fault = fn(&Label);
         let faults: [(&str, Fault); 10] = [
             ("child_stopped_mid_run", linux::child_stopped_mid_run),

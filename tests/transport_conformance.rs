@@ -445,11 +445,12 @@ const STRESSED: [&str; 5] = [
 
 /// The transports whose setup document carries region sizes (the others'
 /// carry names, ports and descriptors).
-const SIZED_SETUP: [&str; 4] = [
+const SIZED_SETUP: [&str; 5] = [
     "spin",
     "raw-sync-spin",
     "raw-sync-block",
     "shared-mem-queue",
+    "posix-mq",
 ];
 
 /// The checks, each run on every transport label it applies to.
@@ -539,7 +540,8 @@ fn main() {
     // renamed transport, and would silently drop its tests.
     let labels: Vec<String> = transport::labels().into_iter().map(|l| l.label).collect();
     for named in STRESSED.iter().chain(&SIZED_SETUP) {
-        let optional = named.starts_with("iceoryx2") && !cfg!(feature = "iceoryx2");
+        let optional = (named.starts_with("iceoryx2") && !cfg!(feature = "iceoryx2"))
+            || (*named == "posix-mq" && !cfg!(any(target_os = "linux", target_os = "freebsd")));
         assert!(
             optional || labels.iter().any(|l| l == named),
             "no transport label {named}"

@@ -387,7 +387,12 @@ registry! {
     pipe::Pipe,
     #[cfg(unix)]
     unix_socket::UnixSocket,
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd"))]
+    unix_datagram::UnixDatagram,
     tcp::Tcp,
+    udp::Udp,
+    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+    posix_mq::PosixMq,
     iceoryx2::Iceoryx2 [feature = "iceoryx2"],
 }
 

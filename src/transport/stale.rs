@@ -41,11 +41,11 @@ pub fn random_suffix() -> String {
     (0..RANDOM_LEN).map(|_| fastrand::alphanumeric()).collect()
 }
 
-fn is_random_part(s: &str) -> bool {
+pub(super) fn is_random_part(s: &str) -> bool {
     s.len() == RANDOM_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-fn parse_pid(s: &str) -> Option<u32> {
+pub(super) fn parse_pid(s: &str) -> Option<u32> {
     // Digits only: `parse` would also take a leading '+'.
     if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -176,6 +176,17 @@ fn not_private(meta: &std::fs::Metadata) -> Option<String> {
     } else {
         None
     }
+}
+
+/// A fresh directory for one socket inside this user's private directory,
+/// named with our pid so a later run can remove it if we are killed; the
+/// socket's path in it is [`SOCKET_FILE`]. Dropping it removes both.
+#[cfg(unix)]
+pub fn new_socket_dir() -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&socket_dir_prefix())
+        .rand_bytes(RANDOM_LEN)
+        .tempdir_in(ensure_private_dir()?)
 }
 
 /// Creates this user's private directory if needed and checks it is one:

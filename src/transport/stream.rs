@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// Polls a non-blocking `try_accept` until it yields a connection, watching
 /// the child and the clock between polls (a blocking accept would wait
 /// forever for a child that died).
-fn accept_polling<T>(
+pub(super) fn accept_polling<T>(
     mut try_accept: impl FnMut() -> std::io::Result<T>,
     liveness: &mut Liveness,
     timeout: Duration,

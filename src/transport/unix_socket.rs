@@ -49,18 +49,8 @@ impl Transport for UnixSocket {
     }
 
     fn listen(_options: &Options<()>) -> Result<(Listener, Setup), TransportError> {
-        let private = super::stale::ensure_private_dir().map_err(TransportError::io(
-            "preparing the private directory for the Unix socket",
-        ))?;
-        let dir = tempfile::Builder::new()
-            // Our pid in the name lets a later run remove it if we are
-            // killed before it goes; the random part is tempfile's.
-            .prefix(&super::stale::socket_dir_prefix())
-            .rand_bytes(super::stale::RANDOM_LEN)
-            .tempdir_in(private)
-            .map_err(TransportError::io(
-                "creating a directory for the Unix socket",
-            ))?;
+        let dir = super::stale::new_socket_dir()
+            .map_err(TransportError::io("creating a directory for the Unix socket"))?;
         let path = dir.path().join(super::stale::SOCKET_FILE);
         let listener =
             UnixListener::bind(&path).map_err(TransportError::io("binding the Unix socket"))?;
