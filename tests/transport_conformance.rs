@@ -435,22 +435,24 @@ fn numbers_in(value: &serde_json::Value, at: String) -> Vec<(String, u64)> {
 
 /// The transports whose processes share memory and poll it: stressed at
 /// length (raw-sync-block would only measure its condition variable).
-const STRESSED: [&str; 5] = [
+const STRESSED: [&str; 6] = [
     "spin",
     "raw-sync-spin",
     "shared-mem-queue",
     "iceoryx2-pub-sub",
     "iceoryx2-req-res",
+    "futex",
 ];
 
 /// The transports whose setup document carries region sizes (the others'
 /// carry names, ports and descriptors).
-const SIZED_SETUP: [&str; 5] = [
+const SIZED_SETUP: [&str; 6] = [
     "spin",
     "raw-sync-spin",
     "raw-sync-block",
     "shared-mem-queue",
     "posix-mq",
+    "futex",
 ];
 
 /// The checks, each run on every transport label it applies to.

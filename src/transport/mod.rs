@@ -383,6 +383,8 @@ registry! {
     raw_sync::RawSync,
     shared_mem_queue::SharedMemQueue,
     spin::Spin,
+    #[cfg(target_os = "linux")]
+    futex::Futex,
     #[cfg(unix)]
     pipe::Pipe,
     #[cfg(unix)]

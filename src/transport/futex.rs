@@ -1,0 +1,365 @@
+//! The rings of `spin`, with a wait that sleeps in the kernel: a reader that
+//! finds its ring empty spins for a short budget (`--spin-us`), then sleeps
+//! on a 32-bit doorbell word with one `futex` call, and a writer makes the
+//! wake-up call only when the reader is asleep. What a low-latency system
+//! that cannot burn a core builds; Linux only (elsewhere the transport is
+//! not in the build).
+//!
+//! Each direction's ring is headed by its [`Doorbell`]: `bell`, a counter
+//! the writer bumps before waking, and `sleeping`, the reader's "about to
+//! sleep" flag. The reader reads `bell`, sets `sleeping`, and looks at the
+//! ring once more before it calls `FUTEX_WAIT` with the value it read; the
+//! writer publishes its message and then reads `sleeping`. A sequentially
+//! consistent fence on each side between its store and its load means at
+//! least one of them sees the other's: either the reader finds the message,
+//! or the writer finds the reader going to sleep, bumps `bell` and wakes it
+//! (and a `FUTEX_WAIT` on a `bell` that has moved returns at once). No
+//! wake-up is lost; a spurious one only costs a look at the ring. Sleeps are
+//! cut into slices, so a gone peer is noticed within one.
+//!
+//! The futex calls are the shared kind (no `FUTEX_PRIVATE_FLAG`): the word
+//! lies in memory both processes map.
+
+use super::shm_region::{Region, IN_PLACE_FROM};
+use super::slot_ring::{Ring, Rings, MAX_SLOTS};
+use super::{Options, RunFlags, Transport, TransportError};
+use crate::measure::liveness::Liveness;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{fence, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a reader spins by default before it sleeps, in microseconds.
+pub const DEFAULT_SPIN_US: u32 = 20;
+
+/// The longest spin budget accepted: beyond a millisecond the wait is a
+/// spinning one.
+pub const MAX_SPIN_US: u32 = 1_000;
+
+/// The longest one sleep lasts before the peer is checked.
+const SLEEP_SLICE: Duration = Duration::from_millis(50);
+
+/// Polls between two clock reads while spinning.
+const POLLS_PER_CLOCK_READ: u32 = 64;
+
+/// Bytes reserved at the head of each direction for its doorbell: a cache
+/// line of its own, away from the slots the writer fills.
+const DOORBELL_BYTES: usize = 64;
+
+/// What the user chooses: how long a reader spins before it sleeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    pub spin_us: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            spin_us: DEFAULT_SPIN_US,
+        }
+    }
+}
+
+fn spin_us_parser(value: &str) -> Result<u32, String> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|us| *us <= MAX_SPIN_US)
+        .ok_or_else(|| format!("not a spin budget (SPIN_US); accepted: 0 to {MAX_SPIN_US} microseconds"))
+}
+
+/// `run`'s flag for futex.
+#[derive(clap::Args, Debug, Clone)]
+// Several transports flatten flag structs of the same name: no clap group.
+#[group(skip)]
+pub struct Flags {
+    /// How long futex's reader spins on an empty ring before it sleeps, in microseconds (0: sleep at once).
+    #[arg(long = "spin-us", env = "SPIN_US", default_value_t = DEFAULT_SPIN_US, value_parser = spin_us_parser)]
+    pub spin_us: u32,
+}
+
+impl RunFlags for Flags {
+    type Config = Config;
+    fn config(&self) -> Config {
+        Config {
+            spin_us: self.spin_us,
+        }
+    }
+}
+
+/// `matrix`'s flag for futex: the spin budgets to include.
+#[derive(clap::Args, Debug, Clone)]
+// Several transports flatten flag structs of the same name: no clap group.
+#[group(skip)]
+pub struct MatrixFlags {
+    /// futex spin budgets to include, in microseconds, comma-separated.
+    #[arg(long = "spins-us", value_delimiter = ',', default_values_t = [DEFAULT_SPIN_US], value_parser = spin_us_parser)]
+    pub spins_us: Vec<u32>,
+}
+
+impl super::MatrixFlags for MatrixFlags {
+    type Config = Config;
+    fn configs(&self) -> Vec<Config> {
+        self.spins_us
+            .iter()
+            .map(|&spin_us| Config { spin_us })
+            .collect()
+    }
+}
+
+/// One direction's doorbell, at the head of its ring.
+#[repr(C)]
+struct Doorbell {
+    /// Bumped by the writer before it wakes a sleeping reader.
+    bell: AtomicU32,
+    /// Set by the reader just before it sleeps, cleared when it wakes.
+    sleeping: AtomicU32,
+}
+
+const _: () = assert!(std::mem::size_of::<Doorbell>() <= DOORBELL_BYTES);
+
+/// Both rings, each headed by its doorbell, sized from a capacity and a
+/// window that were checked.
+fn layout(slot_capacity: usize, slots: usize) -> Result<Rings, TransportError> {
+    Rings::new(DOORBELL_BYTES, slot_capacity, slots)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Setup {
+    os_id: String,
+    /// Both checked again by the child before it maps anything.
+    slot_capacity: usize,
+    slots: usize,
+}
+
+pub struct Futex {
+    channel: Ring,
+    /// The doorbell of the ring we write, and of the ring we read.
+    outgoing: *const Doorbell,
+    incoming: *const Doorbell,
+    spin: Duration,
+    /// Last field: dropped after everything that points into it.
+    region: Region,
+}
+
+pub struct Listener {
+    region: Region,
+    layout: Rings,
+}
+
+/// Sleeps while `word` holds `expected`, at most `timeout` (or until woken).
+fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `word` is an aligned 32-bit word in memory mapped for as long
+    // as the borrow lasts; FUTEX_WAIT reads it and sleeps only while it
+    // equals `expected`; the kernel reads `ts` and writes nothing. Every
+    // outcome (woken, timed out, EAGAIN, EINTR) sends us back to look at the
+    // ring, so the result is not needed.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts as *const libc::timespec,
+            std::ptr::null::<u32>(),
+            0u32,
+        );
+    }
+}
+
+/// Wakes whoever sleeps on `word`.
+fn futex_wake(word: &AtomicU32) {
+    // SAFETY: as in `futex_wait`; FUTEX_WAKE only reads the address to find
+    // the sleepers to wake.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE,
+            i32::MAX,
+            std::ptr::null::<libc::timespec>(),
+            std::ptr::null::<u32>(),
+            0u32,
+        );
+    }
+}
+
+impl Futex {
+    fn build(region: Region, layout: Rings, parent: bool, config: &Config) -> Self {
+        let base = region.as_ptr();
+        // SAFETY: the region was created with, or checked to hold,
+        // region_len() bytes; it is page-aligned, zero-filled at creation
+        // (every sequence number, bell and flag starts at 0), and owned by
+        // the returned value, after the channel in drop order.
+        let channel = unsafe { Ring::new(base, &layout, parent) };
+        // The parent writes direction 0, the child direction 1 (`Ring::new`).
+        let (out_dir, in_dir) = if parent { (0, 1) } else { (1, 0) };
+        // SAFETY: each direction's head is DOORBELL_BYTES (rounded up to the
+        // slot alignment, 64) reserved by `Rings::new`, inside the region.
+        let bell = |direction| unsafe { base.add(layout.head_offset(direction)) as *const Doorbell };
+        Futex {
+            channel,
+            outgoing: bell(out_dir),
+            incoming: bell(in_dir),
+            spin: Duration::from_micros(config.spin_us.into()),
+            region,
+        }
+    }
+
+    fn outgoing(&self) -> &Doorbell {
+        // SAFETY: points into the region, mapped while `self` lives; a
+        // zero-filled Doorbell is two atomics of 0, valid at any time.
+        unsafe { &*self.outgoing }
+    }
+
+    fn incoming(&self) -> &Doorbell {
+        // SAFETY: as in `outgoing`.
+        unsafe { &*self.incoming }
+    }
+
+    /// After a message is published: wakes the peer if it sleeps.
+    #[inline]
+    fn ring(&self) {
+        // Pairs with the reader's fence: either it sees our message, or we
+        // see it going to sleep (see the module's description).
+        fence(Ordering::SeqCst);
+        let bell = self.outgoing();
+        if bell.sleeping.load(Ordering::Relaxed) != 0 {
+            bell.bell.fetch_add(1, Ordering::Release);
+            futex_wake(&bell.bell);
+        }
+    }
+
+    /// Sleeps until the ring may hold a message, at most one slice.
+    fn sleep(&self) {
+        let bell = self.incoming();
+        let rung = bell.bell.load(Ordering::Acquire);
+        bell.sleeping.store(1, Ordering::SeqCst);
+        // Pairs with the writer's fence in `ring`.
+        fence(Ordering::SeqCst);
+        if !self.channel.ready() {
+            futex_wait(&bell.bell, rung, SLEEP_SLICE);
+        }
+        bell.sleeping.store(0, Ordering::Relaxed);
+    }
+}
+
+impl Transport for Futex {
+    const NAME: &'static str = "futex";
+    const CHILD_BIN_ENV: &'static str = "FUTEX_CHILD_BIN_PATH";
+
+    type Config = Config;
+    type Setup = Setup;
+    type Listener = Listener;
+
+    fn flags(config: &Config) -> Vec<String> {
+        vec!["--spin-us".into(), config.spin_us.to_string()]
+    }
+
+    fn capacity(options: &Options<Config>) -> Option<usize> {
+        Some(options.max_message_bytes)
+    }
+
+    fn max_window(_options: &Options<Config>) -> Option<usize> {
+        Some(MAX_SLOTS)
+    }
+
+    fn listen(options: &Options<Config>) -> Result<(Listener, Setup), TransportError> {
+        let layout = layout(options.max_message_bytes, options.window)?;
+        // Zero-filled by the OS: every sequence number, bell and flag starts at 0.
+        let region = Region::create("ftx", layout.region_len())?;
+        let setup = Setup {
+            os_id: region.os_id().to_string(),
+            slot_capacity: layout.capacity(),
+            slots: layout.slots(),
+        };
+        Ok((Listener { region, layout }, setup))
+    }
+
+    fn accept(
+        listener: Listener,
+        options: &Options<Config>,
+        _liveness: &mut Liveness,
+        _timeout: Duration,
+    ) -> Result<Self, TransportError> {
+        Ok(Futex::build(
+            listener.region,
+            listener.layout,
+            true,
+            &options.config,
+        ))
+    }
+
+    fn connect(
+        setup: &Setup,
+        options: &Options<Config>,
+        _liveness: &mut Liveness,
+    ) -> Result<Self, TransportError> {
+        if options.config.spin_us > MAX_SPIN_US {
+            return Err(TransportError::Setup(format!(
+                "a spin budget of {} µs (at most {MAX_SPIN_US})",
+                options.config.spin_us
+            )));
+        }
+        let layout = layout(setup.slot_capacity, setup.slots)?;
+        let region = Region::open(&setup.os_id, layout.region_len())?;
+        Ok(Futex::build(region, layout, false, &options.config))
+    }
+
+    fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
+        self.channel.send(message)?;
+        self.ring();
+        Ok(())
+    }
+
+    const LEND_FROM: Option<usize> = Some(IN_PLACE_FROM);
+    const RECEIVE_IN_PLACE_FROM: Option<usize> = Some(IN_PLACE_FROM);
+
+    fn loan(&mut self) -> Option<&mut [u8]> {
+        // With no slot free there is nothing to lend; `send` then says why.
+        self.channel.loan().ok()
+    }
+
+    fn send_loaned(&mut self, len: usize) -> Result<(), TransportError> {
+        self.channel.publish(len)?;
+        self.ring();
+        Ok(())
+    }
+
+    fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError> {
+        let mut polls = 0u32;
+        let mut spinning_since: Option<Instant> = None;
+        loop {
+            if self.channel.ready() {
+                return self.channel.take();
+            }
+            polls = polls.wrapping_add(1);
+            if polls % POLLS_PER_CLOCK_READ != 0 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let now = Instant::now();
+            let since = *spinning_since.get_or_insert(now);
+            if now.duration_since(since) < self.spin {
+                liveness.check_if_due()?;
+                continue;
+            }
+            self.sleep();
+            if let Err(gone) = liveness.check_if_due() {
+                // The peer may have sent its last message and exited.
+                return match self.channel.ready() {
+                    true => self.channel.take(),
+                    false => Err(gone.into()),
+                };
+            }
+        }
+    }
+
+    fn orphaned(&mut self) {
+        self.region.take_ownership();
+    }
+}
