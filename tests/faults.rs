@@ -239,6 +239,20 @@ mod linux {
         ends_as_stalled(run, dir.path(), label);
     }
 
+    /// A fake child's first line: the configuration, from the control
+    /// channel when the parent gave one (the stdio transport, whose STDIN
+    /// carries messages), else from STDIN.
+    const READ_CONFIG: &str = r#"if [ -n "$IPC_BENCH_CONTROL_FD" ]; then eval "read -r line <&$IPC_BENCH_CONTROL_FD"; else read -r line; fi"#;
+
+    /// Becomes the real child with the configuration in `config` (a file),
+    /// handed over the way the parent handed the fake one its own.
+    fn exec_with_config(config: &Path) -> String {
+        let config = config.display();
+        format!(
+            r#"if [ -n "$IPC_BENCH_CONTROL_FD" ]; then exec 9<'{config}'; IPC_BENCH_CONTROL_FD=9 exec '{IPC_BENCH}'; else exec '{IPC_BENCH}' < '{config}'; fi"#
+        )
+    }
+
     /// Transports whose set-up carries the window, so that a child handed
     /// another one refuses to connect (iceoryx2 sizes its subscriber's
     /// buffer by it), rather than stall.
@@ -259,8 +273,9 @@ mod linux {
             dir.path(),
             "mismatched-window",
             &format!(
-                "read -r line\nprintf '%s\\n' \"$line\" | sed 's/\"window\":{window},/\"window\":65536,/' > '{config}'\nexec '{IPC_BENCH}' < '{config}'",
-                config = config.display()
+                "{READ_CONFIG}\nprintf '%s\\n' \"$line\" | sed 's/\"window\":{window},/\"window\":65536,/' > '{config}'\n{EXEC_WITH_CONFIG}",
+                config = config.display(),
+                EXEC_WITH_CONFIG = exec_with_config(&config),
             ),
         );
         let mut extra: Vec<&str> = flags.to_vec();
@@ -300,6 +315,36 @@ mod linux {
             "the child was not handed the other window: {told}"
         );
         ends_as_stalled(run, &results, label);
+    }
+
+    /// Whether `label`'s transport refuses a stream (stdio's line framing).
+    pub fn refuses_streams(label: &Label) -> bool {
+        struct Refuses<'a>(&'a serde_json::Value);
+        impl transport::TransportVisitor for Refuses<'_> {
+            type Output = bool;
+            fn visit<T: transport::Transport>(self) -> bool {
+                transport::decode_config::<T::Config>(self.0)
+                    .is_ok_and(|config| T::refuses(&config, "json", true).is_some())
+            }
+        }
+        transport::dispatch(label.transport, Refuses(&label.config))
+    }
+
+    /// A stream on a transport that refuses streams: a usage error at once,
+    /// naming the flag, and no child, no result.
+    pub fn a_stream_is_refused_before_spawning(label: &Label) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = cmd(IPC_BENCH)
+            .args(["run", "--results-dir"])
+            .arg(dir.path())
+            .args(label_args(label))
+            .args(["--pattern", "stream", "--window", "4"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("--pattern"), "{stderr}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     /// One child of two killed: the parent reports it and stops the other.
@@ -418,7 +463,7 @@ mod linux {
         let child = fake_child(
             dir.path(),
             "stalls",
-            &format!("read line; : > '{}'; exec sleep 30", mark.display()),
+            &format!("{READ_CONFIG}; : > '{}'; exec sleep 30", mark.display()),
         );
         let mut parent = std::process::Command::new(IPC_BENCH)
             .args([
@@ -518,9 +563,21 @@ fn main() {
                 linux::ctrl_c_and_sigterm_stop_both_and_write_nothing,
             ),
         ];
+        const STREAMING: [&str; 3] = [
+            "child_with_a_mismatched_window",
+            "child_killed_mid_stream",
+            "parent_killed_mid_stream",
+        ];
         for label in ipc_bench::transport::labels() {
             for (name, fault) in faults {
                 let label = label.clone();
+                // A transport that carries no stream refuses one before
+                // spawning: that is what its stream faults check instead.
+                let fault: Fault = if STREAMING.contains(&name) && linux::refuses_streams(&label) {
+                    linux::a_stream_is_refused_before_spawning
+                } else {
+                    fault
+                };
                 trials.push(libtest_mimic::Trial::test(
                     format!("{name}::{}", label.label),
                     move || {

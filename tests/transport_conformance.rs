@@ -21,6 +21,20 @@ fn pattern(len: usize, salt: u64) -> Vec<u8> {
         .collect()
 }
 
+/// [`pattern`] for transport `T` with `config`: with no newline in it where
+/// the transport carries text only (stdio's line framing).
+fn pattern_of<T: Transport>(config: &serde_json::Value, len: usize, salt: u64) -> Vec<u8> {
+    let config = transport::decode_config::<T::Config>(config).expect("a label's config");
+    let mut bytes = pattern(len, salt);
+    if T::refuses(&config, "bitcode", false).is_some() {
+        bytes
+            .iter_mut()
+            .filter(|b| **b == b'\n')
+            .for_each(|b| *b = b' ');
+    }
+    bytes
+}
+
 /// Ends the echo thread (echoed back like any other message). Not empty: the
 /// empty message is one of the sizes under test.
 const STOP: &[u8] = b"conformance: stop";
@@ -148,7 +162,7 @@ fn windows_in_flight<T: Transport>(config: &serde_json::Value) {
                 rounds * window as u64
             ));
             let batch: Vec<Vec<u8>> = (0..window as u64)
-                .map(|i| pattern(1 + ((n + i) as usize * 13) % MESSAGE, n + i))
+                .map(|i| pattern_of::<T>(config, 1 + ((n + i) as usize * 13) % MESSAGE, n + i))
                 .collect();
             for (i, msg) in batch.iter().enumerate() {
                 send_either(&mut t, msg, n + i as u64).unwrap_or_else(|e| {
@@ -196,7 +210,7 @@ fn conformance<T: Transport>(config: &serde_json::Value) {
     }
     let mut sent = 0u64;
     for (i, &len) in sizes.iter().enumerate() {
-        let msg = pattern(len, i as u64);
+        let msg = pattern_of::<T>(config, len, i as u64);
         send_either(&mut t, &msg, i as u64)
             .unwrap_or_else(|e| panic!("{}: send {len} bytes: {e}", T::NAME));
         let back = t
@@ -210,7 +224,7 @@ fn conformance<T: Transport>(config: &serde_json::Value) {
     // bounded transport wraps its buffers many times; order and content kept.
     for n in 0..5_000u64 {
         let len = 1 + (n as usize * 7) % limit.min(300);
-        let msg = pattern(len, n);
+        let msg = pattern_of::<T>(config, len, n);
         send_either(&mut t, &msg, n).unwrap();
         assert_eq!(
             t.recv(&mut live).unwrap(),
@@ -222,7 +236,7 @@ fn conformance<T: Transport>(config: &serde_json::Value) {
     }
 
     if let Some(capacity) = capacity {
-        match t.send(&pattern(capacity + 1, 0)) {
+        match t.send(&pattern_of::<T>(config, capacity + 1, 0)) {
             Err(TransportError::TooLarge { len, .. }) => assert_eq!(len, capacity + 1),
             other => panic!("{}: oversize send gave {other:?}", T::NAME),
         }
@@ -350,7 +364,7 @@ fn stress<T: Transport>(config: &serde_json::Value) {
         } else {
             (n as usize * 37) % 500
         };
-        let msg = pattern(len, n.wrapping_mul(0x9e37_79b9));
+        let msg = pattern_of::<T>(config, len, n.wrapping_mul(0x9e37_79b9));
         send_either(&mut t, &msg, n).unwrap();
         let back = t.recv(&mut live).unwrap();
         assert!(
@@ -408,7 +422,11 @@ fn hostile_setups_are_refused<T: Transport>(config: &serde_json::Value) {
                     );
                     // Whatever it accepted, a message as large as the parent
                     // sized the region for is refused or fits in it.
-                    let _ = t.send(&pattern(options.max_message_bytes + 1, value));
+                    let _ = t.send(&pattern_of::<T>(
+                        config,
+                        options.max_message_bytes + 1,
+                        value,
+                    ));
                 }
             }
         }

@@ -6,7 +6,9 @@
 
 use crate::measure::dispatch::{dispatch_case, CaseVisitor};
 use crate::measure::engine::{serve, serve_stream};
-use crate::measure::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV};
+use crate::measure::handshake::{
+    ChildConfig, ChildReport, CHILD_ROLE_ENV, CONTROL_FD_ENV, REPORT_FD_ENV,
+};
 use crate::measure::liveness::{self, Liveness, Peer, Watchdog};
 use crate::measure::message::{Complexity, MessageFormat};
 use crate::measure::placement;
@@ -21,10 +23,73 @@ pub fn is_child_role() -> bool {
     std::env::var_os(CHILD_ROLE_ENV).is_some()
 }
 
+/// A descriptor the parent named in `env` for us to use (see
+/// [`CONTROL_FD_ENV`]), as a private copy; `None` when it named none.
+#[cfg(unix)]
+fn inherited(env: &str) -> Option<Result<std::fs::File, String>> {
+    let value = std::env::var(env).ok()?;
+    Some(
+        value
+            .parse::<std::os::fd::RawFd>()
+            .ok()
+            .filter(|fd| *fd > 2)
+            .ok_or_else(|| format!("{env}={value:?} is not a descriptor number above 2"))
+            .and_then(|fd| crate::transport::fds::duplicate(fd).map_err(|e| e.to_string())),
+    )
+}
+
+#[cfg(not(unix))]
+fn inherited(_env: &str) -> Option<Result<std::fs::File, String>> {
+    None
+}
+
+/// Where reports go: the report descriptor the parent named, or STDOUT.
+fn report_sink() -> &'static std::sync::Mutex<Box<dyn Write + Send>> {
+    static SINK: std::sync::OnceLock<std::sync::Mutex<Box<dyn Write + Send>>> =
+        std::sync::OnceLock::new();
+    SINK.get_or_init(|| {
+        let sink: Box<dyn Write + Send> = match inherited(REPORT_FD_ENV) {
+            Some(Ok(file)) => Box::new(file),
+            // Nowhere else to say it: STDERR, and the parent sees no report.
+            Some(Err(e)) => {
+                eprintln!("ipc-bench child: {e}");
+                Box::new(std::io::sink())
+            }
+            None => Box::new(std::io::stdout()),
+        };
+        std::sync::Mutex::new(sink)
+    })
+}
+
 fn report(report: &ChildReport) {
-    let mut out = std::io::stdout().lock();
+    let mut out = report_sink().lock().unwrap_or_else(|e| e.into_inner());
     // If the parent is gone there is no one to tell; exiting is all that is left.
     let _ = writeln!(out, "{}", report.to_line()).and_then(|_| out.flush());
+}
+
+/// Reads the configuration line: from the control descriptor the parent
+/// named, or from STDIN. The control channel is returned too, to stay open
+/// while the child runs.
+fn read_config_line() -> Result<(String, Option<std::fs::File>), String> {
+    let mut line = String::new();
+    let read = match inherited(CONTROL_FD_ENV) {
+        Some(control) => {
+            let control = control?;
+            let mut reader = std::io::BufReader::new(&control);
+            let read = reader.read_line(&mut line);
+            return match read {
+                Ok(0) => Err("the control channel closed before a configuration arrived".into()),
+                Ok(_) => Ok((line, Some(control))),
+                Err(e) => Err(format!("cannot read the configuration: {e}")),
+            };
+        }
+        None => std::io::stdin().lock().read_line(&mut line),
+    };
+    match read {
+        Ok(0) => Err("STDIN closed before a configuration arrived".into()),
+        Ok(_) => Ok((line, None)),
+        Err(e) => Err(format!("cannot read the configuration from STDIN: {e}")),
+    }
 }
 
 fn refuse(error: String) -> ExitCode {
@@ -39,12 +104,10 @@ pub fn main() -> ExitCode {
     if let Err(e) = liveness::install_signal_handler() {
         eprintln!("ipc-bench child: {e}");
     }
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(0) => return refuse("STDIN closed before a configuration arrived".into()),
-        Ok(_) => {}
-        Err(e) => return refuse(format!("cannot read the configuration from STDIN: {e}")),
-    }
+    let (line, _control) = match read_config_line() {
+        Ok(read) => read,
+        Err(e) => return refuse(e),
+    };
     let config = match ChildConfig::parse(line.trim_end()) {
         Ok(config) => config,
         Err(e) => return refuse(e.to_string()),

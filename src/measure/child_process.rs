@@ -3,13 +3,15 @@
 //! and killing and reaping it if dropped while still running.
 
 use crate::measure::engine::EngineError;
-use crate::measure::handshake::{ChildConfig, ChildReport, CHILD_ROLE_ENV};
+use crate::measure::handshake::{
+    ChildConfig, ChildReport, CHILD_ROLE_ENV, CONTROL_FD_ENV, REPORT_FD_ENV,
+};
 use crate::measure::liveness::{self, Interrupted, Liveness, PeerError};
 use crate::transport::{self, TransportError};
 use anyhow::{anyhow, bail, Context};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -17,50 +19,75 @@ use std::time::{Duration, Instant};
 /// that no error path can leave an orphan behind.
 pub struct ChildProcess {
     child: Child,
-    /// Carries the config line; then kept open, since its closing is one way a
-    /// child learns that the parent is gone.
-    stdin: ChildStdin,
-    /// Lines from the child's STDOUT, read on a helper thread.
+    /// Carries the config line (the child's STDIN, or its control channel);
+    /// then kept open, since its closing is one way a child learns that the
+    /// parent is gone.
+    control: Box<dyn Write + Send>,
+    /// Lines from the child's STDOUT (or its report channel), read on a
+    /// helper thread.
     lines: mpsc::Receiver<String>,
 }
 
+/// Where a child's STDIN and STDOUT go.
+pub enum ChildStdio {
+    /// Pipes to the parent: the configuration in, the reports out.
+    Control,
+    /// The transport's pipes (the stdio transport): the configuration and
+    /// the reports then take two pipes of their own.
+    #[cfg(unix)]
+    Transport(crate::transport::ChildStdio),
+}
+
 impl ChildProcess {
-    pub fn spawn(child_bin: Option<&PathBuf>, config: &ChildConfig) -> anyhow::Result<Self> {
+    pub fn spawn(
+        child_bin: Option<&PathBuf>,
+        config: &ChildConfig,
+        stdio: ChildStdio,
+    ) -> anyhow::Result<Self> {
         let exe = match child_bin {
             Some(path) => path.clone(),
             None => std::env::current_exe()
                 .context("cannot find this executable to run it as the child")?,
         };
-        let mut child = Command::new(&exe)
-            .env(CHILD_ROLE_ENV, "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("cannot start the child {}", exe.display()))?;
+        let mut command = Command::new(&exe);
+        command.env(CHILD_ROLE_ENV, "1").stderr(Stdio::inherit());
+        let (child, control, reports): (Child, Box<dyn Write + Send>, Box<dyn Read + Send>) =
+            match stdio {
+                ChildStdio::Control => {
+                    let mut child = command
+                        .stdin(Stdio::piped())
+                        .stdout(Stdio::piped())
+                        .spawn()
+                        .with_context(|| format!("cannot start the child {}", exe.display()))?;
+                    let stdin = child.stdin.take().expect("stdin was piped");
+                    let stdout = child.stdout.take().expect("stdout was piped");
+                    (child, Box::new(stdin), Box::new(stdout))
+                }
+                #[cfg(unix)]
+                ChildStdio::Transport(ends) => spawn_with_control_pipes(&mut command, ends)
+                    .with_context(|| format!("cannot start the child {}", exe.display()))?,
+            };
         liveness::register_child(child.id());
-        let stdin = child.stdin.take().expect("stdin was piped");
-        let stdout = child.stdout.take().expect("stdout was piped");
         let (tx, lines) = mpsc::channel();
         std::thread::Builder::new()
-            .name("child-stdout".into())
+            .name("child-reports".into())
             .spawn(move || {
-                for line in BufReader::new(stdout).lines() {
+                for line in BufReader::new(reports).lines() {
                     let Ok(line) = line else { break };
                     if tx.send(line).is_err() {
                         break;
                     }
                 }
             })
-            .context("cannot start the thread reading the child's output")?;
+            .context("cannot start the thread reading the child's reports")?;
         // Built before writing, so that a failed write still kills the child.
         let mut process = ChildProcess {
             child,
-            stdin,
+            control,
             lines,
         };
-        writeln!(process.stdin, "{}", config.to_line())
-            .and_then(|_| process.stdin.flush())
+        writeln!(process.control, "{}", config.to_line())
+            .and_then(|_| process.control.flush())
             .context("cannot send the configuration to the child (did it exit at once?)")?;
         Ok(process)
     }
@@ -207,4 +234,37 @@ pub fn describe_status(status: ExitStatus) -> String {
         Some(code) => format!("exited with status {code}"),
         None => "ended".to_string(),
     }
+}
+
+/// Spawns `command` with the transport's pipe ends as its STDIN and STDOUT,
+/// and two more pipes, inherited, for its configuration and its reports
+/// (named in [`CONTROL_FD_ENV`] and [`REPORT_FD_ENV`]).
+#[cfg(unix)]
+fn spawn_with_control_pipes(
+    command: &mut Command,
+    ends: crate::transport::ChildStdio,
+) -> anyhow::Result<(Child, Box<dyn Write + Send>, Box<dyn Read + Send>)> {
+    use crate::transport::fds::{pipe, set_cloexec};
+    use std::os::fd::AsRawFd;
+    let (control_read, control_write) = pipe()?;
+    let (report_read, report_write) = pipe()?;
+    // Only the child's ends cross exec.
+    set_cloexec(&control_write, true)?;
+    set_cloexec(&report_read, true)?;
+    set_cloexec(&control_read, false)?;
+    set_cloexec(&report_write, false)?;
+    let child = command
+        .stdin(Stdio::from(ends.stdin))
+        .stdout(Stdio::from(ends.stdout))
+        .env(CONTROL_FD_ENV, control_read.as_raw_fd().to_string())
+        .env(REPORT_FD_ENV, report_write.as_raw_fd().to_string())
+        .spawn()?;
+    // The child's ends close here in the parent, so the child's exit shows
+    // as the end of its reports.
+    drop((control_read, report_write));
+    Ok((
+        child,
+        Box::new(std::fs::File::from(control_write)),
+        Box::new(std::fs::File::from(report_read)),
+    ))
 }

@@ -12,6 +12,13 @@ pub const PROTOCOL_VERSION: u32 = 3;
 /// Set in the child's environment to make any ipc-bench executable act as a child.
 pub const CHILD_ROLE_ENV: &str = "IPC_BENCH_CHILD_ROLE";
 
+/// For a child whose STDIN and STDOUT carry the messages (the stdio
+/// transport): the inherited descriptor it reads its configuration line
+/// from instead of STDIN, and the one it writes its reports to instead of
+/// STDOUT. Unset for every other child.
+pub const CONTROL_FD_ENV: &str = "IPC_BENCH_CONTROL_FD";
+pub const REPORT_FD_ENV: &str = "IPC_BENCH_REPORT_FD";
+
 /// Everything the child needs, sent by the parent as one JSON line on STDIN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

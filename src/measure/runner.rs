@@ -2,7 +2,7 @@
 //! config over STDIN, connect the transport, run the engine, collect the
 //! child's own figures and turn everything into a [`BenchResult`].
 
-use crate::measure::child_process::{describe_status, first_exited, ChildProcess};
+use crate::measure::child_process::{describe_status, first_exited, ChildProcess, ChildStdio};
 use crate::measure::dispatch::{dispatch_case, CaseVisitor};
 use crate::measure::engine::Measurement;
 use crate::measure::engine::{EngineConfig, Link, Phase, PingPong};
@@ -153,6 +153,10 @@ impl ParentRun<'_> {
             config: transport::decode_config::<T::Config>(&spec.transport_config)
                 .map_err(anyhow::Error::from)?,
         };
+        let stream = spec.traffic.is_stream();
+        if let Some(refusal) = T::refuses(&options.config, format.codec_name(), stream) {
+            return Err(RunError::BadSetup(refusal));
+        }
         if let Some(capacity) = T::capacity(&options) {
             if max_message_bytes > capacity {
                 let hint = T::too_large_hint(max_message_bytes)
@@ -270,7 +274,9 @@ impl ParentRun<'_> {
             watchdogs: Vec::with_capacity(count),
         };
         for _ in 0..count {
-            let (listener, setup) = T::listen(options).context("setting up the transport")?;
+            let (mut listener, mut setup) =
+                T::listen(options).context("setting up the transport")?;
+            let stdio = child_stdio::<T>(&mut listener, &mut setup);
             let transport_setup =
                 serde_json::to_value(&setup).context("writing the transport's setup")?;
             let config = ChildConfig {
@@ -289,7 +295,7 @@ impl ParentRun<'_> {
                     record_latency: settings.engine.record_latency,
                 }),
             };
-            let mut child = ChildProcess::spawn(settings.child_bin.as_ref(), &config)?;
+            let mut child = ChildProcess::spawn(settings.child_bin.as_ref(), &config, stdio)?;
             let progress = Progress::default();
             children.watchdogs.push(Watchdog::watching_progress(
                 child.pid(),
@@ -496,4 +502,15 @@ fn report_stale_regions() {
         }
         Err(e) => eprintln!("note: could not check for stale resources: {e}"),
     }
+}
+
+/// Where the child's STDIN and STDOUT go: the transport's, if it carries
+/// messages on them.
+fn child_stdio<T: Transport>(listener: &mut T::Listener, setup: &mut T::Setup) -> ChildStdio {
+    #[cfg(unix)]
+    if let Some(ends) = T::child_stdio(listener, setup) {
+        return ChildStdio::Transport(ends);
+    }
+    let _ = (listener, setup);
+    ChildStdio::Control
 }

@@ -80,6 +80,15 @@ impl<C> Options<C> {
     }
 }
 
+/// The child's ends of the pipes that become its STDIN and STDOUT (see
+/// [`Transport::child_stdio`]).
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct ChildStdio {
+    pub stdin: std::os::fd::OwnedFd,
+    pub stdout: std::os::fd::OwnedFd,
+}
+
 /// Why a transport operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -242,6 +251,24 @@ pub trait Transport: Sized {
     /// `liveness.tick()` on each empty poll), so a gone peer ends the wait.
     fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError>;
 
+    /// For a transport that carries messages on the child's own STDIN and
+    /// STDOUT: takes the two pipe ends the child gets as them out of the
+    /// listener (and tells the setup the child will find them at 0 and 1).
+    /// The parent then hands the child its configuration and reads its
+    /// reports on channels of their own. `None` for every other transport.
+    #[cfg(unix)]
+    fn child_stdio(_listener: &mut Self::Listener, _setup: &mut Self::Setup) -> Option<ChildStdio> {
+        None
+    }
+
+    /// Why this transport cannot carry a case with `config`: `codec`'s
+    /// messages, or a stream's (whose acknowledgements are binary counts),
+    /// as the one-line start-up error naming the flag; `None` when it can.
+    /// (stdio's line framing carries text only.)
+    fn refuses(_config: &Self::Config, _codec: &str, _stream: bool) -> Option<String> {
+        None
+    }
+
     /// Child only: the run failed (most often because the parent died) and
     /// the parent may never clean up. Take over removing whatever named
     /// system resources it created (shared-memory regions); removing a name
@@ -371,6 +398,8 @@ macro_rules! registry {
     };
 }
 
+#[cfg(unix)]
+pub mod fds;
 mod shm_region;
 mod slot_ring;
 pub mod stale;
@@ -387,6 +416,8 @@ registry! {
     futex::Futex,
     #[cfg(unix)]
     pipe::Pipe,
+    #[cfg(unix)]
+    stdio::Stdio,
     #[cfg(unix)]
     unix_socket::UnixSocket,
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd"))]
