@@ -534,7 +534,7 @@ fn main() {
     let mut trials: Vec<libtest_mimic::Trial> = Vec::new();
     #[cfg(target_os = "linux")]
     {
-        use ipc_bench::transport::{self, Label};
+        use ipc_bench::transport::Label;
         type Fault = fn(&Label);
         let faults: [(&str, Fault); 10] = [
             ("child_stopped_mid_run", linux::child_stopped_mid_run),

@@ -28,6 +28,10 @@ pub struct ChildProcess {
     lines: mpsc::Receiver<String>,
 }
 
+/// A spawned child, the channel its configuration goes down, and the one
+/// its reports come up.
+type Spawned = (Child, Box<dyn Write + Send>, Box<dyn Read + Send>);
+
 /// Where a child's STDIN and STDOUT go.
 pub enum ChildStdio {
     /// Pipes to the parent: the configuration in, the reports out.
@@ -51,22 +55,21 @@ impl ChildProcess {
         };
         let mut command = Command::new(&exe);
         command.env(CHILD_ROLE_ENV, "1").stderr(Stdio::inherit());
-        let (child, control, reports): (Child, Box<dyn Write + Send>, Box<dyn Read + Send>) =
-            match stdio {
-                ChildStdio::Control => {
-                    let mut child = command
-                        .stdin(Stdio::piped())
-                        .stdout(Stdio::piped())
-                        .spawn()
-                        .with_context(|| format!("cannot start the child {}", exe.display()))?;
-                    let stdin = child.stdin.take().expect("stdin was piped");
-                    let stdout = child.stdout.take().expect("stdout was piped");
-                    (child, Box::new(stdin), Box::new(stdout))
-                }
-                #[cfg(unix)]
-                ChildStdio::Transport(ends) => spawn_with_control_pipes(&mut command, ends)
-                    .with_context(|| format!("cannot start the child {}", exe.display()))?,
-            };
+        let (child, control, reports): Spawned = match stdio {
+            ChildStdio::Control => {
+                let mut child = command
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .with_context(|| format!("cannot start the child {}", exe.display()))?;
+                let stdin = child.stdin.take().expect("stdin was piped");
+                let stdout = child.stdout.take().expect("stdout was piped");
+                (child, Box::new(stdin), Box::new(stdout))
+            }
+            #[cfg(unix)]
+            ChildStdio::Transport(ends) => spawn_with_control_pipes(&mut command, ends)
+                .with_context(|| format!("cannot start the child {}", exe.display()))?,
+        };
         liveness::register_child(child.id());
         let (tx, lines) = mpsc::channel();
         std::thread::Builder::new()
@@ -243,7 +246,7 @@ pub fn describe_status(status: ExitStatus) -> String {
 fn spawn_with_control_pipes(
     command: &mut Command,
     ends: crate::transport::ChildStdio,
-) -> anyhow::Result<(Child, Box<dyn Write + Send>, Box<dyn Read + Send>)> {
+) -> anyhow::Result<Spawned> {
     use crate::transport::fds::{pipe, set_cloexec};
     use std::os::fd::AsRawFd;
     let (control_read, control_write) = pipe()?;

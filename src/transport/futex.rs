@@ -338,7 +338,7 @@ impl Transport for Futex {
                 return self.channel.take();
             }
             polls = polls.wrapping_add(1);
-            if polls % POLLS_PER_CLOCK_READ != 0 {
+            if !polls.is_multiple_of(POLLS_PER_CLOCK_READ) {
                 std::hint::spin_loop();
                 continue;
             }
