@@ -32,6 +32,12 @@ pub struct BenchResult {
     /// The transport's variant, where it has several (raw-sync: `spin` or `block`).
     #[serde(default)]
     pub variant: Option<String>,
+    /// The mechanism's own facts a reader needs beside the figures: its
+    /// settings (framing, socket, runtime, spin budget, wait) and the system
+    /// limits in force (a datagram's or a queue's size and depth). Empty in
+    /// files older than this field.
+    #[serde(default)]
+    pub transport_facts: serde_json::Map<String, serde_json::Value>,
     /// `none` for raw-string messages, which use no codec.
     pub codec: String,
     pub complexity: Complexity,

@@ -317,28 +317,38 @@ mod linux {
         ends_as_stalled(run, &results, label);
     }
 
-    /// Whether `label`'s transport refuses a stream (stdio's line framing).
-    pub fn refuses_streams(label: &Label) -> bool {
-        struct Refuses<'a>(&'a serde_json::Value);
+    /// Whether `label`'s transport refuses `traffic` (a stream on stdio's
+    /// line framing; a stream or a fixed rate on the async engine).
+    pub fn refuses(label: &Label, traffic: transport::TrafficKind) -> bool {
+        struct Refuses<'a>(&'a serde_json::Value, transport::TrafficKind);
         impl transport::TransportVisitor for Refuses<'_> {
             type Output = bool;
             fn visit<T: transport::Transport>(self) -> bool {
                 transport::decode_config::<T::Config>(self.0)
-                    .is_ok_and(|config| T::refuses(&config, "json", true).is_some())
+                    .is_ok_and(|config| T::refuses(&config, "json", self.1).is_some())
             }
         }
-        transport::dispatch(label.transport, Refuses(&label.config))
+        transport::dispatch(label.transport, Refuses(&label.config, traffic))
     }
 
     /// A stream on a transport that refuses streams: a usage error at once,
     /// naming the flag, and no child, no result.
     pub fn a_stream_is_refused_before_spawning(label: &Label) {
+        refused_before_spawning(label, &["--pattern", "stream", "--window", "4"]);
+    }
+
+    /// A fixed rate on a transport that refuses one, likewise.
+    pub fn a_rate_is_refused_before_spawning(label: &Label) {
+        refused_before_spawning(label, &["--pattern", "rate", "--rate", "50"]);
+    }
+
+    fn refused_before_spawning(label: &Label, traffic: &[&str]) {
         let dir = tempfile::tempdir().unwrap();
         let out = cmd(IPC_BENCH)
             .args(["run", "--results-dir"])
             .arg(dir.path())
             .args(label_args(label))
-            .args(["--pattern", "stream", "--window", "4"])
+            .args(traffic)
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -573,8 +583,14 @@ fn main() {
                 let label = label.clone();
                 // A transport that carries no stream refuses one before
                 // spawning: that is what its stream faults check instead.
-                let fault: Fault = if STREAMING.contains(&name) && linux::refuses_streams(&label) {
+                let fault: Fault = if STREAMING.contains(&name)
+                    && linux::refuses(&label, ipc_bench::transport::TrafficKind::Stream)
+                {
                     linux::a_stream_is_refused_before_spawning
+                } else if name == "child_killed_at_a_fixed_rate"
+                    && linux::refuses(&label, ipc_bench::transport::TrafficKind::FixedRate)
+                {
+                    linux::a_rate_is_refused_before_spawning
                 } else {
                     fault
                 };

@@ -26,7 +26,7 @@ fn pattern(len: usize, salt: u64) -> Vec<u8> {
 fn pattern_of<T: Transport>(config: &serde_json::Value, len: usize, salt: u64) -> Vec<u8> {
     let config = transport::decode_config::<T::Config>(config).expect("a label's config");
     let mut bytes = pattern(len, salt);
-    if T::refuses(&config, "bitcode", false).is_some() {
+    if T::refuses(&config, "bitcode", transport::TrafficKind::ClosedLoop).is_some() {
         bytes
             .iter_mut()
             .filter(|b| **b == b'\n')

@@ -77,14 +77,14 @@ pub struct CleanArgs {
 
 #[derive(Args, Debug)]
 pub struct MatrixArgs {
-    /// Transports, comma-separated [default: all of them].
+    /// Transports, comma-separated [default: all but futex, udp, unix-datagram and posix-mq].
     #[arg(long, value_delimiter = ',', value_parser = parse_transport)]
     pub transports: Vec<TransportId>,
     /// Which variants of each transport to include (raw-sync's --waits,
     /// iceoryx2's --iox-patterns, ...): declared by the transports.
     #[command(flatten)]
     pub transport_flags: AllMatrixFlags,
-    /// Codecs for structured messages, comma-separated [default: every compiled codec].
+    /// Codecs for structured messages, comma-separated [default: every compiled codec, but cbor when msgpack is, and bincode when postcard is].
     #[arg(long, value_delimiter = ',', value_parser = parse_codec)]
     pub codecs: Vec<String>,
     /// Complexities, comma-separated.

@@ -195,7 +195,7 @@ impl MatrixArgs {
     /// Checks the lists and builds the matrix.
     pub fn to_spec(&self) -> Result<MatrixSpec, UsageError> {
         let codecs = if self.codecs.is_empty() {
-            codecs::compiled_names()
+            default_codecs()
                 .into_iter()
                 .map(|name| check_codec(name, "--codecs"))
                 .collect::<Result<_, _>>()?
@@ -220,7 +220,11 @@ impl MatrixArgs {
         .into_iter()
         .collect();
         let transports = if self.transports.is_empty() {
-            TRANSPORTS.iter().map(|t| t.id).collect()
+            TRANSPORTS
+                .iter()
+                .filter(|t| t.in_default_matrix)
+                .map(|t| t.id)
+                .collect()
         } else {
             self.transports.clone()
         };
@@ -248,6 +252,29 @@ impl MatrixArgs {
             reference: self.reference.clone(),
         })
     }
+}
+
+/// Codecs the default matrix leaves to `--codecs` when their sibling is
+/// compiled: a format of the same kind, whose row tells the reader nearly
+/// what theirs would (cbor and msgpack, self-describing binary; bincode and
+/// postcard, serde's compact binary), so that the default's ten transports
+/// fit in the time eight took. `ipc-bench codecs` measures every one.
+const LEFT_TO_THEIR_SIBLING: [(&str, &str); 2] = [("cbor", "msgpack"), ("bincode", "postcard")];
+
+/// The codecs of the default matrix: every compiled codec but those left to
+/// a compiled sibling.
+pub fn default_codecs() -> Vec<&'static str> {
+    let compiled = codecs::compiled_names();
+    let left = |name: &str| {
+        LEFT_TO_THEIR_SIBLING
+            .iter()
+            .any(|&(codec, sibling)| codec == name && compiled.contains(&sibling))
+    };
+    compiled
+        .iter()
+        .copied()
+        .filter(|name| !left(name))
+        .collect()
 }
 
 fn check_executable(name: &str, path: &Path) -> Result<PathBuf, UsageError> {
@@ -299,5 +326,44 @@ mod tests {
         let chosen = traffics(&[Pattern::Stream], &[], &[4, 4, 8], false).unwrap();
         assert_eq!(chosen, [Traffic::stream(4), Traffic::stream(8)]);
         assert!(traffics(&[Pattern::PingPong], &[], &[4], false).is_err());
+    }
+}
+
+#[cfg(test)]
+mod default_matrix_tests {
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+    use clap::Parser;
+
+    fn default_matrix() -> MatrixSpec {
+        let cli = Cli::try_parse_from(["ipc-bench", "matrix"]).unwrap();
+        let Some(Command::Matrix(args)) = cli.command else {
+            panic!("matrix parses as the matrix command")
+        };
+        args.to_spec().unwrap()
+    }
+
+    #[test]
+    fn the_default_matrix_leaves_the_opt_in_transports_and_sibling_codecs_out() {
+        let spec = default_matrix();
+        let names: Vec<&str> = spec.transports.iter().map(|(id, _)| id.name()).collect();
+        for opt_in in ["futex", "udp", "unix-datagram", "posix-mq"] {
+            assert!(!names.contains(&opt_in), "{opt_in} in {names:?}");
+        }
+        for always in ["ipcc", "raw-sync", "spin", "pipe", "unix-socket", "tcp"] {
+            assert!(names.contains(&always), "{always} missing from {names:?}");
+        }
+        #[cfg(unix)]
+        assert!(names.contains(&"stdio"), "{names:?}");
+        let compiled = codecs::compiled_names();
+        let codecs: Vec<&str> = spec.codecs.iter().map(|c| c.name()).collect();
+        for name in &compiled {
+            let sibling = LEFT_TO_THEIR_SIBLING
+                .iter()
+                .find(|(codec, _)| codec == name)
+                .map(|(_, sibling)| sibling);
+            let left_out = sibling.is_some_and(|s| compiled.contains(s));
+            assert_eq!(codecs.contains(name), !left_out, "{name}: {codecs:?}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! `*-child` binaries are children unconditionally.
 
 use crate::measure::dispatch::{dispatch_case, CaseVisitor};
-use crate::measure::engine::{serve, serve_stream};
+use crate::measure::engine::{serve, serve_stream, EngineError, Served};
 use crate::measure::handshake::{
     ChildConfig, ChildReport, CHILD_ROLE_ENV, CONTROL_FD_ENV, REPORT_FD_ENV,
 };
@@ -151,40 +151,10 @@ impl CaseVisitor for ChildRun<'_> {
     type Output = ExitCode;
 
     fn visit<T: Transport, F: MessageFormat>(self, mut format: F) -> ExitCode {
-        let mut liveness = Liveness::new(Peer::Parent(self.config.parent_pid));
-        if let Err(e) = liveness.check_now() {
-            return refuse(e.to_string());
-        }
-        // The transport is sized for the longest message; it must be the one
-        // this format produces, whatever the parent claims.
-        let max_message_bytes = self.config.max_message_bytes;
-        match format.max_message_bytes() {
-            Ok(needed) if needed == max_message_bytes => {}
-            Ok(needed) => {
-                return refuse(format!(
-                    "max_message_bytes is {max_message_bytes}, but these messages need {needed}"
-                ))
-            }
-            Err(e) => return refuse(e.to_string()),
-        }
-        let config = match transport::decode_config::<T::Config>(&self.config.transport_config) {
-            Ok(config) => config,
-            Err(e) => return refuse(e.to_string()),
+        let (mut transport, mut liveness) = match self.connect::<T, F>(&mut format) {
+            Ok(connected) => connected,
+            Err(code) => return code,
         };
-        let setup = match T::Setup::deserialize(&self.config.transport_setup) {
-            Ok(setup) => setup,
-            Err(e) => return refuse(format!("bad transport setup from the parent: {e}")),
-        };
-        let options = Options {
-            max_message_bytes,
-            window: self.config.stream.map_or(1, |s| s.window as usize),
-            config,
-        };
-        let mut transport = match T::connect(&setup, &options, &mut liveness) {
-            Ok(t) => t,
-            Err(e) => return refuse(format!("cannot connect the {} transport: {e}", T::NAME)),
-        };
-        report(&ChildReport::Ready);
         let served = match self.config.stream {
             Some(role) => serve_stream(
                 &mut transport,
@@ -195,6 +165,67 @@ impl CaseVisitor for ChildRun<'_> {
             ),
             None => serve(&mut transport, &mut format, &mut liveness),
         };
+        self.finish(&mut transport, served)
+    }
+
+    #[cfg(feature = "tokio")]
+    fn visit_awaited<T: crate::transport::Awaited, F: MessageFormat + Send + 'static>(
+        self,
+        mut format: F,
+    ) -> ExitCode {
+        let (transport, _liveness) = match self.connect::<T, F>(&mut format) {
+            Ok(connected) => connected,
+            Err(code) => return code,
+        };
+        let (mut transport, served) = crate::measure::engine::serve_awaited(transport, format);
+        self.finish(&mut transport, served)
+    }
+}
+
+impl ChildRun<'_> {
+    /// Checks the parent's configuration against this build and `format`,
+    /// connects the transport and says so; or refuses, saying why.
+    fn connect<T: Transport, F: MessageFormat>(
+        &self,
+        format: &mut F,
+    ) -> Result<(T, Liveness), ExitCode> {
+        let mut liveness = Liveness::new(Peer::Parent(self.config.parent_pid));
+        if let Err(e) = liveness.check_now() {
+            return Err(refuse(e.to_string()));
+        }
+        // The transport is sized for the longest message; it must be the one
+        // this format produces, whatever the parent claims.
+        let max_message_bytes = self.config.max_message_bytes;
+        match format.max_message_bytes() {
+            Ok(needed) if needed == max_message_bytes => {}
+            Ok(needed) => {
+                return Err(refuse(format!(
+                    "max_message_bytes is {max_message_bytes}, but these messages need {needed}"
+                )))
+            }
+            Err(e) => return Err(refuse(e.to_string())),
+        }
+        let config = transport::decode_config::<T::Config>(&self.config.transport_config)
+            .map_err(|e| refuse(e.to_string()))?;
+        let setup = T::Setup::deserialize(&self.config.transport_setup)
+            .map_err(|e| refuse(format!("bad transport setup from the parent: {e}")))?;
+        let options = Options {
+            max_message_bytes,
+            window: self.config.stream.map_or(1, |s| s.window as usize),
+            config,
+        };
+        let transport = T::connect(&setup, &options, &mut liveness)
+            .map_err(|e| refuse(format!("cannot connect the {} transport: {e}", T::NAME)))?;
+        report(&ChildReport::Ready);
+        Ok((transport, liveness))
+    }
+
+    /// Reports how serving went, and cleans up after a failure.
+    fn finish<T: Transport>(
+        &self,
+        transport: &mut T,
+        served: Result<Served, EngineError>,
+    ) -> ExitCode {
         match served {
             Ok(served) => {
                 report(&ChildReport::Done {

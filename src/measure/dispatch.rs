@@ -2,6 +2,8 @@
 //! monomorphized `(Transport, MessageFormat)` pair.
 
 use crate::measure::message::{Complexity, MessageFormat, RawString, Shaped, Structured};
+#[cfg(feature = "tokio")]
+use crate::transport::Awaited;
 use crate::transport::{self, Transport, TransportId, TransportVisitor};
 use codecs::shapes::{LogBatch, OrderRequest, Telemetry};
 use codecs::{Codec, CodecId, CodecVisitor};
@@ -10,6 +12,47 @@ use codecs::{Codec, CodecId, CodecVisitor};
 pub trait CaseVisitor {
     type Output;
     fn visit<T: Transport, F: MessageFormat>(self, format: F) -> Self::Output;
+
+    /// For a transport whose messages are awaited; unless a visitor runs
+    /// messages, it sees it as any other.
+    #[cfg(feature = "tokio")]
+    fn visit_awaited<T: Awaited, F: MessageFormat + Send + 'static>(self, format: F) -> Self::Output
+    where
+        Self: Sized,
+    {
+        self.visit::<T, F>(format)
+    }
+}
+
+/// How a case reaches its visitor once the format is known: through
+/// [`CaseVisitor::visit`], or for an awaited transport, `visit_awaited`.
+trait Reach<T> {
+    fn reach<V: CaseVisitor, F: MessageFormat + Send + 'static>(visitor: V, format: F)
+        -> V::Output;
+}
+
+struct Blocking;
+
+impl<T: Transport> Reach<T> for Blocking {
+    fn reach<V: CaseVisitor, F: MessageFormat + Send + 'static>(
+        visitor: V,
+        format: F,
+    ) -> V::Output {
+        visitor.visit::<T, F>(format)
+    }
+}
+
+#[cfg(feature = "tokio")]
+struct Async;
+
+#[cfg(feature = "tokio")]
+impl<T: Awaited> Reach<T> for Async {
+    fn reach<V: CaseVisitor, F: MessageFormat + Send + 'static>(
+        visitor: V,
+        format: F,
+    ) -> V::Output {
+        visitor.visit_awaited::<T, F>(format)
+    }
 }
 
 /// Calls `visitor` with the transport `transport` and the message format for
@@ -39,15 +82,11 @@ struct WithTransport<V> {
     visitor: V,
 }
 
-impl<V: CaseVisitor> TransportVisitor for WithTransport<V> {
-    type Output = V::Output;
-
-    fn visit<T: Transport>(self) -> Self::Output {
+impl<V: CaseVisitor> WithTransport<V> {
+    fn reach<T, R: Reach<T>>(self) -> V::Output {
         match self.complexity {
-            Complexity::RawString => self
-                .visitor
-                .visit::<T, _>(RawString::new(self.payload_bytes)),
-            shape => self.codec.dispatch(WithCodec::<T, V> {
+            Complexity::RawString => R::reach(self.visitor, RawString::new(self.payload_bytes)),
+            shape => self.codec.dispatch(WithCodec::<T, V, R> {
                 complexity: shape,
                 payload_bytes: self.payload_bytes,
                 visitor: self.visitor,
@@ -57,31 +96,47 @@ impl<V: CaseVisitor> TransportVisitor for WithTransport<V> {
     }
 }
 
-struct WithCodec<T, V> {
+impl<V: CaseVisitor> TransportVisitor for WithTransport<V> {
+    type Output = V::Output;
+
+    fn visit<T: Transport>(self) -> Self::Output {
+        self.reach::<T, Blocking>()
+    }
+
+    #[cfg(feature = "tokio")]
+    fn visit_awaited<T: Awaited>(self) -> Self::Output {
+        self.reach::<T, Async>()
+    }
+}
+
+struct WithCodec<T, V, R> {
     complexity: Complexity,
     payload_bytes: usize,
     visitor: V,
-    transport: std::marker::PhantomData<T>,
+    transport: std::marker::PhantomData<(T, R)>,
 }
 
-impl<T: Transport, V: CaseVisitor> CodecVisitor for WithCodec<T, V> {
+impl<T, V: CaseVisitor, R: Reach<T>> CodecVisitor for WithCodec<T, V, R> {
     type Output = V::Output;
 
     fn visit<C: Codec>(self, codec: C) -> V::Output {
         let (complexity, payload) = (self.complexity, self.payload_bytes);
         let visitor = self.visitor;
         match complexity {
-            Complexity::RawString => visitor.visit::<T, _>(RawString::new(payload)),
-            Complexity::Structured => visitor.visit::<T, _>(Structured::new(codec, payload)),
-            Complexity::Log => {
-                visitor.visit::<T, _>(Shaped::<C, LogBatch>::new(codec, complexity, payload))
-            }
-            Complexity::Numeric => {
-                visitor.visit::<T, _>(Shaped::<C, Telemetry>::new(codec, complexity, payload))
-            }
-            Complexity::Nested => {
-                visitor.visit::<T, _>(Shaped::<C, OrderRequest>::new(codec, complexity, payload))
-            }
+            Complexity::RawString => R::reach(visitor, RawString::new(payload)),
+            Complexity::Structured => R::reach(visitor, Structured::new(codec, payload)),
+            Complexity::Log => R::reach(
+                visitor,
+                Shaped::<C, LogBatch>::new(codec, complexity, payload),
+            ),
+            Complexity::Numeric => R::reach(
+                visitor,
+                Shaped::<C, Telemetry>::new(codec, complexity, payload),
+            ),
+            Complexity::Nested => R::reach(
+                visitor,
+                Shaped::<C, OrderRequest>::new(codec, complexity, payload),
+            ),
         }
     }
 }

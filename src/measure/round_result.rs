@@ -18,7 +18,9 @@ pub struct RoundFacts<'a> {
     /// The round's number in its run (1-based).
     pub round: usize,
     pub transport: &'static str,
-    pub variant: Option<&'static str>,
+    pub variant: Option<String>,
+    /// See [`BenchResult::transport_facts`].
+    pub transport_facts: serde_json::Map<String, serde_json::Value>,
     pub codec: &'a str,
     pub complexity: Complexity,
     pub measurement: &'a Measurement,
@@ -73,7 +75,8 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         timestamp: now_rfc3339(),
         transport: facts.transport.to_string(),
-        variant: facts.variant.map(String::from),
+        variant: facts.variant.clone(),
+        transport_facts: facts.transport_facts.clone(),
         codec: facts.codec.to_string(),
         complexity: facts.complexity,
         payload_bytes: facts.payload_bytes,

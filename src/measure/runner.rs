@@ -14,7 +14,7 @@ use crate::measure::round_result::{round_result, RoundFacts};
 use crate::measure::stats::{self, LatencyRecorder};
 use crate::measure::traffic::Traffic;
 use crate::record::{BenchResult, RoundPhases};
-use crate::transport::{self, Options, Transport, TransportId};
+use crate::transport::{self, Options, TrafficKind, Transport, TransportId};
 use anyhow::{anyhow, bail, Context};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -135,9 +135,78 @@ impl CaseVisitor for ParentRun<'_> {
 
     fn visit<T: Transport, F: MessageFormat>(self, mut format: F) -> Self::Output {
         let options = self.options::<T, F>(&mut format)?;
-        Ok(self.measure::<T, F>(format, options)?)
+        let traffic = self.spec.traffic;
+        let blocking = |links: &mut Vec<Link<T>>, mut format: F, engine, log: PhaseLog| {
+            let outcome = PingPong::new(links, &mut format)
+                .paced(traffic.schedule())
+                .streaming(traffic.stream_window())
+                .run(&engine, |phase| log.hear(phase));
+            (format, outcome)
+        };
+        Ok(self.measure::<T, F>(format, options, blocking)?)
+    }
+
+    #[cfg(feature = "tokio")]
+    fn visit_awaited<T: crate::transport::Awaited, F: MessageFormat + Send + 'static>(
+        self,
+        mut format: F,
+    ) -> Self::Output {
+        let options = self.options::<T, F>(&mut format)?;
+        let awaited = |links: &mut Vec<Link<T>>, format: F, engine, log: PhaseLog| {
+            let owned = crate::measure::engine::Owned {
+                links: std::mem::take(links),
+                format,
+            };
+            let (owned, outcome) =
+                crate::measure::engine::run_awaited(owned, engine, move |phase| log.hear(phase));
+            *links = owned.links;
+            (owned.format, outcome)
+        };
+        Ok(self.measure::<T, F>(format, options, awaited)?)
     }
 }
+
+/// Hears the engine's phases as they begin: notes when the measured phase
+/// began, and tells a person when asked to. Shared with a loop that runs as
+/// a task elsewhere.
+#[derive(Clone)]
+struct PhaseLog {
+    measuring_began: std::sync::Arc<std::sync::Mutex<Option<(Instant, String)>>>,
+    announce: bool,
+    engine: EngineConfig,
+    round: usize,
+}
+
+impl PhaseLog {
+    fn hear(&self, phase: Phase) {
+        if phase == Phase::Measuring {
+            let began = (Instant::now(), crate::record::now_rfc3339_millis());
+            *self
+                .measuring_began
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(began);
+        }
+        if self.announce {
+            announce_phase(phase, &self.engine, self.round);
+        }
+    }
+
+    /// When the measured phase began, and that moment as a timestamp (now,
+    /// if it never did).
+    fn measuring_began(&self) -> (Instant, String) {
+        let began = self
+            .measuring_began
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        began
+            .clone()
+            .unwrap_or_else(|| (Instant::now(), crate::record::now_rfc3339_millis()))
+    }
+}
+
+/// How a round's loops run over the children's links: blocking, or awaited
+/// as a runtime's task. Takes the format and hands it back.
+type EngineResult<F> = (F, Result<Measurement, crate::measure::engine::EngineError>);
 
 impl ParentRun<'_> {
     /// The transport's options for this case, or why the case cannot run.
@@ -153,8 +222,12 @@ impl ParentRun<'_> {
             config: transport::decode_config::<T::Config>(&spec.transport_config)
                 .map_err(anyhow::Error::from)?,
         };
-        let stream = spec.traffic.is_stream();
-        if let Some(refusal) = T::refuses(&options.config, format.codec_name(), stream) {
+        let traffic = match (spec.traffic.is_stream(), spec.traffic.schedule()) {
+            (true, _) => TrafficKind::Stream,
+            (false, Some(_)) => TrafficKind::FixedRate,
+            (false, None) => TrafficKind::ClosedLoop,
+        };
+        if let Some(refusal) = T::refuses(&options.config, format.codec_name(), traffic) {
             return Err(RunError::BadSetup(refusal));
         }
         if let Some(capacity) = T::capacity(&options) {
@@ -189,8 +262,9 @@ impl ParentRun<'_> {
     /// children's own figures and builds the result.
     fn measure<T: Transport, F: MessageFormat>(
         &self,
-        mut format: F,
+        format: F,
         options: Options<T::Config>,
+        engine_loop: impl FnOnce(&mut Vec<Link<T>>, F, EngineConfig, PhaseLog) -> EngineResult<F>,
     ) -> anyhow::Result<Round> {
         let spec = self.spec;
         let began = Instant::now();
@@ -208,8 +282,9 @@ impl ParentRun<'_> {
         let mut children =
             self.connect::<T, F>(&format, &options, placement.child_core, stall_deadline)?;
         let connected = Instant::now();
+        let (mut format, outcome) = self.run_engine(&mut children, format, engine_loop);
         let (measurement, measuring_began, started) =
-            self.run_engine(&mut children, &mut format, stall_deadline)?;
+            self.conclude(&mut children, outcome, stall_deadline)?;
         let engine_done = Instant::now();
         let (measurement, child_cpu_secs) = self.collect(children, measurement)?;
         let children_done = Instant::now();
@@ -237,6 +312,7 @@ impl ParentRun<'_> {
             round: self.round,
             transport: T::NAME,
             variant: T::variant(&options.config),
+            transport_facts: T::facts(&options),
             codec: format.codec_name(),
             complexity: format.complexity(),
             measurement: &measurement,
@@ -320,14 +396,16 @@ impl ParentRun<'_> {
         Ok(children)
     }
 
-    /// Runs the engine over every child's link: the measurement, when its
-    /// measured phase began, and that moment as a timestamp.
+    /// Runs the engine over every child's link with `engine_loop`.
     fn run_engine<T: Transport, F: MessageFormat>(
         &self,
         children: &mut Children<T>,
-        format: &mut F,
-        stall_deadline: Duration,
-    ) -> anyhow::Result<(Measurement, Instant, String)> {
+        format: F,
+        engine_loop: impl FnOnce(&mut Vec<Link<T>>, F, EngineConfig, PhaseLog) -> EngineResult<F>,
+    ) -> (
+        F,
+        Result<(Measurement, PhaseLog), crate::measure::engine::EngineError>,
+    ) {
         let settings = &self.spec.settings;
         let traffic = &self.spec.traffic;
         // Only a closed loop's warm-up ends when it settles: a fixed rate's
@@ -337,28 +415,33 @@ impl ParentRun<'_> {
             settle: settings.engine.settle && closed_loop,
             ..settings.engine
         };
-        let mut measuring_began = Instant::now();
-        let mut started = None;
-        let announce = |phase| {
-            if phase == Phase::Measuring {
-                measuring_began = Instant::now();
-                started = Some(crate::record::now_rfc3339_millis());
-            }
-            if settings.announce_phases {
-                announce_phase(phase, &engine, self.round);
-            }
+        let log = PhaseLog {
+            measuring_began: Default::default(),
+            announce: settings.announce_phases,
+            engine,
+            round: self.round,
         };
         let links = &mut children.links;
         links.iter().for_each(|l| l.progress.arm());
-        let outcome = PingPong::new(links, format)
-            .paced(traffic.schedule())
-            .streaming(traffic.stream_window())
-            .run(&engine, announce);
+        let (format, outcome) = engine_loop(links, format, engine, log.clone());
         links.iter().for_each(|l| l.progress.disarm());
+        (format, outcome.map(|measurement| (measurement, log)))
+    }
+
+    /// The engine's outcome as the round's: a stalled child's or a dead
+    /// one's error explained; else the measurement, when its measured phase
+    /// began, and that moment as a timestamp.
+    fn conclude<T: Transport>(
+        &self,
+        children: &mut Children<T>,
+        outcome: Result<(Measurement, PhaseLog), crate::measure::engine::EngineError>,
+        stall_deadline: Duration,
+    ) -> anyhow::Result<(Measurement, Instant, String)> {
+        let links = &children.links;
         let count = links.len();
         let stalled = links.iter().position(|l| l.progress.stalled().is_some());
         let processes = &mut children.processes;
-        let measurement = outcome.map_err(|e| {
+        let (measurement, log) = outcome.map_err(|e| {
             if let Some(child) = stalled {
                 return stall_error(&mut processes[child], stall_deadline, count);
             }
@@ -369,7 +452,7 @@ impl ParentRun<'_> {
             // The child was stopped just as the run ended: its figures are not whole.
             return Err(stall_error(&mut processes[child], stall_deadline, count));
         }
-        let started = started.unwrap_or_else(crate::record::now_rfc3339_millis);
+        let (measuring_began, started) = log.measuring_began();
         Ok((measurement, measuring_began, started))
     }
 

@@ -398,11 +398,12 @@ mod imp {
                 .to_vec()
         }
 
-        fn variant(config: &super::Config) -> Option<&'static str> {
-            Some(match config.iox_pattern {
+        fn variant(config: &super::Config) -> Option<String> {
+            let variant = match config.iox_pattern {
                 IoxPattern::PublishSubscribe => "pub-sub",
                 IoxPattern::RequestResponse => "req-res",
-            })
+            };
+            Some(variant.to_string())
         }
 
         fn flags(config: &super::Config) -> Vec<String> {

@@ -89,6 +89,17 @@ pub struct ChildStdio {
     pub stdout: std::os::fd::OwnedFd,
 }
 
+/// The pattern a case's messages follow, as far as a transport may refuse it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrafficKind {
+    /// Each request waits for its answer (one child or a fan-out).
+    ClosedLoop,
+    /// Requests on a schedule, each waiting for its answer.
+    FixedRate,
+    /// Messages one way within a window, acknowledged in counts.
+    Stream,
+}
+
 /// Why a transport operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -140,6 +151,12 @@ pub trait Transport: Sized {
     /// parent binary (the seed's `IPCC_CHILD_BIN_PATH` and its siblings).
     const CHILD_BIN_ENV: &'static str;
 
+    /// Whether `ipc-bench matrix` runs it when no `--transports` are given:
+    /// the default matrix holds the seed's transports, the kernel and
+    /// shared-memory baselines and the links most services use, and stays
+    /// a few minutes long; the rest are a `--transports` away.
+    const IN_DEFAULT_MATRIX: bool = true;
+
     /// What the user chooses for this transport; `()` when nothing.
     type Config: Config;
     /// What the parent hands the child in the handshake (names, sizes, ...);
@@ -156,7 +173,7 @@ pub trait Transport: Sized {
 
     /// The variant `config` selects, for transports that have several;
     /// recorded in results and file names (`raw-sync-spin`).
-    fn variant(_config: &Self::Config) -> Option<&'static str> {
+    fn variant(_config: &Self::Config) -> Option<String> {
         None
     }
 
@@ -189,6 +206,17 @@ pub trait Transport: Sized {
     /// for the start-up error.
     fn window_hint(_options: &Options<Self::Config>) -> Option<String> {
         None
+    }
+
+    /// The facts of this mechanism a reader of its results needs beside the
+    /// figures, as a JSON object for the result file: by default the
+    /// config's own fields (a wait, a framing, a runtime); transports add
+    /// the system limits in force.
+    fn facts(options: &Options<Self::Config>) -> serde_json::Map<String, serde_json::Value> {
+        match encode_config(&options.config) {
+            serde_json::Value::Object(fields) => fields,
+            _ => serde_json::Map::new(),
+        }
     }
 
     /// Parent: creates what the child will connect to; returns it and the
@@ -262,10 +290,11 @@ pub trait Transport: Sized {
     }
 
     /// Why this transport cannot carry a case with `config`: `codec`'s
-    /// messages, or a stream's (whose acknowledgements are binary counts),
-    /// as the one-line start-up error naming the flag; `None` when it can.
-    /// (stdio's line framing carries text only.)
-    fn refuses(_config: &Self::Config, _codec: &str, _stream: bool) -> Option<String> {
+    /// messages, or `traffic` (a stream's acknowledgements are binary counts;
+    /// the async engine runs closed loops), as the one-line start-up error
+    /// naming the flag; `None` when it can. (stdio's line framing carries
+    /// text only.)
+    fn refuses(_config: &Self::Config, _codec: &str, _traffic: TrafficKind) -> Option<String> {
         None
     }
 
@@ -284,6 +313,34 @@ pub trait Transport: Sized {
     }
 }
 
+/// A transport whose messages are awaited inside an async runtime (tokio):
+/// the engine runs both sides' loops as a task of a runtime of the
+/// connection's [`runtime`](Awaited::runtime) flavour, attaches the
+/// connection inside it, and awaits every message, so a figure includes
+/// what an async service pays (the reactor's wake-ups, the task's
+/// scheduling) rather than a blocking call wrapped in a runtime. Listed in
+/// the registry with `(awaited)`.
+#[cfg(feature = "tokio")]
+pub trait Awaited: Transport + Send + 'static {
+    /// The runtime flavour both processes run their loops in.
+    fn runtime(&self) -> tokio::Runtime;
+
+    /// Hands the connection to the runtime this is called inside (once,
+    /// before the first message).
+    fn attach(&mut self) -> Result<(), TransportError>;
+
+    /// Sends one message, awaiting room in the socket.
+    fn send_awaited(
+        &mut self,
+        message: &[u8],
+    ) -> impl std::future::Future<Output = Result<(), TransportError>> + Send;
+
+    /// Awaits the next message. The slice stays valid until the next call.
+    fn recv_awaited(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<&[u8], TransportError>> + Send;
+}
+
 /// A transport's config from its opaque form (a matrix case, the handshake).
 pub fn decode_config<C: Config>(value: &serde_json::Value) -> Result<C, TransportError> {
     C::deserialize(value).map_err(|e| TransportError::Setup(format!("transport config: {e}")))
@@ -300,6 +357,16 @@ pub fn encode_config<C: Config>(config: &C) -> serde_json::Value {
 pub trait TransportVisitor {
     type Output;
     fn visit<T: Transport>(self) -> Self::Output;
+
+    /// For a transport whose messages are awaited ([`Awaited`]); unless a
+    /// visitor runs messages, it sees it as any other.
+    #[cfg(feature = "tokio")]
+    fn visit_awaited<T: Awaited>(self) -> Self::Output
+    where
+        Self: Sized,
+    {
+        self.visit::<T>()
+    }
 }
 
 /// Static facts about one registered transport.
@@ -308,15 +375,24 @@ pub struct TransportInfo {
     pub id: TransportId,
     pub name: &'static str,
     pub child_bin_env: &'static str,
+    /// Whether `ipc-bench matrix` runs it when no `--transports` are given.
+    pub in_default_matrix: bool,
 }
 
 /// The registry. Each entry is `module::Type`, optionally `[feature =
 /// "name"]` for a transport behind a Cargo feature: its module (and so its
 /// flags) is compiled in every build, its transport only with the feature, so
 /// every build parses the same flags and can say which feature a transport
-/// needs. `#[cfg(...)]` before an entry leaves it out entirely.
+/// needs; then `(awaited)` for one whose messages are awaited ([`Awaited`]).
+/// `#[cfg(...)]` before an entry leaves it out entirely.
 macro_rules! registry {
-    ($( $(#[$attr:meta])* $module:ident :: $ty:ident $([feature = $feature:literal])? ),* $(,)?) => {
+    (@visit $visitor:ident, $module:ident :: $ty:ident) => {
+        $visitor.visit::<$module::$ty>()
+    };
+    (@visit $visitor:ident, $module:ident :: $ty:ident, awaited) => {
+        $visitor.visit_awaited::<$module::$ty>()
+    };
+    ($( $(#[$attr:meta])* $module:ident :: $ty:ident $([feature = $feature:literal])? $(($awaited:ident))? ),* $(,)?) => {
         $( $(#[$attr])* pub mod $module; )*
 
         /// A transport compiled into this build. Built only from the
@@ -347,6 +423,7 @@ macro_rules! registry {
                         id: self,
                         name: <$module::$ty as Transport>::NAME,
                         child_bin_env: <$module::$ty as Transport>::CHILD_BIN_ENV,
+                        in_default_matrix: <$module::$ty as Transport>::IN_DEFAULT_MATRIX,
                     }, )*
                 }
             }
@@ -355,7 +432,7 @@ macro_rules! registry {
         /// Calls `visitor` with the transport `id` names.
         pub fn dispatch<V: TransportVisitor>(id: TransportId, visitor: V) -> V::Output {
             match id {
-                $( $(#[$attr])* $(#[cfg(feature = $feature)])? TransportId::$ty => visitor.visit::<$module::$ty>(), )*
+                $( $(#[$attr])* $(#[cfg(feature = $feature)])? TransportId::$ty => registry!(@visit visitor, $module::$ty $(, $awaited)?), )*
             }
         }
 
@@ -427,6 +504,8 @@ registry! {
     #[cfg(any(target_os = "linux", target_os = "freebsd"))]
     posix_mq::PosixMq,
     iceoryx2::Iceoryx2 [feature = "iceoryx2"],
+    #[cfg(unix)]
+    tokio::Tokio [feature = "tokio"] (awaited),
 }
 
 impl TransportId {
@@ -454,7 +533,7 @@ impl std::fmt::Display for TransportId {
 pub struct Label {
     pub label: String,
     pub transport: TransportId,
-    pub variant: Option<&'static str>,
+    pub variant: Option<String>,
     /// The config that selects this variant, in its opaque form.
     pub config: serde_json::Value,
     /// The `run` flags that select it.
@@ -472,7 +551,7 @@ pub fn label_text(name: &str, variant: Option<&str>) -> String {
 fn label_of<T: Transport>(id: TransportId, config: &T::Config) -> Label {
     let variant = T::variant(config);
     Label {
-        label: label_text(T::NAME, variant),
+        label: label_text(T::NAME, variant.as_deref()),
         transport: id,
         variant,
         flags: T::flags(config),
@@ -550,10 +629,57 @@ pub fn feature_for(name: &str) -> Option<&'static str> {
 
 /// Why `name` is not a transport of this build, for error messages.
 pub fn unknown_transport_message(name: &str) -> String {
+    if let Some((_, platforms)) = PLATFORM_BOUND.iter().find(|(n, _)| *n == name) {
+        return format!(
+            "transport '{name}' is not available on this platform: it needs {platforms} (available here: {})",
+            names()
+        );
+    }
     match feature_for(name) {
         Some(feature) => format!(
             "transport '{name}' is not compiled into this executable; build with `--features {feature}` (or `--features full`)"
         ),
         None => format!("unknown transport '{name}' (known: {})", names()),
+    }
+}
+
+/// Transports that exist only where their mechanism does, with where that
+/// is (as the registry's `cfg` says), for the error on other platforms.
+/// A transport compiled into this build never reaches the error.
+const PLATFORM_BOUND: &[(&str, &str)] = &[
+    ("futex", "Linux (its futex wait)"),
+    ("posix-mq", "POSIX message queues: Linux or FreeBSD"),
+    (
+        "unix-datagram",
+        "SOCK_SEQPACKET Unix sockets: Linux, Android, FreeBSD, NetBSD or OpenBSD",
+    ),
+    ("pipe", "a Unix"),
+    ("stdio", "a Unix"),
+    ("unix-socket", "a Unix"),
+    ("tokio", "a Unix"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transport_of_another_platform_is_named_with_where_it_runs() {
+        let message = unknown_transport_message("posix-mq");
+        assert!(
+            message.contains("not available on this platform")
+                && message.contains("Linux or FreeBSD"),
+            "{message}"
+        );
+        assert!(unknown_transport_message("carrier-pigeon").starts_with("unknown transport"));
+        // Every platform-bound name is a real transport's, here or elsewhere.
+        for (name, _) in PLATFORM_BOUND {
+            assert!(
+                lookup(name).is_some()
+                    || feature_for(name).is_some()
+                    || cfg!(not(target_os = "linux")),
+                "{name} is not a transport on Linux"
+            );
+        }
     }
 }

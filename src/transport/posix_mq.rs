@@ -20,8 +20,8 @@ use super::{Options, Transport, TransportError};
 use crate::measure::liveness::Liveness;
 use nix::errno::Errno;
 use nix::mqueue::{
-    mq_attr_member_t, mq_close, mq_getattr, mq_open, mq_send, mq_timedreceive, mq_unlink, MqAttr, MqdT,
-    MQ_OFlag,
+    mq_attr_member_t, mq_close, mq_getattr, mq_open, mq_send, mq_timedreceive, mq_unlink, MQ_OFlag,
+    MqAttr, MqdT,
 };
 use nix::sys::stat::Mode;
 use nix::sys::time::TimeSpec;
@@ -158,6 +158,8 @@ impl Drop for Listener {
 impl Transport for PosixMq {
     const NAME: &'static str = "posix-mq";
     const CHILD_BIN_ENV: &'static str = "POSIX_MQ_CHILD_BIN_PATH";
+    // Measured on request (`--transports posix-mq`): the default matrix stays short.
+    const IN_DEFAULT_MATRIX: bool = false;
 
     type Config = ();
     type Setup = Setup;
@@ -165,7 +167,21 @@ impl Transport for PosixMq {
 
     fn capacity(options: &Options<()>) -> Option<usize> {
         // Queues are created for the run's longest message, up to the limit.
-        Some(options.max_message_bytes.max(1).min(Limits::read().msgsize_max))
+        Some(
+            options
+                .max_message_bytes
+                .max(1)
+                .min(Limits::read().msgsize_max),
+        )
+    }
+
+    fn facts(options: &Options<()>) -> serde_json::Map<String, serde_json::Value> {
+        let limits = Limits::read();
+        let mut facts = serde_json::Map::new();
+        facts.insert("msgsize_max".into(), limits.msgsize_max.into());
+        facts.insert("msg_max".into(), limits.msg_max.into());
+        facts.insert("queue_message_bytes".into(), Self::capacity(options).into());
+        facts
     }
 
     fn too_large_hint(max_message_bytes: usize) -> Option<String> {
@@ -295,7 +311,8 @@ impl Transport for PosixMq {
                 capacity: self.msgsize,
             });
         }
-        mq_send(self.outgoing.mqd(), message, 0).map_err(mq_error("sending to a POSIX message queue"))
+        mq_send(self.outgoing.mqd(), message, 0)
+            .map_err(mq_error("sending to a POSIX message queue"))
     }
 
     fn recv(&mut self, liveness: &mut Liveness) -> Result<&[u8], TransportError> {

@@ -314,8 +314,8 @@ impl Transport for RawSync {
         Some(options.max_message_bytes)
     }
 
-    fn variant(config: &Config) -> Option<&'static str> {
-        Some(config.wait.name())
+    fn variant(config: &Config) -> Option<String> {
+        Some(config.wait.name().to_string())
     }
 
     fn max_window(_options: &Options<Config>) -> Option<usize> {

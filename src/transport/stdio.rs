@@ -18,7 +18,7 @@
 
 use super::fds::{duplicate, pipe, set_cloexec};
 use super::stream::Framed;
-use super::{ChildStdio, Options, RunFlags, Transport, TransportError};
+use super::{ChildStdio, Options, RunFlags, TrafficKind, Transport, TransportError};
 use crate::measure::liveness::Liveness;
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,18 @@ use std::time::Duration;
 
 /// How messages are delimited on the two streams.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Framing {
@@ -176,11 +187,7 @@ pub struct Stdio {
 }
 
 impl Stdio {
-    fn new(
-        reader: Box<dyn BufRead>,
-        writer: Box<dyn Write>,
-        options: &Options<Config>,
-    ) -> Self {
+    fn new(reader: Box<dyn BufRead>, writer: Box<dyn Write>, options: &Options<Config>) -> Self {
         let max_message = options.max_message_bytes;
         let channel = match options.config.framing {
             Framing::Length => Channel::Length(Framed::new(
@@ -214,9 +221,9 @@ impl Transport for Stdio {
     type Setup = Setup;
     type Listener = Listener;
 
-    fn variant(config: &Config) -> Option<&'static str> {
+    fn variant(config: &Config) -> Option<String> {
         // The default framing keeps the plain name.
-        (config.framing != Framing::Length).then_some(config.framing.name())
+        (config.framing != Framing::Length).then(|| config.framing.name().to_string())
     }
 
     fn variants() -> Vec<Config> {
@@ -238,7 +245,7 @@ impl Transport for Stdio {
         None
     }
 
-    fn refuses(config: &Config, codec: &str, stream: bool) -> Option<String> {
+    fn refuses(config: &Config, codec: &str, traffic: TrafficKind) -> Option<String> {
         if config.framing != Framing::Lines {
             return None;
         }
@@ -247,7 +254,7 @@ impl Transport for Stdio {
                 "invalid value '{codec}' for --codec/CODEC: --framing lines carries text, one message per line (json or raw-string messages), and {codec} writes binary; use --framing length"
             ));
         }
-        stream.then(|| {
+        (traffic == TrafficKind::Stream).then(|| {
             "invalid value 'stream' for --pattern/PATTERN: --framing lines carries text, and a stream's acknowledgements are binary counts; use --framing length".to_string()
         })
     }
@@ -293,7 +300,11 @@ impl Transport for Stdio {
             child: _,
         } = listener;
         let reader = Box::new(BufReader::new(File::from(parent_read)));
-        Ok(Stdio::new(reader, Box::new(File::from(parent_write)), options))
+        Ok(Stdio::new(
+            reader,
+            Box::new(File::from(parent_write)),
+            options,
+        ))
     }
 
     fn connect(

@@ -107,10 +107,10 @@ pub fn framed_socket<S: Socket, C>(
 }
 
 /// Every message goes out as a little-endian `u32` length and the bytes.
-const HEADER: usize = 4;
+pub(super) const HEADER: usize = 4;
 /// Messages up to this size are sent with one write (header and body copied
 /// into one buffer); larger ones with two, to avoid copying megabytes.
-const COALESCE_LIMIT: usize = 64 * 1024;
+pub(super) const COALESCE_LIMIT: usize = 64 * 1024;
 
 /// The largest message stream framing carries for these options: the size
 /// agreed in the handshake, and never more than the `u32` prefix can say.
@@ -187,7 +187,7 @@ impl<R: Read, W: Write> Framed<R, W> {
     }
 }
 
-fn stream_error(context: &'static str) -> impl Fn(std::io::Error) -> TransportError {
+pub(super) fn stream_error(context: &'static str) -> impl Fn(std::io::Error) -> TransportError {
     move |error| match error.kind() {
         ErrorKind::UnexpectedEof
         | ErrorKind::BrokenPipe

@@ -49,8 +49,9 @@ impl Transport for UnixSocket {
     }
 
     fn listen(_options: &Options<()>) -> Result<(Listener, Setup), TransportError> {
-        let dir = super::stale::new_socket_dir()
-            .map_err(TransportError::io("creating a directory for the Unix socket"))?;
+        let dir = super::stale::new_socket_dir().map_err(TransportError::io(
+            "creating a directory for the Unix socket",
+        ))?;
         let path = dir.path().join(super::stale::SOCKET_FILE);
         let listener =
             UnixListener::bind(&path).map_err(TransportError::io("binding the Unix socket"))?;

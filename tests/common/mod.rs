@@ -40,8 +40,15 @@ pub fn cmd(exe: &str) -> Command {
         "MAX_TIME_SECONDS",
         "STALL_TIMEOUT_SECONDS",
         "FIXED_WARMUP",
+        "FRAMING",
+        "SPIN_US",
+        "TOKIO_SOCKET",
+        "TOKIO_RUNTIME",
     ] {
         c.env_remove(var);
+    }
+    for transport in ipc_bench::transport::TRANSPORTS {
+        c.env_remove(transport.child_bin_env);
     }
     // One round keeps each test's runs short, with no rounds added for
     // precision; the tests of rounds say how many they want with --rounds

@@ -85,7 +85,7 @@ pub fn plan(spec: &MatrixSpec) -> Result<Vec<PlannedCase>, transport::TransportE
                             for &traffic in &spec.traffics {
                                 let name = case_stem(
                                     transport.name(),
-                                    label.variant,
+                                    label.variant.as_deref(),
                                     codec_name,
                                     complexity,
                                     payload_bytes,

@@ -21,6 +21,8 @@
 //! it with an empty acknowledgement, after any counts still on the way,
 //! which the parent reads and checks until it arrives.
 
+#[cfg(feature = "tokio")]
+mod awaited;
 mod closed_loop;
 mod counters;
 mod paced;
@@ -31,6 +33,8 @@ use counters::cpu_since;
 use send::SendPath;
 use stream::StreamState;
 
+#[cfg(feature = "tokio")]
+pub use awaited::{run_awaited, serve_awaited, Owned};
 pub use closed_loop::serve;
 pub use counters::{Settling, INTERVAL, SETTLED_WITHIN, SETTLE_WINDOW};
 pub use stream::{ack_interval, serve_stream, MEASURING_MARK};
