@@ -98,7 +98,34 @@ results rounds="10":
         --results-dir "$out/stream" --format markdown > "$out.stream.tmp"
     mv "$out.stream.tmp" "$out/stream/table.md"
     "$bench" plot "$out/stream"
+    just results-mechanisms '{{ rounds }}'
     just results-codecs '{{ rounds }}'
+
+# The mechanisms question into results/reference/{mechanisms,sleeping-wait,stdio}/ (part of `results`): every kernel mechanism and shared-memory wait ranked across cores and on one core, with the async tax; the sleeping wait against spinning and blocking, flat out and at 10,000 round trips/s; stdio carrying JSON as a language server does
+results-mechanisms rounds="10":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release --features full --bin ipc-bench
+    bench=target/release/ipc-bench
+    out=results/reference
+    rm -rf "$out/mechanisms" "$out/sleeping-wait" "$out/stdio"
+    "$bench" matrix --transports pipe,stdio,unix-socket,unix-datagram,tcp,udp,posix-mq,ipcc,tokio,spin,futex,raw-sync,shared-mem-queue,iceoryx2 \
+        --waits spin,block --sockets unix,tcp --runtimes current-thread,multi-thread \
+        --complexities raw-string --pin cross,same --rounds '{{ rounds }}' \
+        --results-dir "$out/mechanisms" --format markdown > "$out.mechanisms.tmp"
+    mv "$out.mechanisms.tmp" "$out/mechanisms/table.md"
+    # The async tax: each tokio row as a multiple of its blocking socket, round by round.
+    "$bench" compare "$out/mechanisms" --reference unix-socket --format markdown > "$out/mechanisms/vs-unix-socket.md"
+    "$bench" compare "$out/mechanisms" --reference tcp --format markdown > "$out/mechanisms/vs-tcp.md"
+    "$bench" matrix --transports futex,spin,raw-sync --waits block --complexities raw-string \
+        --pin cross,same --patterns ping-pong,rate --rates 10k --rounds '{{ rounds }}' \
+        --results-dir "$out/sleeping-wait" --format markdown > "$out.sleeping.tmp"
+    mv "$out.sleeping.tmp" "$out/sleeping-wait/table.md"
+    "$bench" matrix --transports stdio,pipe,unix-socket,tokio --framings length,lines --codecs json \
+        --complexities structured --payload-bytes 256,4096 --rounds '{{ rounds }}' \
+        --reference stdio --results-dir "$out/stdio" --format markdown > "$out.stdio.tmp"
+    mv "$out.stdio.tmp" "$out/stdio/table.md"
+    just readme-results
 
 # The serialization question into results/reference/{codecs,shapes}/ (part of `results`): every codec × shape alone at 32 B, 1 KiB and 64 KiB, then every shape through raw-sync (spin) and unix-socket across cores at 32 B and 64 KiB
 results-codecs rounds="10":
@@ -138,6 +165,9 @@ readme-results:
     splice results results/reference/table.md docs/reference-results.md
     splice payload results/reference/payload/table.md docs/reference-results.md
     splice formats results/reference/shapes/formats.md docs/codecs.md
+    splice mechanisms results/reference/mechanisms/table.md docs/reference-results.md
+    splice sleeping-wait results/reference/sleeping-wait/table.md docs/reference-results.md
+    splice stdio results/reference/stdio/table.md docs/reference-results.md
 
 # Remove shared-memory regions, socket directories and iceoryx2 nodes left by processes that no longer exist
 clean:

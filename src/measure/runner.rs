@@ -14,7 +14,7 @@ use crate::measure::round_result::{round_result, RoundFacts};
 use crate::measure::stats::{self, LatencyRecorder};
 use crate::measure::traffic::Traffic;
 use crate::record::{BenchResult, RoundPhases};
-use crate::transport::{self, Options, TrafficKind, Transport, TransportId};
+use crate::transport::{self, Options, Transport, TransportId};
 use anyhow::{anyhow, bail, Context};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -222,12 +222,8 @@ impl ParentRun<'_> {
             config: transport::decode_config::<T::Config>(&spec.transport_config)
                 .map_err(anyhow::Error::from)?,
         };
-        let traffic = match (spec.traffic.is_stream(), spec.traffic.schedule()) {
-            (true, _) => TrafficKind::Stream,
-            (false, Some(_)) => TrafficKind::FixedRate,
-            (false, None) => TrafficKind::ClosedLoop,
-        };
-        if let Some(refusal) = T::refuses(&options.config, format.codec_name(), traffic) {
+        if let Some(refusal) = T::refuses(&options.config, format.codec_name(), spec.traffic.kind())
+        {
             return Err(RunError::BadSetup(refusal));
         }
         if let Some(capacity) = T::capacity(&options) {

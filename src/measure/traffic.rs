@@ -145,6 +145,16 @@ impl Traffic {
     }
 
     /// Whether this is a one-way stream (its figures are messages, not round trips).
+    /// The pattern, as far as a transport may refuse it.
+    pub fn kind(&self) -> crate::transport::TrafficKind {
+        use crate::transport::TrafficKind;
+        match (self.is_stream(), self.schedule()) {
+            (true, _) => TrafficKind::Stream,
+            (false, Some(_)) => TrafficKind::FixedRate,
+            (false, None) => TrafficKind::ClosedLoop,
+        }
+    }
+
     pub fn is_stream(&self) -> bool {
         self.pattern == Pattern::Stream
     }

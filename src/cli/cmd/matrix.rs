@@ -10,7 +10,15 @@ use crate::{cli::matrix, measure::liveness, measure::machine, report::compare, r
 
 pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     let spec = args.to_spec()?;
-    let cases = matrix::plan(&spec).map_err(|e| CliError::Failed(e.into()))?;
+    let matrix::Plan { cases, refused } =
+        matrix::plan(&spec).map_err(|e| CliError::Failed(e.into()))?;
+    if cases.is_empty() && !refused.is_empty() {
+        return Err(UsageError(format!(
+            "every case of this matrix is refused by its transport: {}",
+            refused[0].1
+        ))
+        .into());
+    }
     if let Some(reference) = &args.reference {
         // The cases about to run are the result files the column reads.
         if !cases.iter().any(|c| &c.label == reference) {
@@ -35,6 +43,13 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
         eprintln!("warning: {warning}");
     }
     eprintln!("{}", plan_line(&spec, cases.len()));
+    if let Some((_, why)) = refused.first() {
+        eprintln!(
+            "ipc-bench: {} combinations left out, refused by their transport (first: {}: {why})",
+            refused.len(),
+            refused[0].0
+        );
+    }
     let mut bar = matrix::Bar::new(cases.len() * spec.settings.rounds);
     let outcome =
         matrix::run(&cases, &spec, &args.common.results_dir, &mut bar).map_err(CliError::Failed)?;

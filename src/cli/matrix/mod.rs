@@ -66,10 +66,19 @@ pub struct PlannedCase {
     pub spec: CaseSpec,
 }
 
+/// The cases of a matrix, and the combinations left out because their
+/// transport refuses them (a stream on the async engine, a binary codec on
+/// stdio's lines), each as its case name and why.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub cases: Vec<PlannedCase>,
+    pub refused: Vec<(String, String)>,
+}
+
 /// Expands the matrix into cases, in a stable order. A raw-string case uses
 /// no codec, so it appears once per transport variant, not once per codec.
-pub fn plan(spec: &MatrixSpec) -> Result<Vec<PlannedCase>, transport::TransportError> {
-    let mut cases = Vec::new();
+pub fn plan(spec: &MatrixSpec) -> Result<Plan, transport::TransportError> {
+    let mut plan = Plan::default();
     for (transport, configs) in &spec.transports {
         for config in configs {
             let label = transport::label(*transport, config)?;
@@ -92,6 +101,16 @@ pub fn plan(spec: &MatrixSpec) -> Result<Vec<PlannedCase>, transport::TransportE
                                     pin,
                                     &traffic,
                                 );
+                                let refusal = transport::refusal(
+                                    *transport,
+                                    &label.config,
+                                    codec_name,
+                                    traffic.kind(),
+                                );
+                                if let Some(why) = refusal {
+                                    plan.refused.push((name, why));
+                                    continue;
+                                }
                                 let spec = CaseSpec {
                                     transport: *transport,
                                     transport_config: label.config.clone(),
@@ -103,7 +122,7 @@ pub fn plan(spec: &MatrixSpec) -> Result<Vec<PlannedCase>, transport::TransportE
                                     traffic,
                                     settings: spec.settings.clone(),
                                 };
-                                cases.push(PlannedCase {
+                                plan.cases.push(PlannedCase {
                                     name,
                                     label: label.label.clone(),
                                     spec,
@@ -115,7 +134,7 @@ pub fn plan(spec: &MatrixSpec) -> Result<Vec<PlannedCase>, transport::TransportE
             }
         }
     }
-    Ok(cases)
+    Ok(plan)
 }
 
 /// Where a case stands.
@@ -307,7 +326,28 @@ mod tests {
             .into_iter()
             .map(|id| (id, vec![serde_json::Value::Null]))
             .collect();
-        let spec = MatrixSpec {
+        plan(&spec_of(transports)).unwrap().cases
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn combinations_a_transport_refuses_are_left_out_and_named() {
+        let lines = serde_json::json!({ "framing": "lines" });
+        let mut spec = spec_of(vec![(TransportId::Stdio, vec![lines])]);
+        spec.traffics = vec![Traffic::default(), Traffic::stream(4)];
+        let plan = plan(&spec).unwrap();
+        // Lines carry the ping-pong; a stream's binary acknowledgements not.
+        assert_eq!(plan.cases.len(), 4, "{:?}", plan.cases);
+        assert!(plan.cases.iter().all(|c| !c.spec.traffic.is_stream()));
+        assert_eq!(plan.refused.len(), 4);
+        assert!(plan
+            .refused
+            .iter()
+            .all(|(name, why)| name.contains("stream") && why.contains("--pattern")));
+    }
+
+    fn spec_of(transports: Vec<(TransportId, Vec<serde_json::Value>)>) -> MatrixSpec {
+        MatrixSpec {
             transports,
             codecs: vec![CodecId::Json],
             complexities: vec![Complexity::RawString, Complexity::Structured],
@@ -332,8 +372,7 @@ mod tests {
             },
             seed: 1,
             reference: None,
-        };
-        plan(&spec).unwrap()
+        }
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! The task owns the links and the format while it runs (a spawned task
 //! borrows nothing) and hands them back with its result.
 
-use super::counters::{cpu_since, IntervalCounter, Settling};
+use super::closed_loop::{MeasuredPhase, WarmUp};
+use super::counters::cpu_since;
 use super::*;
 use crate::transport::tokio::Runtime;
 use crate::transport::Awaited;
@@ -186,43 +187,24 @@ impl<T: Awaited, F: MessageFormat> AwaitedRun<T, F> {
         on_phase(Phase::WarmingUp);
         self.run_start = Instant::now();
         let cpu_start = process_cpu_time();
-        let warmup_end = self.run_start + config.warmup;
-        let mut now = self.run_start;
-        let mut settling = Settling::new(now, 0);
-        while now < warmup_end {
-            self.round_trip(now).await?;
-            now = Instant::now();
-            check_interrupt()?;
-            if config.settle && settling.settled(now, self.seq) {
+        let mut warm_up = WarmUp::begin(config, self.run_start);
+        while warm_up.going() {
+            self.round_trip(warm_up.now).await?;
+            if warm_up.lap(self.seq)? {
                 break;
             }
         }
         let warmup_round_trips = self.seq;
 
         on_phase(Phase::Measuring);
-        let start = Instant::now();
-        let deadline = start + config.duration;
-        let mut recorder = config.record_latency.then(LatencyRecorder::default);
-        let mut intervals = IntervalCounter::new(start, warmup_round_trips);
-        let mut last = start;
+        let mut phase = MeasuredPhase::begin(config, warmup_round_trips);
+        let batch = phase.batch();
         loop {
-            match recorder.as_mut() {
-                Some(recorder) => {
-                    self.round_trip(last).await?;
-                    let end = Instant::now();
-                    recorder.record(end - last);
-                    last = end;
-                }
-                None => {
-                    for _ in 0..closed_loop::ROUND_TRIPS_PER_CLOCK_READ {
-                        self.round_trip(last).await?;
-                    }
-                    last = Instant::now();
-                }
+            let sent_at = phase.last;
+            for _ in 0..batch {
+                self.round_trip(sent_at).await?;
             }
-            intervals.observe(last, self.seq);
-            check_interrupt()?;
-            if last >= deadline {
+            if phase.lap(self.seq)? {
                 break;
             }
         }
@@ -230,20 +212,11 @@ impl<T: Awaited, F: MessageFormat> AwaitedRun<T, F> {
         let parent_cpu = cpu_since(cpu_start);
         let mut path = MessagePath::of::<T>(&self.owned.format, self.wire_bytes);
         if self.owned.links.len() > 1 {
+            // One encoding, copied to every child.
             path.send = PathKind::Copied;
         }
-        Ok(Measurement {
-            warmup_round_trips,
-            round_trips: self.seq - warmup_round_trips,
-            elapsed: last - start,
-            latency: recorder,
-            latency_from_intended: None,
-            intervals: intervals.rates,
-            parent_cpu,
-            wire_bytes: self.wire_bytes,
-            path,
-            backpressure: None,
-        })
+        let finished = (self.wire_bytes, path, parent_cpu);
+        Ok(phase.measurement(warmup_round_trips, self.seq, finished))
     }
 
     /// Sends every child the stop message and awaits each acknowledgement.

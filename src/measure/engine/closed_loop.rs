@@ -49,6 +49,110 @@ pub fn serve<T: Transport, F: MessageFormat>(
     })
 }
 
+/// A closed loop's warm-up, shared by the blocking and the awaited loop:
+/// until its length, or with `settle` until its pace has settled.
+pub(super) struct WarmUp {
+    end: Instant,
+    settle: bool,
+    settling: Settling,
+    /// When the last round trip ended: the next one's send time.
+    pub(super) now: Instant,
+}
+
+impl WarmUp {
+    pub(super) fn begin(config: &EngineConfig, start: Instant) -> Self {
+        WarmUp {
+            end: start + config.warmup,
+            settle: config.settle,
+            settling: Settling::new(start, 0),
+            now: start,
+        }
+    }
+
+    #[inline]
+    pub(super) fn going(&self) -> bool {
+        self.now < self.end
+    }
+
+    /// After a round trip, `seq` in all: whether the warm-up is over early.
+    #[inline]
+    pub(super) fn lap(&mut self, seq: u64) -> Result<bool, EngineError> {
+        self.now = Instant::now();
+        check_interrupt()?;
+        Ok(self.settle && self.settling.settled(self.now, seq))
+    }
+}
+
+/// A closed loop's measured phase, shared by the blocking and the awaited
+/// loop: one clock read per round trip when latency is recorded (each round
+/// trip's end is the next one's start), else one per batch.
+pub(super) struct MeasuredPhase {
+    start: Instant,
+    deadline: Instant,
+    recorder: Option<LatencyRecorder>,
+    intervals: IntervalCounter,
+    /// When the last batch ended: the next round trips' send time.
+    pub(super) last: Instant,
+}
+
+impl MeasuredPhase {
+    pub(super) fn begin(config: &EngineConfig, seq: u64) -> Self {
+        let start = Instant::now();
+        MeasuredPhase {
+            start,
+            deadline: start + config.duration,
+            recorder: config.record_latency.then(LatencyRecorder::default),
+            intervals: IntervalCounter::new(start, seq),
+            last: start,
+        }
+    }
+
+    /// Round trips to run before the next clock read.
+    #[inline]
+    pub(super) fn batch(&self) -> u64 {
+        match self.recorder {
+            Some(_) => 1,
+            None => ROUND_TRIPS_PER_CLOCK_READ,
+        }
+    }
+
+    /// After a batch, `seq` round trips in all: records it; whether the
+    /// phase is over.
+    #[inline]
+    pub(super) fn lap(&mut self, seq: u64) -> Result<bool, EngineError> {
+        let end = Instant::now();
+        if let Some(recorder) = self.recorder.as_mut() {
+            recorder.record(end - self.last);
+        }
+        self.last = end;
+        self.intervals.observe(end, seq);
+        check_interrupt()?;
+        Ok(end >= self.deadline)
+    }
+
+    /// The measurement of a closed loop that warmed up for
+    /// `warmup_round_trips` and ran `seq` round trips in all.
+    pub(super) fn measurement(
+        self,
+        warmup_round_trips: u64,
+        seq: u64,
+        (wire_bytes, path, parent_cpu): (WireBytes, MessagePath, Option<Duration>),
+    ) -> Measurement {
+        Measurement {
+            warmup_round_trips,
+            round_trips: seq - warmup_round_trips,
+            elapsed: self.last - self.start,
+            latency: self.recorder,
+            latency_from_intended: None,
+            intervals: self.intervals.rates,
+            parent_cpu,
+            wire_bytes,
+            path,
+            backpressure: None,
+        }
+    }
+}
+
 impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
     /// [`run`](PingPong::run) in a closed loop: each ping leaves as soon as
     /// the previous pong has been checked.
@@ -60,63 +164,30 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         on_phase(Phase::WarmingUp);
         self.run_start = Instant::now();
         let cpu_start = process_cpu_time();
-
-        let warmup_end = self.run_start + config.warmup;
-        let mut now = self.run_start;
-        let mut settling = Settling::new(now, 0);
-        while now < warmup_end {
-            self.round_trip(now)?;
-            now = Instant::now();
-            check_interrupt()?;
-            if config.settle && settling.settled(now, self.seq) {
+        let mut warm_up = WarmUp::begin(config, self.run_start);
+        while warm_up.going() {
+            self.round_trip(warm_up.now)?;
+            if warm_up.lap(self.seq)? {
                 break;
             }
         }
         let warmup_round_trips = self.seq;
 
         on_phase(Phase::Measuring);
-        let start = Instant::now();
-        let deadline = start + config.duration;
-        let mut recorder = config.record_latency.then(LatencyRecorder::default);
-        let mut intervals = IntervalCounter::new(start, warmup_round_trips);
-        let mut last = start;
-        match recorder.as_mut() {
-            Some(recorder) => loop {
-                // Each round trip's end is the next one's start: one clock read per round trip.
-                self.round_trip(last)?;
-                let end = Instant::now();
-                recorder.record(end - last);
-                last = end;
-                intervals.observe(end, self.seq);
-                check_interrupt()?;
-                if end >= deadline {
-                    break;
-                }
-            },
-            None => loop {
-                for _ in 0..ROUND_TRIPS_PER_CLOCK_READ {
-                    self.round_trip(last)?;
-                }
-                last = Instant::now();
-                intervals.observe(last, self.seq);
-                check_interrupt()?;
-                if last >= deadline {
-                    break;
-                }
-            },
+        let mut phase = MeasuredPhase::begin(config, warmup_round_trips);
+        let batch = phase.batch();
+        loop {
+            let sent_at = phase.last;
+            for _ in 0..batch {
+                self.round_trip(sent_at)?;
+            }
+            if phase.lap(self.seq)? {
+                break;
+            }
         }
-        let round_trips = self.seq - warmup_round_trips;
-        self.finish(cpu_start, |wire_bytes, path, parent_cpu| Measurement {
-            warmup_round_trips,
-            round_trips,
-            elapsed: last - start,
-            latency: recorder,
-            latency_from_intended: None,
-            intervals: intervals.rates,
-            parent_cpu,
-            wire_bytes,
-            path,
-            backpressure: None,
+        let seq = self.seq;
+        self.finish(cpu_start, |wire_bytes, path, parent_cpu| {
+            phase.measurement(warmup_round_trips, seq, (wire_bytes, path, parent_cpu))
         })
     }
 }
