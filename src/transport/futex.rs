@@ -31,7 +31,7 @@
 //! it is confined to, if any, in its doorbell).
 
 use super::shm_region::{Region, IN_PLACE_FROM};
-use super::slot_ring::{Ring, Rings, MAX_SLOTS};
+use super::slot_ring::{Ring, RingSetup, Rings, MAX_SLOTS};
 use super::{Options, RunFlags, Transport, TransportError};
 use crate::measure::liveness::Liveness;
 use serde::{Deserialize, Serialize};
@@ -160,19 +160,8 @@ fn sole_cpu() -> u32 {
 
 const _: () = assert!(std::mem::size_of::<Doorbell>() <= DOORBELL_BYTES);
 
-/// Both rings, each headed by its doorbell, sized from a capacity and a
-/// window that were checked.
-fn layout(slot_capacity: usize, slots: usize) -> Result<Rings, TransportError> {
-    Rings::new(DOORBELL_BYTES, slot_capacity, slots)
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Setup {
-    os_id: String,
-    /// Both checked again by the child before it maps anything.
-    slot_capacity: usize,
-    slots: usize,
-}
+/// The region's name and the rings' geometry.
+pub type Setup = RingSetup;
 
 pub struct Futex {
     channel: Ring,
@@ -347,14 +336,13 @@ impl Transport for Futex {
     }
 
     fn listen(options: &Options<Config>) -> Result<(Listener, Setup), TransportError> {
-        let layout = layout(options.max_message_bytes, options.window)?;
-        // Zero-filled by the OS: every sequence number, bell and flag starts at 0.
-        let region = Region::create("ftx", layout.region_len())?;
-        let setup = Setup {
-            os_id: region.os_id().to_string(),
-            slot_capacity: layout.capacity(),
-            slots: layout.slots(),
-        };
+        // Zero-filled: every sequence number, bell and flag starts at 0.
+        let (region, layout, setup) = RingSetup::create(
+            "ftx",
+            DOORBELL_BYTES,
+            options.max_message_bytes,
+            options.window,
+        )?;
         Ok((Listener { region, layout }, setup))
     }
 
@@ -383,8 +371,7 @@ impl Transport for Futex {
                 options.config.spin_us
             )));
         }
-        let layout = layout(setup.slot_capacity, setup.slots)?;
-        let region = Region::open(&setup.os_id, layout.region_len())?;
+        let (region, layout) = setup.open(DOORBELL_BYTES)?;
         Ok(Futex::build(region, layout, false, &options.config))
     }
 

@@ -24,8 +24,10 @@
 //! with all `W` slots unacknowledged fails instead (the engine keeps its
 //! window within the ring, so that is a bug, reported rather than raced).
 
+use super::shm_region::Region;
 use super::shm_region::{SlotData, MAX_SLOT_CAPACITY, SLOT_ALIGN};
 use super::TransportError;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Sequence number, length and the writer's count of taken messages.
@@ -422,5 +424,43 @@ pub(crate) mod tests {
         assert_eq!(child.take().unwrap(), b"three");
         assert!(parent.send(&[0; 65]).is_err(), "oversize accepted");
         drop(memory);
+    }
+}
+
+/// What the parent of a transport that is a region of two rings and
+/// nothing more (`spin`, `futex`) hands the child: the region's name and
+/// the geometry, which the child checks again before it maps anything.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RingSetup {
+    os_id: String,
+    slot_capacity: usize,
+    slots: usize,
+}
+
+impl RingSetup {
+    /// Parent: creates a region named with `tag` for two rings of
+    /// `head_bytes`-headed slots sized for these options; zero-filled by the
+    /// OS, so every sequence number (and head) starts at 0.
+    pub fn create(
+        tag: &str,
+        head_bytes: usize,
+        max_message_bytes: usize,
+        window: usize,
+    ) -> Result<(Region, Rings, RingSetup), TransportError> {
+        let layout = Rings::new(head_bytes, max_message_bytes, window)?;
+        let region = Region::create(tag, layout.region_len())?;
+        let setup = RingSetup {
+            os_id: region.os_id().to_string(),
+            slot_capacity: layout.capacity(),
+            slots: layout.slots(),
+        };
+        Ok((region, layout, setup))
+    }
+
+    /// Child: checks the geometry and opens the region, checking its length.
+    pub fn open(&self, head_bytes: usize) -> Result<(Region, Rings), TransportError> {
+        let layout = Rings::new(head_bytes, self.slot_capacity, self.slots)?;
+        let region = Region::open(&self.os_id, layout.region_len())?;
+        Ok((region, layout))
     }
 }

@@ -17,29 +17,18 @@
 //! copied path at 32 B), where one `memcpy` moves it in one go.
 
 use super::shm_region::{Region, IN_PLACE_FROM};
-use super::slot_ring::{Ring, Rings, MAX_SLOTS};
+use super::slot_ring::{Ring, RingSetup, Rings, MAX_SLOTS};
 use super::{Options, Transport, TransportError};
 use crate::measure::liveness::Liveness;
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// Both rings, sized from a capacity and a window that were checked.
-fn layout(slot_capacity: usize, slots: usize) -> Result<Rings, TransportError> {
-    Rings::new(0, slot_capacity, slots)
-}
 
 /// No settings of its own.
 pub type Flags = super::NoFlags;
 /// No variants to choose in a matrix.
 pub type MatrixFlags = super::NoFlags;
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Setup {
-    os_id: String,
-    /// Both checked again by the child before it maps anything.
-    slot_capacity: usize,
-    slots: usize,
-}
+/// The region's name and the rings' geometry.
+pub type Setup = RingSetup;
 
 pub struct Spin {
     channel: Ring,
@@ -79,14 +68,8 @@ impl Transport for Spin {
     }
 
     fn listen(options: &Options<()>) -> Result<(Listener, Setup), TransportError> {
-        let layout = layout(options.max_message_bytes, options.window)?;
-        // Zero-filled by the OS: every sequence number starts at 0.
-        let region = Region::create("spin", layout.region_len())?;
-        let setup = Setup {
-            os_id: region.os_id().to_string(),
-            slot_capacity: layout.capacity(),
-            slots: layout.slots(),
-        };
+        let (region, layout, setup) =
+            RingSetup::create("spin", 0, options.max_message_bytes, options.window)?;
         Ok((Listener { region, layout }, setup))
     }
 
@@ -104,8 +87,7 @@ impl Transport for Spin {
         _options: &Options<()>,
         _liveness: &mut Liveness,
     ) -> Result<Self, TransportError> {
-        let layout = layout(setup.slot_capacity, setup.slots)?;
-        let region = Region::open(&setup.os_id, layout.region_len())?;
+        let (region, layout) = setup.open(0)?;
         Ok(Spin::build(region, layout, false))
     }
 
