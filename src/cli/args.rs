@@ -53,6 +53,10 @@ pub enum Command {
     Codecs(CodecsArgs),
     /// Draw SVG charts of result files (and of a codecs.json).
     Plot(PlotArgs),
+    /// Write one self-contained HTML page of a result set: the machine, the
+    /// warnings, the ranked table (sortable, filterable), each case's rounds
+    /// and the charts.
+    Report(ReportArgs),
     /// Remove shared-memory regions and socket directories left by ipc-bench processes that no longer exist.
     Clean(CleanArgs),
     /// Report what on this machine makes figures noisy, with advice.
@@ -213,6 +217,18 @@ pub struct PlotArgs {
     /// Directory for the SVG files [default: the first input directory].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A directory of result files.
+    pub input: PathBuf,
+    /// The HTML file to write [default: report.html in the input directory].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Add a column with each row's throughput relative to this transport.
+    #[arg(long, value_name = "TRANSPORT")]
+    pub reference: Option<String>,
 }
 
 #[derive(Args, Debug)]

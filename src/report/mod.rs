@@ -5,6 +5,7 @@
 pub mod codecs;
 pub mod compare;
 pub mod estimate;
+pub mod html;
 pub mod plot;
 pub mod results;
 pub mod series;

@@ -8,6 +8,7 @@ mod compare;
 mod doctor;
 mod matrix;
 mod plot;
+mod report;
 mod run;
 
 use crate::cli::args::{CaseArgs, Cli, Command};
@@ -132,6 +133,7 @@ pub fn main() -> ExitCode {
         Some(Command::Compare(args)) => compare::compare(&args),
         Some(Command::Codecs(args)) => codecs::codecs(&args),
         Some(Command::Plot(args)) => plot::plot(&args),
+        Some(Command::Report(args)) => report::report(&args),
         Some(Command::Clean(args)) => clean::clean(args.dry_run),
         Some(Command::Doctor(args)) => doctor::doctor(&args),
         None => matrix::matrix(&cli.matrix),

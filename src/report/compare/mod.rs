@@ -10,7 +10,7 @@ mod single;
 
 pub use by_codec::by_codec;
 pub use pair::{pair, Comparison, SharedShift, MACHINE_DRIFT, MIN_CASES_FOR_SHIFT};
-pub use single::single;
+pub use single::{ranked, single};
 
 use crate::measure::traffic::Traffic;
 use crate::record::BenchResult;

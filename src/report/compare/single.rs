@@ -16,6 +16,11 @@ use std::collections::BTreeMap;
 /// throughput as a multiple of that transport's for the same case, with its
 /// interval.
 pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
+    ranked(results, reference).0
+}
+
+/// [`single`]'s table with the result behind each of its rows, in order.
+pub fn ranked<'a>(results: &'a [Loaded], reference: Option<&str>) -> (Table, Vec<&'a BenchResult>) {
     let columns = Columns::of(results);
     let mut table = Table::new(columns.headers(reference));
     let mut rows: Vec<&BenchResult> = results.iter().map(|l| &l.result).collect();
@@ -76,7 +81,7 @@ pub fn single(results: &[Loaded], reference: Option<&str>) -> Table {
         }
         table.push(row);
     }
-    table
+    (table, rows)
 }
 
 /// Which of the optional columns a set's table has.
