@@ -150,7 +150,7 @@ fn filters(html: &mut String, table: &Table) {
         values.dedup();
         let _ = write!(
             html,
-            "<label>{name} <select data-column=\"{column}\"><option value=\"\">all</option>"
+            "<label>{name} <select data-column=\"{column}\" data-name=\"{name}\"><option value=\"\">all</option>"
         );
         for v in values {
             let v = escape(v);
@@ -174,7 +174,7 @@ fn ranked_table(html: &mut String, table: &Table, rows: &[&BenchResult]) {
     }
     html.push_str("</tr></thead>\n<tbody>\n");
     for (row, result) in table.rows.iter().zip(rows) {
-        html.push_str("<tr>");
+        html.push_str("<tr class=\"case\">");
         for (i, entry) in row.iter().enumerate() {
             cell(html, entry, (i == 0).then_some(*result));
         }
@@ -270,8 +270,11 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: .2rem .5rem; border-bottom: 1px solid #ddd; text-align: left; white-space: nowrap; }
 th { cursor: pointer; position: sticky; top: 0; background: #f4f4f4; }
 td.n { text-align: right; }
-.facts { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; }
+.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .1rem 1rem; }
 .facts dt { font-weight: 600; }
+.facts dd { margin: 0; overflow-wrap: anywhere; }
+.warnings li { overflow-wrap: anywhere; }
+@media (max-width: 40rem) { .facts { grid-template-columns: minmax(0, 1fr); } .facts dd { margin-bottom: .4rem; } }
 .filters label { margin-right: 1rem; display: inline-block; }
 .case { white-space: normal; min-width: 20rem; }
 .warning { color: #8a4b00; }
@@ -287,40 +290,71 @@ const READING: &str = r#"<p>Which inter-process transport, and which serializati
 
 const SCRIPT: &str = r#"<script>
 (function () {
+  // Sorting and filtering, kept in the address's #fragment (sort=Column,
+  // or sort=-Column for descending; Column=value per filter) so that a
+  // view can be linked, and opened as linked.
   var table = document.getElementById('ranked');
   var body = table.tBodies[0];
   var rows = Array.prototype.slice.call(body.rows);
-  var direction = {};
+  var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  var selects = Array.prototype.slice.call(document.querySelectorAll('#filters select'));
+  var state = { sort: null, descending: false };
   function key(row, column) {
     var text = row.cells[column].getAttribute('data-sort');
     var number = parseFloat(text);
     return isNaN(number) ? text : number;
   }
-  Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
-    function sort() {
-      var column = +th.getAttribute('data-column');
-      var down = direction[column] = !direction[column];
-      rows.sort(function (a, b) {
-        var x = key(a, column), y = key(b, column);
-        var order = (typeof x === 'number' && typeof y === 'number') ? x - y : String(x).localeCompare(String(y));
-        return down ? -order : order;
-      });
-      rows.forEach(function (row) { body.appendChild(row); });
-    }
-    th.addEventListener('click', sort);
-    th.addEventListener('keydown', function (e) { if (e.key === 'Enter') sort(); });
-  });
-  var selects = document.querySelectorAll('#filters select');
+  function sort(column, descending) {
+    state.sort = column; state.descending = descending;
+    rows.sort(function (a, b) {
+      var x = key(a, column), y = key(b, column);
+      var order = (typeof x === 'number' && typeof y === 'number') ? x - y : String(x).localeCompare(String(y));
+      return descending ? -order : order;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
   function filter() {
     rows.forEach(function (row) {
-      var shown = Array.prototype.every.call(selects, function (select) {
+      row.hidden = !selects.every(function (select) {
         var column = +select.getAttribute('data-column');
         return !select.value || row.cells[column].textContent.trim() === select.value;
       });
-      row.hidden = !shown;
     });
   }
-  Array.prototype.forEach.call(selects, function (select) { select.addEventListener('change', filter); });
+  function remember() {
+    var params = new URLSearchParams();
+    if (state.sort !== null) {
+      params.set('sort', (state.descending ? '-' : '') + headers[state.sort].textContent);
+    }
+    selects.forEach(function (select) {
+      if (select.value) params.set(select.getAttribute('data-name'), select.value);
+    });
+    history.replaceState(null, '', '#' + params.toString());
+  }
+  headers.forEach(function (th, column) {
+    function click() {
+      sort(column, state.sort === column ? !state.descending : true);
+      remember();
+    }
+    th.addEventListener('click', click);
+    th.addEventListener('keydown', function (e) { if (e.key === 'Enter') click(); });
+  });
+  selects.forEach(function (select) {
+    select.addEventListener('change', function () { filter(); remember(); });
+  });
+  var params = new URLSearchParams(location.hash.slice(1));
+  var wanted = params.get('sort');
+  if (wanted) {
+    var descending = wanted.charAt(0) === '-';
+    var name = descending ? wanted.slice(1) : wanted;
+    headers.forEach(function (th, column) { if (th.textContent === name) sort(column, descending); });
+  }
+  selects.forEach(function (select) {
+    var value = params.get(select.getAttribute('data-name'));
+    if (value !== null) select.value = value;
+  });
+  filter();
+  document.body.setAttribute('data-ready', 'yes');
 })();
 </script>
 "#;
