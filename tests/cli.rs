@@ -952,6 +952,7 @@ fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
             "queue-region-bytes=SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES [4194304]",
             "rates",
             "reference",
+            "report",
             "results-dir=RESULTS_DIR [results/local]",
             "rounds=ROUNDS [10]",
             "runtimes [current-thread]",

@@ -102,10 +102,21 @@ fn the_report_of_a_small_matrix_works_in_a_browser() {
     cmd(IPC_BENCH)
         .args(["matrix", "--transports", "spin,pipe", "--codecs", "json"])
         .args(["--complexities", "raw-string,structured", "--rounds", "2"])
-        .args(["--duration", "0.05", "--warmup", "0.01", "--results-dir"])
+        .args([
+            "--duration",
+            "0.05",
+            "--warmup",
+            "0.01",
+            "--report",
+            "--results-dir",
+        ])
         .arg(&results)
         .assert()
         .success();
+    assert!(
+        results.join("report.html").is_file(),
+        "matrix --report writes one"
+    );
     let page = dir.path().join("report.html");
     cmd(IPC_BENCH)
         .arg("report")

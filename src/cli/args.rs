@@ -151,6 +151,10 @@ pub struct MatrixArgs {
     /// How to print the final table: table, markdown, csv or json.
     #[arg(long, default_value = "table", value_parser = enum_parser::<Format>("format", "--format"))]
     pub format: Format,
+    /// Also write report.html, one self-contained page of the results, into
+    /// the results directory at the end.
+    #[arg(long)]
+    pub report: bool,
 }
 
 #[derive(Args, Debug)]

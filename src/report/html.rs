@@ -5,7 +5,7 @@
 //! page: styles, script and SVG charts are all in the file.
 
 use crate::record::BenchResult;
-use crate::report::compare::{ranked, CaseKey};
+use crate::report::compare::{by_codec, ranked, CaseKey};
 use crate::report::results::Loaded;
 use crate::report::table::{Entry, Table};
 use crate::util::format::format_ns;
@@ -51,6 +51,11 @@ pub fn page(results: &[Loaded], reference: Option<&str>, charts: &[(String, Stri
     html.push_str("<h2>Ranked</h2>\n");
     filters(&mut html, &table);
     ranked_table(&mut html, &table, &rows);
+    let pivot = by_codec(results);
+    if pivot.headers.len() > 2 && !pivot.rows.is_empty() {
+        html.push_str("<h2>By codec, against JSON</h2>\n");
+        plain_table(&mut html, &pivot);
+    }
     if !charts.is_empty() {
         html.push_str("<h2>Charts</h2>\n");
         for (title, svg) in charts {
@@ -183,6 +188,24 @@ fn ranked_table(html: &mut String, table: &Table, rows: &[&BenchResult]) {
     html.push_str("</tbody>\n</table>\n");
 }
 
+/// A table without sorting or details (the by-codec pivot).
+fn plain_table(html: &mut String, table: &Table) {
+    html.push_str("<div class=\"wide\"><table>\n<thead><tr>");
+    for header in &table.headers {
+        let _ = write!(html, "<th>{}</th>", escape(header));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    for row in &table.rows {
+        html.push_str("<tr>");
+        for entry in row {
+            let class = if entry.numeric { " class=\"n\"" } else { "" };
+            let _ = write!(html, "<td{class}>{}</td>", escape(&entry.text));
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody>\n</table></div>\n");
+}
+
 fn cell(html: &mut String, entry: &Entry, details_of: Option<&BenchResult>) {
     let sort = match &entry.value {
         serde_json::Value::Number(n) => n.to_string(),
@@ -267,6 +290,7 @@ const HEAD: &str = r#"<!DOCTYPE html>
 body { font: 15px/1.45 system-ui, sans-serif; margin: 1rem auto; max-width: 110rem; padding: 0 1rem; color: #1b1b1b; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 #ranked { display: block; overflow-x: auto; }
+.wide { overflow-x: auto; }
 th, td { padding: .2rem .5rem; border-bottom: 1px solid #ddd; text-align: left; white-space: nowrap; }
 th { cursor: pointer; position: sticky; top: 0; background: #f4f4f4; }
 td.n { text-align: right; }

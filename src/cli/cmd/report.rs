@@ -23,15 +23,23 @@ pub fn report(args: &ReportArgs) -> Result<(), CliError> {
     if loaded.is_empty() {
         return Err(bad("it holds no result files".into()).into());
     }
-    let charts = charts(&loaded).map_err(CliError::Failed)?;
-    let page = html::page(&loaded, args.reference.as_deref(), &charts);
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| args.input.join("report.html"));
-    write_whole(&out, &page).map_err(CliError::Failed)?;
+    write(&loaded, args.reference.as_deref(), &out).map_err(CliError::Failed)?;
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// Writes the page of `loaded` (with the charts `plot` draws) to `out`.
+pub fn write(
+    loaded: &[results::Loaded],
+    reference: Option<&str>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let charts = charts(loaded)?;
+    write_whole(out, &html::page(loaded, reference, &charts))
 }
 
 /// Every chart `plot` draws for the set, as (title, SVG document).
