@@ -201,3 +201,27 @@ fn the_report_of_a_small_matrix_works_in_a_browser() {
         }
     }
 }
+
+/// A directory the page cannot be made of: a usage error naming it, and
+/// nothing written.
+#[test]
+fn report_refuses_an_empty_or_corrupt_directory_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let corrupt = dir.path().join("corrupt");
+    std::fs::create_dir(&corrupt).unwrap();
+    std::fs::write(corrupt.join("spin-json-structured.json"), "{ not json").unwrap();
+    for input in [&empty, &corrupt, &dir.path().join("missing")] {
+        let out = cmd(IPC_BENCH).arg("report").arg(input).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("for DIR") && stderr.lines().count() == 1,
+            "{stderr}"
+        );
+        assert!(!input.join("report.html").exists());
+    }
+    let left: Vec<_> = std::fs::read_dir(&corrupt).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the corrupt file: {left:?}");
+}
