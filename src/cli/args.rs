@@ -225,9 +225,16 @@ pub struct PlotArgs {
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// A directory of result files.
+    /// A directory of result files (set A).
     pub input: PathBuf,
-    /// The HTML file to write [default: report.html in the input directory].
+    /// A second directory (set B): the page shows B, and B against A with
+    /// verdicts, as `compare A B` does.
+    pub against: Option<PathBuf>,
+    /// With two sets: a change is claimed only when the whole 95 % interval of
+    /// B/A lies beyond ± this many percent.
+    #[arg(long, default_value = "5", value_name = "PERCENT", value_parser = parse_threshold)]
+    pub threshold: f64,
+    /// The HTML file to write [default: report.html in the last input directory].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Add a column with each row's throughput relative to this transport.

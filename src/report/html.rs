@@ -39,8 +39,14 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The page for `results` (at least one), with `charts` (a title and an
-/// SVG document each) inline.
-pub fn page(results: &[Loaded], reference: Option<&str>, charts: &[(String, String)]) -> String {
+/// SVG document each) inline, and `comparison` (the table of `compare A B`
+/// and what a reader must know to read its verdicts) when there are two sets.
+pub fn page(
+    results: &[Loaded],
+    reference: Option<&str>,
+    comparison: Option<(&Table, &str)>,
+    charts: &[(String, String)],
+) -> String {
     let (table, rows) = ranked(results, reference);
     let mut html = String::new();
     html.push_str(HEAD);
@@ -51,6 +57,13 @@ pub fn page(results: &[Loaded], reference: Option<&str>, charts: &[(String, Stri
     html.push_str("<h2>Ranked</h2>\n");
     filters(&mut html, &table);
     ranked_table(&mut html, &table, &rows);
+    if let Some((table, note)) = comparison {
+        html.push_str("<h2>Against the first set</h2>\n");
+        for line in note.lines() {
+            let _ = writeln!(html, "<p>{}</p>", escape(line));
+        }
+        plain_table(&mut html, table);
+    }
     let pivot = by_codec(results);
     if pivot.headers.len() > 2 && !pivot.rows.is_empty() {
         html.push_str("<h2>By codec, against JSON</h2>\n");

@@ -3,43 +3,63 @@
 use super::CliError;
 use crate::cli::args::ReportArgs;
 use crate::cli::spec::UsageError;
-use crate::report::{html, plot, results};
+use crate::report::table::Table;
+use crate::report::{compare, html, plot, results};
 use std::path::Path;
 
 pub fn report(args: &ReportArgs) -> Result<(), CliError> {
-    let bad = |why: String| {
-        UsageError(format!(
-            "invalid value '{}' for DIR: {why}; accepted: a directory of ipc-bench result files",
-            args.input.display()
-        ))
+    let a = readable_set(&args.input)?;
+    let (shown, comparison, dir) = match &args.against {
+        None => (a, None, &args.input),
+        Some(other) => {
+            let b = readable_set(other)?;
+            let mismatch = compare::build_mismatch(&a, &b);
+            let pair = compare::pair(&a, &b, args.threshold);
+            let note = match mismatch {
+                Some(warning) => format!("warning: {warning}\n{}", pair.note),
+                None => pair.note,
+            };
+            (b, Some((pair.table, note)), other)
+        }
     };
-    if !args.input.is_dir() {
-        return Err(bad("not a directory".into()).into());
-    }
-    // Nothing is written unless every file reads: a page of half a set
-    // would mislead.
-    let loaded =
-        results::load(std::slice::from_ref(&args.input)).map_err(|e| bad(format!("{e:#}")))?;
-    if loaded.is_empty() {
-        return Err(bad("it holds no result files".into()).into());
-    }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.input.join("report.html"));
-    write(&loaded, args.reference.as_deref(), &out).map_err(CliError::Failed)?;
+    let out = args.out.clone().unwrap_or_else(|| dir.join("report.html"));
+    let comparison = comparison
+        .as_ref()
+        .map(|(table, note)| (table, note.as_str()));
+    write(&shown, args.reference.as_deref(), comparison, &out).map_err(CliError::Failed)?;
     println!("wrote {}", out.display());
     Ok(())
 }
 
-/// Writes the page of `loaded` (with the charts `plot` draws) to `out`.
+/// The result files of `dir`, or a usage error naming it. Nothing is
+/// written unless every file reads: a page of half a set would mislead.
+fn readable_set(dir: &Path) -> Result<Vec<results::Loaded>, CliError> {
+    let bad = |why: String| {
+        UsageError(format!(
+            "invalid value '{}' for DIR: {why}; accepted: a directory of ipc-bench result files",
+            dir.display()
+        ))
+    };
+    if !dir.is_dir() {
+        return Err(bad("not a directory".into()).into());
+    }
+    let loaded = results::load(&[dir.to_path_buf()]).map_err(|e| bad(format!("{e:#}")))?;
+    if loaded.is_empty() {
+        return Err(bad("it holds no result files".into()).into());
+    }
+    Ok(loaded)
+}
+
+/// Writes the page of `loaded` (with the charts `plot` draws, and a
+/// comparison table with its note when there is one) to `out`.
 pub fn write(
     loaded: &[results::Loaded],
     reference: Option<&str>,
+    comparison: Option<(&Table, &str)>,
     out: &Path,
 ) -> anyhow::Result<()> {
     let charts = charts(loaded)?;
-    write_whole(out, &html::page(loaded, reference, &charts))
+    write_whole(out, &html::page(loaded, reference, comparison, &charts))
 }
 
 /// Every chart `plot` draws for the set, as (title, SVG document).
