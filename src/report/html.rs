@@ -47,7 +47,13 @@ pub fn page(
     comparison: Option<(&Table, &str)>,
     charts: &[(String, String)],
 ) -> String {
-    let (table, rows) = ranked(results, reference);
+    // The closed loops with one child are the ranking; fan-outs, fixed rates
+    // and streams answer other questions and get tables of their own.
+    let (ranked_set, others) = match by_kind(results) {
+        (main, _) if main.is_empty() => (results.to_vec(), Vec::new()),
+        split => split,
+    };
+    let (table, rows) = ranked(&ranked_set, reference);
     let mut html = String::new();
     html.push_str(HEAD);
     html.push_str("<h1>ipc-bench results</h1>\n");
@@ -57,6 +63,10 @@ pub fn page(
     html.push_str("<h2>Ranked</h2>\n");
     filters(&mut html, &table);
     ranked_table(&mut html, &table, &rows);
+    for (title, set) in others {
+        let _ = writeln!(html, "<h2>{title}</h2>");
+        plain_table(&mut html, &ranked(&set, None).0);
+    }
     if let Some((table, note)) = comparison {
         html.push_str("<h2>Against the first set</h2>\n");
         for line in note.lines() {
@@ -83,6 +93,35 @@ pub fn page(
     html.push_str(SCRIPT);
     html.push_str("</body>\n</html>\n");
     html
+}
+
+/// The closed loops with one child, and the fan-outs, fixed rates and
+/// streams each under its title (only the kinds the set has).
+fn by_kind(results: &[Loaded]) -> (Vec<Loaded>, Vec<(&'static str, Vec<Loaded>)>) {
+    let mut main = Vec::new();
+    let (mut fan_outs, mut rates, mut streams) = (Vec::new(), Vec::new(), Vec::new());
+    for l in results {
+        let traffic = &l.result.traffic;
+        let set = if traffic.is_stream() {
+            &mut streams
+        } else if traffic.offered_rate_per_sec.is_some() {
+            &mut rates
+        } else if traffic.children > 1 {
+            &mut fan_outs
+        } else {
+            &mut main
+        };
+        set.push(l.clone());
+    }
+    let others = [
+        ("Fan-outs", fan_outs),
+        ("Fixed rates", rates),
+        ("Streams", streams),
+    ]
+    .into_iter()
+    .filter(|(_, set)| !set.is_empty())
+    .collect();
+    (main, others)
 }
 
 /// An SVG file's document without its XML declaration, to sit inside HTML.
