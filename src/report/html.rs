@@ -38,15 +38,30 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The page for `results` (at least one), with `charts` (a title and an
-/// SVG document each) inline, and `comparison` (the table of `compare A B`
-/// and what a reader must know to read its verdicts) when there are two sets.
-pub fn page(
-    results: &[Loaded],
-    reference: Option<&str>,
-    comparison: Option<(&Table, &str)>,
-    charts: &[(String, String)],
-) -> String {
+/// What a page shows.
+pub struct Contents<'a> {
+    /// The set (at least one result).
+    pub results: &'a [Loaded],
+    /// A transport whose figures the others are given a multiple of.
+    pub reference: Option<&'a str>,
+    /// With two sets: the table of `compare A B`, and what a reader must
+    /// know to read its verdicts.
+    pub comparison: Option<(&'a Table, &'a str)>,
+    /// The codecs alone (a `codecs.json` beside the results), as a table.
+    pub codecs: Option<&'a Table>,
+    /// Every chart, a title and an SVG document each.
+    pub charts: &'a [(String, String)],
+}
+
+/// The page of `contents`.
+pub fn page(contents: &Contents) -> String {
+    let Contents {
+        results,
+        reference,
+        comparison,
+        codecs,
+        charts,
+    } = *contents;
     // The closed loops with one child are the ranking; fan-outs, fixed rates
     // and streams answer other questions and get tables of their own.
     let (ranked_set, others) = match by_kind(results) {
@@ -72,6 +87,10 @@ pub fn page(
         for line in note.lines() {
             let _ = writeln!(html, "<p>{}</p>", escape(line));
         }
+        plain_table(&mut html, table);
+    }
+    if let Some(table) = codecs {
+        html.push_str("<h2>The codecs alone</h2>\n");
         plain_table(&mut html, table);
     }
     let pivot = by_codec(results);

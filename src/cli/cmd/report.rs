@@ -3,6 +3,8 @@
 use super::CliError;
 use crate::cli::args::ReportArgs;
 use crate::cli::spec::UsageError;
+use crate::report::codecs::CodecsReport;
+use crate::report::results::CODECS_FILE;
 use crate::report::table::Table;
 use crate::report::{compare, html, plot, results};
 use std::path::Path;
@@ -59,7 +61,28 @@ pub fn write(
     out: &Path,
 ) -> anyhow::Result<()> {
     let charts = charts(loaded)?;
-    write_whole(out, &html::page(loaded, reference, comparison, &charts))
+    // A codecs.json beside the results (`ipc-bench codecs` into the same
+    // directory) joins the page.
+    let codecs_file = loaded
+        .first()
+        .and_then(|l| l.path.parent())
+        .map(|dir| dir.join(CODECS_FILE))
+        .filter(|file| file.is_file());
+    let codecs = match codecs_file {
+        Some(file) => Some(crate::report::codecs::table(
+            &CodecsReport::read(&file)?,
+            loaded,
+        )),
+        None => None,
+    };
+    let contents = html::Contents {
+        results: loaded,
+        reference,
+        comparison,
+        codecs: codecs.as_ref(),
+        charts: &charts,
+    };
+    write_whole(out, &html::page(&contents))
 }
 
 /// Every chart `plot` draws for the set, as (title, SVG document).
