@@ -83,6 +83,30 @@ fn column(dom: &str, name: &str) -> usize {
         .unwrap_or_else(|| panic!("no column {name} in {head}"))
 }
 
+/// The requests a page made, from Chromium's network log: those on the
+/// page's behalf (its site is the file's) for anything but a file or data.
+/// Chromium's own background requests belong to no page and are left out.
+fn page_requests(netlog: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(netlog).expect("chromium wrote its network log");
+    let log: serde_json::Value = serde_json::from_str(&text).expect("a whole network log");
+    let events = log["events"].as_array().expect("network events");
+    let mut urls: Vec<String> = events
+        .iter()
+        .filter_map(|event| {
+            let params = &event["params"];
+            let url = params["url"].as_str()?;
+            let site = |key: &str| params[key].as_str().unwrap_or("").to_string();
+            let for_the_file = site("site_for_cookies").contains("site=file://")
+                || site("network_isolation_key").starts_with("file://");
+            let elsewhere = !url.starts_with("file:") && !url.starts_with("data:");
+            (for_the_file && elsewhere).then(|| url.to_string())
+        })
+        .collect();
+    urls.sort();
+    urls.dedup();
+    urls
+}
+
 fn console_messages(log: &str) -> Vec<&str> {
     log.lines().filter(|l| l.contains(":CONSOLE")).collect()
 }
@@ -98,18 +122,47 @@ fn the_report_of_a_small_matrix_works_in_a_browser() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile");
+    let netlog = dir.path().join("netlog.json");
+    let netlog_flag = format!("--log-net-log={}", netlog.display());
+
+    // The checks must see a request and a script error when a page has
+    // them.
+    let probe = dir.path().join("probe.html");
+    std::fs::write(
+        &probe,
+        "<!DOCTYPE html><p>probe</p><img src=\"http://ipc-bench.invalid/a.png\">\
+         <script>noSuchFunction();</script>",
+    )
+    .unwrap();
+    let (_, log) = browse(
+        &browser,
+        &profile,
+        &format!("file://{}", probe.display()),
+        &["--dump-dom", &netlog_flag],
+    );
+    assert_eq!(
+        page_requests(&netlog),
+        ["http://ipc-bench.invalid/a.png"],
+        "the network log shows a page's request"
+    );
+    assert_eq!(console_messages(&log).len(), 1, "the error in:\n{log}");
+
+    // Four closed loops (the ranked table), a fan-out and the codecs alone
+    // (tables of their own).
     let results = dir.path().join("results");
+    let short = ["--rounds", "2", "--duration", "0.05", "--warmup", "0.01"];
     cmd(IPC_BENCH)
         .args(["matrix", "--transports", "spin,pipe", "--codecs", "json"])
-        .args(["--complexities", "raw-string,structured", "--rounds", "2"])
         .args([
-            "--duration",
-            "0.05",
-            "--warmup",
-            "0.01",
-            "--report",
-            "--results-dir",
+            "--complexities",
+            "raw-string,structured",
+            "--precision",
+            "0",
         ])
+        .args(short)
+        .arg("--report")
+        .arg("--results-dir")
         .arg(&results)
         .assert()
         .success();
@@ -117,6 +170,36 @@ fn the_report_of_a_small_matrix_works_in_a_browser() {
         results.join("report.html").is_file(),
         "matrix --report writes one"
     );
+    cmd(IPC_BENCH)
+        .args([
+            "run",
+            "--transport",
+            "pipe",
+            "--codec",
+            "json",
+            "--children",
+            "2",
+        ])
+        .args(["--precision", "0"])
+        .args(short)
+        .arg("--results-dir")
+        .arg(&results)
+        .assert()
+        .success();
+    cmd(IPC_BENCH)
+        .args(["codecs", "--codecs", "json", "--complexities", "structured"])
+        .args([
+            "--payload-bytes",
+            "32",
+            "--rounds",
+            "2",
+            "--budget",
+            "0.002",
+        ])
+        .arg("--results-dir")
+        .arg(&results)
+        .assert()
+        .success();
     let page = dir.path().join("report.html");
     cmd(IPC_BENCH)
         .arg("report")
@@ -130,17 +213,24 @@ fn the_report_of_a_small_matrix_works_in_a_browser() {
         assert!(!html.contains(attribute), "the page loads {attribute}…");
     }
     let url = format!("file://{}", page.display());
-    let profile = dir.path().join("profile");
 
-    let (dom, log) = browse(&browser, &profile, &url, &["--dump-dom"]);
+    let (dom, log) = browse(&browser, &profile, &url, &["--dump-dom", &netlog_flag]);
     assert!(dom.contains("data-ready=\"yes\""), "the script ran:\n{log}");
     assert_eq!(
         console_messages(&log),
         Vec::<&str>::new(),
         "console:\n{log}"
     );
+    assert_eq!(
+        page_requests(&netlog),
+        Vec::<String>::new(),
+        "the page asks the network for nothing"
+    );
     let cases = rows(&dom);
-    assert_eq!(cases.len(), 4, "a row per case");
+    assert_eq!(cases.len(), 4, "a row per closed loop");
+    for section in ["<h2>Fan-outs</h2>", "<h2>The codecs alone</h2>"] {
+        assert!(dom.contains(section), "{section} in the page");
+    }
 
     let rate = column(&dom, "Round trips/s");
     let (dom, log) = browse(
@@ -176,6 +266,34 @@ fn the_report_of_a_small_matrix_works_in_a_browser() {
         .map(|(_, cells)| cells[transport].clone())
         .collect();
     assert_eq!(shown, ["pipe", "pipe"], "the filter hides the others");
+
+    // Two sets: the second's page with the comparison.
+    let against = dir.path().join("against.html");
+    cmd(IPC_BENCH)
+        .arg("report")
+        .arg(&results)
+        .arg(&results)
+        .arg("--out")
+        .arg(&against)
+        .assert()
+        .success();
+    let (dom, log) = browse(
+        &browser,
+        &profile,
+        &format!("file://{}", against.display()),
+        &["--dump-dom"],
+    );
+    assert_eq!(
+        console_messages(&log),
+        Vec::<&str>::new(),
+        "console:\n{log}"
+    );
+    let comparison = dom
+        .split("<h2>Against the first set</h2>")
+        .nth(1)
+        .expect("the comparison in the page");
+    let verdicts = comparison.matches(">no change</td>").count();
+    assert_eq!(verdicts, 5, "a set against itself: {comparison}");
 
     for (name, size) in [("laptop", "1280,900"), ("phone", "390,844")] {
         let shot = dir.path().join(format!("{name}.png"));
@@ -224,4 +342,57 @@ fn report_refuses_an_empty_or_corrupt_directory_and_writes_nothing() {
     }
     let left: Vec<_> = std::fs::read_dir(&corrupt).unwrap().collect();
     assert_eq!(left.len(), 1, "only the corrupt file: {left:?}");
+}
+
+/// A directory holding only a codecs report (`ipc-bench codecs`) has a page
+/// of its own; a corrupt one is refused like a corrupt result, and a
+/// comparison needs results on both sides.
+#[test]
+fn a_codecs_report_alone_makes_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let codecs = dir.path().join("codecs");
+    cmd(IPC_BENCH)
+        .args(["codecs", "--codecs", "json", "--complexities", "structured"])
+        .args([
+            "--payload-bytes",
+            "32",
+            "--rounds",
+            "2",
+            "--budget",
+            "0.002",
+        ])
+        .arg("--results-dir")
+        .arg(&codecs)
+        .assert()
+        .success();
+    cmd(IPC_BENCH).arg("report").arg(&codecs).assert().success();
+    let page = std::fs::read_to_string(codecs.join("report.html")).unwrap();
+    assert!(page.contains("<h2>The codecs alone</h2>"), "{page}");
+    assert!(
+        page.contains("<figcaption>codecs</figcaption>"),
+        "its chart"
+    );
+    assert!(
+        !page.contains("<h2>Ranked</h2>"),
+        "no ranking without results"
+    );
+
+    let out = cmd(IPC_BENCH)
+        .arg("report")
+        .arg(&codecs)
+        .arg(&codecs)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("for AGAINST"), "{stderr}");
+
+    let corrupt = dir.path().join("corrupt");
+    std::fs::create_dir(&corrupt).unwrap();
+    std::fs::write(corrupt.join("codecs.json"), "{\"schema_version\": 1").unwrap();
+    let out = cmd(IPC_BENCH).arg("report").arg(&corrupt).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("for DIR"), "{stderr}");
+    assert!(!corrupt.join("report.html").exists());
 }

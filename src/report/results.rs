@@ -127,6 +127,24 @@ pub struct Loaded {
     pub result: BenchResult,
 }
 
+/// Whether a file in a results directory is a result: any `*.json` but
+/// the matrix summary and the codecs report.
+fn is_result_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "json")
+        && path
+            .file_name()
+            .is_some_and(|n| n != MATRIX_SUMMARY_FILE && n != CODECS_FILE)
+}
+
+/// Whether `dir` holds any result file.
+pub fn holds_results(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .any(|e| is_result_file(&e.path()))
+    })
+}
+
 /// Reads result files: each path a file, or a directory whose `*.json` files
 /// (not the matrix summary) are all results. Any unreadable, truncated,
 /// corrupt or newer-schema file is an error naming it.
@@ -139,11 +157,7 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
             let mut found: Vec<PathBuf> = std::fs::read_dir(path)
                 .with_context(|| format!("cannot list {}", path.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n != MATRIX_SUMMARY_FILE && n != CODECS_FILE)
-                })
+                .filter(|p| is_result_file(p))
                 .collect();
             found.sort();
             if found.is_empty() {

@@ -62,8 +62,13 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     after_the_table(&outcome);
     if args.report && !outcome.results.is_empty() {
         let page = args.common.results_dir.join("report.html");
-        let written =
-            super::report::write(&outcome.results, args.reference.as_deref(), None, &page);
+        let written = super::report::write(
+            &outcome.results,
+            None,
+            args.reference.as_deref(),
+            None,
+            &page,
+        );
         match written {
             Ok(()) => eprintln!("report: {}", page.display()),
             Err(e) => eprintln!("warning: no report: {e:#}"),

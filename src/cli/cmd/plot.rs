@@ -3,20 +3,8 @@
 use super::CliError;
 use crate::report::codecs::CodecsReport;
 use crate::report::results::CODECS_FILE;
-use crate::report::results::MATRIX_SUMMARY_FILE;
 use crate::report::{plot, results};
 use std::path::{Path, PathBuf};
-
-/// Whether `dir` holds result files (any `*.json` but the summaries).
-fn holds_results(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries.filter_map(|e| e.ok()).any(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.ends_with(".json") && name != MATRIX_SUMMARY_FILE && name != CODECS_FILE
-        })
-    })
-}
 
 pub fn plot(args: &crate::cli::args::PlotArgs) -> Result<(), CliError> {
     let out = args.out.clone().unwrap_or_else(|| {
@@ -43,7 +31,7 @@ pub fn plot(args: &crate::cli::args::PlotArgs) -> Result<(), CliError> {
             if has_report {
                 reports.push(report);
             }
-            if !has_report || holds_results(input) {
+            if !has_report || results::holds_results(input) {
                 inputs.push(input.clone());
             }
         } else {

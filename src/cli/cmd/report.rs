@@ -7,89 +7,151 @@ use crate::report::codecs::CodecsReport;
 use crate::report::results::CODECS_FILE;
 use crate::report::table::Table;
 use crate::report::{compare, html, plot, results};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn report(args: &ReportArgs) -> Result<(), CliError> {
     let a = readable_set(&args.input)?;
-    let (shown, comparison, dir) = match &args.against {
-        None => (a, None, &args.input),
+    let (shown, comparison) = match &args.against {
+        None => (a, None),
         Some(other) => {
             let b = readable_set(other)?;
-            let mismatch = compare::build_mismatch(&a, &b);
-            let pair = compare::pair(&a, &b, args.threshold);
+            if a.results.is_empty() || b.results.is_empty() {
+                return Err(UsageError(format!(
+                    "invalid value '{}' for AGAINST: comparing two sets needs result files in both, \
+                     and {} holds only a codecs report",
+                    other.display(),
+                    if a.results.is_empty() { &a.dir } else { &b.dir }.display()
+                ))
+                .into());
+            }
+            let mismatch = compare::build_mismatch(&a.results, &b.results);
+            let pair = compare::pair(&a.results, &b.results, args.threshold);
             let note = match mismatch {
                 Some(warning) => format!("warning: {warning}\n{}", pair.note),
                 None => pair.note,
             };
-            (b, Some((pair.table, note)), other)
+            (b, Some((pair.table, note)))
         }
     };
-    let out = args.out.clone().unwrap_or_else(|| dir.join("report.html"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| shown.dir.join("report.html"));
     let comparison = comparison
         .as_ref()
         .map(|(table, note)| (table, note.as_str()));
-    write(&shown, args.reference.as_deref(), comparison, &out).map_err(CliError::Failed)?;
+    write(
+        &shown.results,
+        shown.codecs.as_ref(),
+        args.reference.as_deref(),
+        comparison,
+        &out,
+    )
+    .map_err(CliError::Failed)?;
     println!("wrote {}", out.display());
     Ok(())
 }
 
-/// The result files of `dir`, or a usage error naming it. Nothing is
-/// written unless every file reads: a page of half a set would mislead.
-fn readable_set(dir: &Path) -> Result<Vec<results::Loaded>, CliError> {
+/// A directory's result files and its codecs report (at least one of the
+/// two).
+struct Set {
+    dir: PathBuf,
+    results: Vec<results::Loaded>,
+    codecs: Option<CodecsReport>,
+}
+
+/// The result files and codecs report of `dir`, or a usage error naming
+/// it. Nothing is written unless every file reads: a page of half a set
+/// would mislead.
+fn readable_set(dir: &Path) -> Result<Set, CliError> {
     let bad = |why: String| {
         UsageError(format!(
-            "invalid value '{}' for DIR: {why}; accepted: a directory of ipc-bench result files",
+            "invalid value '{}' for DIR: {why}; accepted: a directory of ipc-bench result files \
+             or a codecs report",
             dir.display()
         ))
     };
     if !dir.is_dir() {
         return Err(bad("not a directory".into()).into());
     }
-    let loaded = results::load(&[dir.to_path_buf()]).map_err(|e| bad(format!("{e:#}")))?;
-    if loaded.is_empty() {
+    let codecs_file = dir.join(CODECS_FILE);
+    let codecs = match codecs_file.is_file() {
+        true => Some(CodecsReport::read(&codecs_file).map_err(|e| bad(format!("{e:#}")))?),
+        false => None,
+    };
+    let results = match codecs.is_some() && !results::holds_results(dir) {
+        true => Vec::new(),
+        false => results::load(&[dir.to_path_buf()]).map_err(|e| bad(format!("{e:#}")))?,
+    };
+    if results.is_empty() && codecs.is_none() {
         return Err(bad("it holds no result files".into()).into());
     }
-    Ok(loaded)
+    Ok(Set {
+        dir: dir.to_path_buf(),
+        results,
+        codecs,
+    })
 }
 
-/// Writes the page of `loaded` (with the charts `plot` draws, and a
-/// comparison table with its note when there is one) to `out`.
+/// Writes the page of `loaded` and `codecs` (with the charts `plot` draws,
+/// and a comparison table with its note when there is one) to `out`.
 pub fn write(
     loaded: &[results::Loaded],
+    codecs: Option<&CodecsReport>,
     reference: Option<&str>,
     comparison: Option<(&Table, &str)>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let charts = charts(loaded)?;
-    // A codecs.json beside the results (`ipc-bench codecs` into the same
-    // directory) joins the page.
-    let codecs_file = loaded
-        .first()
-        .and_then(|l| l.path.parent())
-        .map(|dir| dir.join(CODECS_FILE))
-        .filter(|file| file.is_file());
-    let codecs = match codecs_file {
-        Some(file) => Some(crate::report::codecs::table(
-            &CodecsReport::read(&file)?,
-            loaded,
-        )),
-        None => None,
-    };
+    let charts = charts(loaded, codecs)?;
+    let codecs_table = codecs.map(|report| crate::report::codecs::table(report, loaded));
+    let docs = docs_link(out);
     let contents = html::Contents {
         results: loaded,
         reference,
         comparison,
-        codecs: codecs.as_ref(),
+        codecs: codecs.zip(codecs_table.as_ref()),
         charts: &charts,
+        docs: docs.as_deref(),
     };
     write_whole(out, &html::page(&contents))
 }
 
+/// The chapter on reading a figure, relative to the page, when the page is
+/// written inside a checkout of ipc-bench (as `results/reference/` is):
+/// the link then works wherever the checkout is, and a page sent elsewhere
+/// names the chapter instead.
+fn docs_link(out: &Path) -> Option<String> {
+    let dir = std::path::absolute(out).ok()?.parent()?.to_path_buf();
+    let mut up = String::new();
+    for ancestor in dir.ancestors() {
+        let chapter = ancestor.join("docs").join("how-sure.md");
+        let ours = std::fs::read_to_string(ancestor.join("Cargo.toml"))
+            .is_ok_and(|manifest| manifest.contains("name = \"ipc-bench\""));
+        if ours && chapter.is_file() {
+            return Some(format!("{up}docs/how-sure.md"));
+        }
+        up.push_str("../");
+    }
+    None
+}
+
 /// Every chart `plot` draws for the set, as (title, SVG document).
-fn charts(loaded: &[results::Loaded]) -> anyhow::Result<Vec<(String, String)>> {
+fn charts(
+    loaded: &[results::Loaded],
+    codecs: Option<&CodecsReport>,
+) -> anyhow::Result<Vec<(String, String)>> {
     let dir = tempfile::tempdir()?;
+    let mut paths = match loaded.is_empty() {
+        true => Vec::new(),
+        false => plot::write_all(loaded, dir.path())?,
+    };
+    if let Some(report) = codecs {
+        let path = dir.path().join("codecs.svg");
+        plot::codecs_chart(report, &path)?;
+        paths.push(path);
+    }
     let mut charts = Vec::new();
-    for path in plot::write_all(loaded, dir.path())? {
+    for path in paths {
         let title = path
             .file_stem()
             .map_or(String::new(), |s| s.to_string_lossy().replace('-', " "));
