@@ -126,6 +126,7 @@ results-mechanisms rounds="10":
         --reference stdio --results-dir "$out/stdio" --format markdown > "$out.stdio.tmp"
     mv "$out.stdio.tmp" "$out/stdio/table.md"
     just readme-results
+    just reports
 
 # The serialization question into results/reference/{codecs,shapes}/ (part of `results`): every codec × shape alone at 32 B, 1 KiB and 64 KiB, then every shape through raw-sync (spin) and unix-socket across cores at 32 B and 64 KiB
 results-codecs rounds="10":
@@ -148,6 +149,16 @@ results-codecs rounds="10":
     # The codecs alone beside their round trips: what docs/codecs.md's "Choosing a format" shows.
     "$bench" compare "$out/codecs/codecs.json" "$out/shapes" --format markdown > "$out/shapes/formats.md"
     just readme-results
+    just reports
+
+# The page of every reference set (report.html in results/reference/ and in each of its directories), from the committed result files (part of `results`)
+reports:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release --features full --bin ipc-bench
+    for dir in results/reference results/reference/*/; do
+        target/release/ipc-bench report "$dir" --out "${dir%/}/report.html"
+    done
 
 # Regenerate the results tables in docs/ from results/reference/
 readme-results:

@@ -152,7 +152,8 @@ pub struct MatrixArgs {
     #[arg(long, default_value = "table", value_parser = enum_parser::<Format>("format", "--format"))]
     pub format: Format,
     /// Also write report.html, one self-contained page of the results, into
-    /// the results directory at the end.
+    /// the results directory at the end (the bare `ipc-bench`, with no
+    /// command, always does).
     #[arg(long)]
     pub report: bool,
 }

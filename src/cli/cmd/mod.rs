@@ -136,7 +136,13 @@ pub fn main() -> ExitCode {
         Some(Command::Report(args)) => report::report(&args),
         Some(Command::Clean(args)) => clean::clean(args.dry_run),
         Some(Command::Doctor(args)) => doctor::doctor(&args),
-        None => matrix::matrix(&cli.matrix),
+        // The bare command is the main job: the default matrix, its table,
+        // and its page to look at.
+        None => {
+            let mut args = cli.matrix;
+            args.report = true;
+            matrix::matrix(&args)
+        }
     })
 }
 

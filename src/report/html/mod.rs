@@ -137,14 +137,50 @@ fn ranked_section(html: &mut String, results: &[Loaded], reference: Option<&str>
         (main, _) if main.is_empty() => (results.to_vec(), Vec::new()),
         split => split,
     };
-    let (table, rows) = ranked(&ranked_set, reference);
-    html.push_str("<h2>Ranked</h2>\n");
+    let (mut table, rows) = ranked(&ranked_set, reference);
+    html.push_str("<h2 id=\"ranking\">Ranked</h2>\n");
+    let shared = take_shared_columns(&mut table);
+    if !shared.is_empty() {
+        let shared: Vec<String> = shared
+            .iter()
+            .map(|(name, value)| format!("{} {}", escape(name), escape(value)))
+            .collect();
+        let _ = writeln!(html, "<p>Every case: {}.</p>", shared.join(" · "));
+    }
     filters(html, &table);
     ranked_table(html, &table, &rows);
     for (title, set) in others {
         let _ = writeln!(html, "<h2>{title}</h2>");
-        plain_table(html, &ranked(&set, None).0);
+        let mut table = ranked(&set, None).0;
+        take_shared_columns(&mut table);
+        plain_table(html, &table);
     }
+}
+
+/// Takes out of `table` each describing column (transport, codec, shape,
+/// payload, placement, traffic, build) whose rows all say the same, and
+/// returns them as (header, value): said once above the table, they leave
+/// room for the figures, which matters on a phone.
+fn take_shared_columns(table: &mut Table) -> Vec<(String, String)> {
+    if table.rows.len() < 2 {
+        return Vec::new();
+    }
+    let mut shared = Vec::new();
+    let mut column = 0;
+    while column < table.headers.len() {
+        let name = table.headers[column].as_str();
+        let describes = FILTERED.contains(&name) || name == "Build";
+        let first = table.rows[0][column].text.clone();
+        if describes && table.rows.iter().all(|r| r[column].text == first) {
+            shared.push((table.headers.remove(column), first));
+            for row in &mut table.rows {
+                row.remove(column);
+            }
+        } else {
+            column += 1;
+        }
+    }
+    shared
 }
 
 /// The closed loops with one child, and the fan-outs, fixed rates and
@@ -582,6 +618,23 @@ mod tests {
             "throughput changed 1.5–28.7× inside round 1–6 (fastest against slowest 100 ms)"
         );
         assert_eq!(with_ranges(&["steal 3.5 %."]), "steal 3.5 %.");
+    }
+
+    #[test]
+    fn columns_every_row_shares_are_said_once() {
+        let mut table = Table::new(["Rank", "Transport", "Payload", "Round trips/s"]);
+        for (rank, transport) in [("1", "spin"), ("2", "pipe")] {
+            table.rows.push(vec![
+                Entry::text(rank),
+                Entry::text(transport),
+                Entry::text("32 B"),
+                Entry::text("1 k"),
+            ]);
+        }
+        let shared = take_shared_columns(&mut table);
+        assert_eq!(shared, [("Payload".to_string(), "32 B".to_string())]);
+        assert_eq!(table.headers, ["Rank", "Transport", "Round trips/s"]);
+        assert!(table.rows.iter().all(|r| r.len() == 3));
     }
 
     #[test]
