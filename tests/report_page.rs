@@ -109,6 +109,24 @@ fn page_requests(netlog: &Path) -> Vec<String> {
     urls
 }
 
+/// A codecs report of one small case, in `dir`.
+fn tiny_codecs_report(dir: &Path) {
+    cmd(IPC_BENCH)
+        .args(["codecs", "--codecs", "json", "--complexities", "structured"])
+        .args([
+            "--payload-bytes",
+            "32",
+            "--rounds",
+            "2",
+            "--budget",
+            "0.002",
+        ])
+        .arg("--results-dir")
+        .arg(dir)
+        .assert()
+        .success();
+}
+
 fn console_messages(log: &str) -> Vec<&str> {
     log.lines().filter(|l| l.contains(":CONSOLE")).collect()
 }
@@ -188,20 +206,7 @@ fn the_report_of_a_small_matrix_works_in_a_browser() {
         .arg(&results)
         .assert()
         .success();
-    cmd(IPC_BENCH)
-        .args(["codecs", "--codecs", "json", "--complexities", "structured"])
-        .args([
-            "--payload-bytes",
-            "32",
-            "--rounds",
-            "2",
-            "--budget",
-            "0.002",
-        ])
-        .arg("--results-dir")
-        .arg(&results)
-        .assert()
-        .success();
+    tiny_codecs_report(&results);
     let page = dir.path().join("report.html");
     cmd(IPC_BENCH)
         .arg("report")
@@ -355,20 +360,7 @@ fn report_refuses_an_empty_or_corrupt_directory_and_writes_nothing() {
 fn a_codecs_report_alone_makes_a_page() {
     let dir = tempfile::tempdir().unwrap();
     let codecs = dir.path().join("codecs");
-    cmd(IPC_BENCH)
-        .args(["codecs", "--codecs", "json", "--complexities", "structured"])
-        .args([
-            "--payload-bytes",
-            "32",
-            "--rounds",
-            "2",
-            "--budget",
-            "0.002",
-        ])
-        .arg("--results-dir")
-        .arg(&codecs)
-        .assert()
-        .success();
+    tiny_codecs_report(&codecs);
     cmd(IPC_BENCH).arg("report").arg(&codecs).assert().success();
     let page = std::fs::read_to_string(codecs.join("report.html")).unwrap();
     assert!(page.contains("<h2>The codecs alone</h2>"), "{page}");

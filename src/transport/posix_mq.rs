@@ -116,6 +116,21 @@ fn is_ours(name: &str) -> bool {
     })
 }
 
+/// Whether a queue named like ours has the owner and mode `open` gives
+/// ours: this user's, readable and writable by it alone. A look-alike name
+/// of another user's, or of a queue opened to others, is left alone.
+fn made_by_us(path: &std::path::Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => Ok(meta.file_type().is_file()
+            && meta.uid() == super::stale::effective_uid()
+            && meta.mode() & 0o777 == 0o600),
+        // Gone already (its owner removed it meanwhile): nothing to sweep.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 fn mq_error(context: &'static str) -> impl FnOnce(Errno) -> TransportError {
     move |errno| TransportError::Io {
         context,
@@ -355,7 +370,7 @@ impl Transport for PosixMq {
             else {
                 continue;
             };
-            if super::stale::process_exists(pid) {
+            if super::stale::process_exists(pid) || !made_by_us(&entry.path())? {
                 continue;
             }
             if !dry_run {
@@ -368,5 +383,57 @@ impl Transport for PosixMq {
             });
         }
         Ok(stale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sweep takes a dead process's queue of ours and leaves one named
+    /// the same way that others may open (where the queues' file system is
+    /// mounted, as it is on most Linux machines; elsewhere it says so).
+    #[test]
+    fn the_sweep_removes_only_queues_it_can_prove_are_ours() {
+        if std::fs::read_dir("/dev/mqueue").is_err() {
+            eprintln!("skipped: /dev/mqueue is not mounted");
+            return;
+        }
+        // No process has this pid: pids stop at 2^22 on Linux.
+        let dead = 4_194_304 + 7;
+        let stem = format!(
+            "{NAME_PREFIX}{dead}-{}",
+            super::super::stale::random_suffix()
+        );
+        let (ours, open_to_others) = (format!("{stem}-p2c"), format!("{stem}-c2p"));
+        let attr = MqAttr::new(0, 1, 8, 0);
+        let flags = MQ_OFlag::O_RDWR | MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL;
+        let user_only = Mode::S_IRUSR | Mode::S_IWUSR;
+        let shared = user_only | Mode::S_IRGRP | Mode::S_IROTH;
+        // The process umask may only take bits away, never add them.
+        let ours_q = mq_open(ours.as_str(), flags, user_only, Some(&attr)).unwrap();
+        let other_q = mq_open(open_to_others.as_str(), flags, shared, Some(&attr)).unwrap();
+        let other_path = std::path::Path::new("/dev/mqueue").join(&open_to_others[1..]);
+        std::fs::set_permissions(
+            &other_path,
+            std::os::unix::fs::PermissionsExt::from_mode(0o644),
+        )
+        .unwrap();
+        mq_close(ours_q).unwrap();
+        mq_close(other_q).unwrap();
+
+        let swept = PosixMq::sweep_stale(false).unwrap();
+        let left = std::path::Path::new("/dev/mqueue")
+            .join(&ours[1..])
+            .exists();
+        let kept = other_path.exists();
+        let _ = mq_unlink(ours.as_str());
+        let _ = mq_unlink(open_to_others.as_str());
+        assert!(!left, "our dead process's queue was swept: {swept:?}");
+        assert!(
+            swept.iter().all(|s| s.path != other_path),
+            "a queue open to others is not ours: {swept:?}"
+        );
+        assert!(kept, "and it survives");
     }
 }

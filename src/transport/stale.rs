@@ -142,7 +142,7 @@ pub fn process_exists(_pid: u32) -> bool {
 }
 
 #[cfg(unix)]
-fn effective_uid() -> u32 {
+pub(super) fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
 }
