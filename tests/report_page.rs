@@ -58,8 +58,10 @@ fn browse(browser: &Path, profile: &Path, url: &str, extra: &[&str]) -> (String,
 /// The rows of the ranked table in a dumped DOM: whether each is hidden,
 /// and its cells' sort values.
 fn rows(dom: &str) -> Vec<(bool, Vec<String>)> {
-    // Each case's row holds a table of its rounds: rows are found by class.
+    // Each case's row holds a table of its rounds: rows are found by class,
+    // up to the next section (the fan-outs' rows have the class too).
     let table = dom.split("id=\"ranked\"").nth(1).expect("the ranked table");
+    let table = table.split("<h2").next().unwrap_or(table);
     table
         .split("<tr class=\"case\"")
         .skip(1)
@@ -238,6 +240,14 @@ fn the_report_of_a_small_matrix_works_in_a_browser() {
     for section in ["<h2>Fan-outs</h2>", "<h2>The codecs alone</h2>"] {
         assert!(dom.contains(section), "{section} in the page");
     }
+    let fan_outs = dom.split("<h2>Fan-outs</h2>").nth(1).unwrap();
+    let fan_outs = fan_outs.split("<h2").next().unwrap();
+    assert_eq!(
+        fan_outs.matches("<tr class=\"case\"><td").count(),
+        1,
+        "the fan-out's row: {fan_outs}"
+    );
+    assert!(fan_outs.contains("<details>"), "opens its details");
 
     let rate = column(&dom, "Round trips/s");
     let (dom, log) = browse(

@@ -85,6 +85,8 @@ pub struct Config {
     pub runtime: Runtime,
 }
 
+// Only the transport itself (built with the feature) names its variants.
+#[cfg(feature = "tokio")]
 impl Config {
     /// The label's variant: `unix`, `tcp`, `unix-multi-thread`, `tcp-multi-thread`.
     fn variant(self) -> &'static str {

@@ -148,12 +148,12 @@ fn ranked_section(html: &mut String, results: &[Loaded], reference: Option<&str>
         let _ = writeln!(html, "<p>Every case: {}.</p>", shared.join(" · "));
     }
     filters(html, &table);
-    ranked_table(html, &table, &rows);
+    case_table(html, &table, &rows, Some("ranked"));
     for (title, set) in others {
         let _ = writeln!(html, "<h2>{title}</h2>");
-        let mut table = ranked(&set, None).0;
+        let (mut table, rows) = ranked(&set, None);
         take_shared_columns(&mut table);
-        plain_table(html, &table);
+        case_table(html, &table, &rows, None);
     }
 }
 
@@ -457,10 +457,15 @@ fn filters(html: &mut String, table: &Table) {
     html.push_str("</form>\n");
 }
 
-/// The table, each cell with its value for sorting, and each row's first
-/// cell holding the case's details.
-fn ranked_table(html: &mut String, table: &Table, rows: &[&BenchResult]) {
-    html.push_str("<table id=\"ranked\" class=\"sortable\">\n");
+/// A table of cases, each cell with its value for sorting, and each row's
+/// first cell holding the case's details; `id` names the ranked one, which
+/// the filters and the address's view act on.
+fn case_table(html: &mut String, table: &Table, rows: &[&BenchResult], id: Option<&str>) {
+    let id = id.map_or(String::new(), |id| format!(" id=\"{id}\""));
+    let _ = writeln!(
+        html,
+        "<div class=\"wide\"><table{id} class=\"sortable cases\">"
+    );
     header_row(html, table);
     for (row, result) in table.rows.iter().zip(rows) {
         html.push_str("<tr class=\"case\">");
@@ -469,11 +474,11 @@ fn ranked_table(html: &mut String, table: &Table, rows: &[&BenchResult]) {
         }
         html.push_str("</tr>\n");
     }
-    html.push_str("</tbody>\n</table>\n");
+    html.push_str("</tbody>\n</table></div>\n");
 }
 
-/// A table without filters or details (fan-outs, comparison, pivot,
-/// codecs), sortable by its headers.
+/// A table of other rows than cases (comparison, pivot, codecs), sortable
+/// by its headers.
 fn plain_table(html: &mut String, table: &Table) {
     html.push_str("<div class=\"wide\"><table class=\"sortable\">\n");
     header_row(html, table);
