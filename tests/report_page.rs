@@ -25,9 +25,13 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// Runs Chromium headless on `url` with `extra` flags: its stdout (the DOM
-/// with `--dump-dom`) and stderr (its log, console messages included).
+/// with `--dump-dom`) and stderr (its log, console messages included). A
+/// browser that has not finished within a minute is killed and the test
+/// fails, rather than hang.
 fn browse(browser: &Path, profile: &Path, url: &str, extra: &[&str]) -> (String, String) {
-    let out = Command::new(browser)
+    let outputs = tempfile::tempdir().unwrap();
+    let (stdout, stderr) = (outputs.path().join("out"), outputs.path().join("err"));
+    let mut child = Command::new(browser)
         .args([
             "--headless",
             "--no-sandbox",
@@ -47,12 +51,24 @@ fn browse(browser: &Path, profile: &Path, url: &str, extra: &[&str]) -> (String,
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
         .arg(url)
-        .output()
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
         .expect("chromium runs");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium did not finish {url} within 60 s:\n{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let read = |path: &Path| String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+    (read(&stdout), read(&stderr))
 }
 
 /// The rows of the ranked table in a dumped DOM: whether each is hidden,
@@ -420,4 +436,41 @@ fn the_bare_command_writes_its_page() {
     );
     let html = std::fs::read_to_string(&page).unwrap();
     assert_eq!(html.matches("<tr class=\"case\">").count(), 1, "{html}");
+}
+
+/// A `report.html` the tool did not write is never replaced: the page is
+/// refused with a message naming it, and the file keeps its bytes. A page
+/// it wrote is replaced.
+#[test]
+fn a_users_own_report_html_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_codecs_report(dir.path());
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, "<html>my own notes</html>").unwrap();
+    let out = cmd(IPC_BENCH)
+        .arg("report")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("not a page ipc-bench wrote"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&page).unwrap(),
+        "<html>my own notes</html>"
+    );
+    std::fs::remove_file(&page).unwrap();
+    for _ in 0..2 {
+        cmd(IPC_BENCH)
+            .arg("report")
+            .arg(dir.path())
+            .assert()
+            .success();
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(left.is_empty(), "no temporary file left: {left:?}");
 }

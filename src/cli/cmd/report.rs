@@ -160,6 +160,27 @@ fn charts(
     Ok(charts)
 }
 
+/// An existing file at `path` is replaced only when it is a page this tool
+/// wrote (its head carries [`html::GENERATOR_MARK`]): a `report.html` of the
+/// user's own in a results directory survives.
+fn refuse_to_replace_a_foreign_file(path: &Path) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    match std::fs::File::open(path) {
+        Ok(file) => file.take(4096).read_to_end(&mut head).map(|_| ())?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    }
+    if String::from_utf8_lossy(&head).contains(html::GENERATOR_MARK) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} exists and is not a page ipc-bench wrote; it is left as it is (move it, or write \
+         the page elsewhere with --out)",
+        path.display()
+    )
+}
+
 /// Writes `text` to `path` through a temporary file beside it, so that a
 /// failure leaves no half-written page (and the page gets the usual
 /// permissions, not a temporary file's).
@@ -168,6 +189,7 @@ fn write_whole(path: &Path, text: &str) -> anyhow::Result<()> {
     let name = path
         .file_name()
         .with_context(|| format!("{} names no file", path.display()))?;
+    refuse_to_replace_a_foreign_file(path)?;
     let partial = path.with_file_name(format!(
         ".{}.{}.partial",
         name.to_string_lossy(),

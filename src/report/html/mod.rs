@@ -59,6 +59,10 @@ pub struct Contents<'a> {
     pub docs: Option<&'a str>,
 }
 
+/// What every page carries in its head, so that a file can be told to be
+/// one of ours before it is replaced.
+pub const GENERATOR_MARK: &str = r#"<meta name="generator" content="ipc-bench">"#;
+
 /// The page of `contents`.
 pub fn page(contents: &Contents) -> String {
     let Contents {
@@ -586,6 +590,7 @@ const HEAD: &str = concat!(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta name="generator" content="ipc-bench">
 <title>ipc-bench results</title>
 <style>
 "#,
