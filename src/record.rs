@@ -15,7 +15,9 @@ use crate::measure::stats::LatencySummary;
 use crate::measure::traffic::Traffic;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 3;
+/// Version 4: rounds may be set aside (`set_aside`), and kept rounds are
+/// read against their class's pace (`pace`).
+pub const SCHEMA_VERSION: u32 = 4;
 /// The oldest schema this version still reads (version 1: one round, no
 /// samples, no interval).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
@@ -60,9 +62,19 @@ pub struct BenchResult {
     /// own warm-up and its own measured phase.
     #[serde(default)]
     pub rounds: usize,
-    /// One entry per round.
+    /// One entry per round, the rounds set aside included.
     #[serde(default)]
     pub samples: Vec<Sample>,
+    /// Rounds kept in `samples` but left out of the figures (see
+    /// [`Sample::set_aside`]); `rounds` does not count them.
+    #[serde(default)]
+    pub rounds_set_aside: usize,
+    /// The class of transports this case's pace was read from (cases whose
+    /// rounds sped up and slowed down together over the run), numbered from
+    /// 1, with its members' transport labels; null outside a matrix, for a
+    /// fixed rate, or when the run had too few cases to tell.
+    #[serde(default)]
+    pub pace_class: Option<PaceClass>,
     /// The median over rounds. At a fixed rate: the rate achieved, at most
     /// the offered one.
     pub round_trips_per_sec: f64,
@@ -182,6 +194,54 @@ pub struct Sample {
     /// Where the round's wall time went; null in older files.
     #[serde(default)]
     pub phases: Option<RoundPhases>,
+    /// The longest the loop was held up at once in the measured phase
+    /// (past a 100 ms interval's end, or past a fixed rate's due time,
+    /// before it next read the clock): a stopped process, a debugger or a
+    /// host pause shows here. Null in older files.
+    #[serde(default)]
+    pub longest_hold_secs: Option<f64>,
+    /// How fast the machine ran for this round's class of transports while
+    /// it ran, against the class's usual pace over the run (1: usual, 0.5:
+    /// half speed), read from the other cases' rounds of the same moments;
+    /// null when too few of them ran near it, or for a fixed rate.
+    #[serde(default)]
+    pub pace: Option<f64>,
+    /// Why this round is left out of the figures, when it is.
+    #[serde(default)]
+    pub set_aside: Option<SetAside>,
+}
+
+impl Sample {
+    /// The round's throughput at its class's usual pace (the measured rate
+    /// divided by the pace at its time), or `None` when it is set aside:
+    /// what the median, the interval and every comparison are made of.
+    pub fn kept_rate(&self) -> Option<f64> {
+        match self.set_aside {
+            Some(_) => None,
+            None => Some(self.round_trips_per_sec / self.pace.unwrap_or(1.0)),
+        }
+    }
+}
+
+/// Why a round is kept in its result file but left out of its figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SetAside {
+    /// It ran in a slow spell: its class of transports ran well below its
+    /// usual pace while it ran.
+    Spell,
+    /// The loop was held up at once for a good part of the round (a
+    /// stopped process, a debugger, a host pause).
+    Paused,
+}
+
+impl SetAside {
+    pub fn name(self) -> &'static str {
+        match self {
+            SetAside::Spell => "slow spell",
+            SetAside::Paused => "paused",
+        }
+    }
 }
 
 /// Where one round's wall time went, in seconds: only `measure_secs` is
@@ -246,9 +306,10 @@ impl BenchResult {
         format!("{stem}.json")
     }
 
-    /// Each round's throughput.
+    /// Each kept round's throughput at its class's usual pace (see
+    /// [`Sample::kept_rate`]): what the figures are made of.
     pub fn rates(&self) -> Vec<f64> {
-        self.samples.iter().map(|s| s.round_trips_per_sec).collect()
+        self.samples.iter().filter_map(Sample::kept_rate).collect()
     }
 
     /// At a fixed rate, the lowest and highest of the rounds' own p99 from
@@ -327,6 +388,15 @@ impl Interval {
         }
         ((centre - self.lo).max(self.hi - centre) / centre).abs()
     }
+}
+
+/// A class of transports whose rounds moved together over a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaceClass {
+    /// 1, 2, ...: the same number in every result of the run.
+    pub number: usize,
+    /// The transport labels of its cases, sorted, each once.
+    pub transports: Vec<String>,
 }
 
 /// One of two groups a case's rounds fell into.

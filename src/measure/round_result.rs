@@ -69,6 +69,9 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
         intervals_per_sec: measurement.intervals.clone(),
         codec_ns_per_round_trip: facts.codec_ns,
         phases: Some(facts.phases),
+        longest_hold_secs: Some(measurement.longest_hold.as_secs_f64()),
+        pace: None,
+        set_aside: None,
     };
     BenchResult {
         schema_version: crate::record::SCHEMA_VERSION,
@@ -88,6 +91,8 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
         round_trips: measurement.round_trips,
         rounds: 1,
         samples: vec![sample],
+        rounds_set_aside: 0,
+        pace_class: None,
         round_trips_per_sec: rate,
         round_trips_per_sec_ci95: None,
         ci_coverage: None,

@@ -9,6 +9,8 @@ pub mod html;
 pub mod plot;
 pub mod results;
 pub mod series;
+pub mod pace;
+pub mod spells;
 pub mod stopping;
 pub mod summary;
 pub mod table;

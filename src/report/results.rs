@@ -78,6 +78,9 @@ impl BenchResult {
             intervals_per_sec: Vec::new(),
             codec_ns_per_round_trip: None,
             phases: None,
+            longest_hold_secs: None,
+            pace: None,
+            set_aside: None,
         }];
         self.warnings
             .push("a version-1 result: one round, so no interval".to_string());

@@ -5,7 +5,7 @@
 use crate::measure::environment::Environment;
 use crate::measure::runner::Round;
 use crate::measure::stats::LatencyRecorder;
-use crate::record::BenchResult;
+use crate::record::{BenchResult, PaceClass, Sample, SetAside};
 use crate::report::estimate::{median, median_interval, Stop};
 use crate::report::stopping::{two_modes, StoppingRule};
 
@@ -44,16 +44,41 @@ impl RunInfo {
     }
 }
 
+/// A round held up at once for this share of its planned measured phase
+/// was paused (see [`paused`]) ...
+const PAUSE_SHARE: f64 = 0.2;
+/// ... or for this long, whatever its length ...
+const PAUSE_LONGEST_SECS: f64 = 1.0;
+/// ... but never for less than this: a scheduler's time slice (a few
+/// milliseconds) or a VM's usual hiccup is part of what a round measures.
+const PAUSE_SHORTEST_SECS: f64 = 0.05;
+
+/// Whether a round was paused: its loop held up at once (a stopped
+/// process, a debugger, a host pause) for [`PAUSE_SHARE`] of the measured
+/// phase it was planned to have, between [`PAUSE_SHORTEST_SECS`] and
+/// [`PAUSE_LONGEST_SECS`]. Its figure would be the pause's, not the
+/// transport's.
+pub fn paused(longest_hold_secs: Option<f64>, planned_secs: f64) -> bool {
+    let limit = (PAUSE_SHARE * planned_secs).clamp(PAUSE_SHORTEST_SECS, PAUSE_LONGEST_SECS);
+    longest_hold_secs.is_some_and(|hold| hold >= limit)
+}
+
 /// The rounds of one case so far.
 #[derive(Clone, Default)]
 pub struct Series {
     rounds: Vec<BenchResult>,
+    /// Each round's latency histograms (from the send, from the due time)
+    /// as buckets, to merge the kept rounds' again when a round is set
+    /// aside or taken back after it landed.
+    round_latency: Vec<[Vec<[u64; 2]>; 2]>,
     /// Why no more rounds came, once that is known, and the rule it followed.
     stop: Option<(Stop, StoppingRule)>,
     /// The round count of the next look (0: the rule's first).
     next_look: usize,
     latency: Option<LatencyRecorder>,
     latency_from_intended: Option<LatencyRecorder>,
+    /// The class its pace was read from, once the model has run.
+    pace_class: Option<PaceClass>,
 }
 
 /// Adds `round`'s histogram, if any, to `all`.
@@ -67,13 +92,108 @@ fn merge_into(all: &mut Option<LatencyRecorder>, round: Option<&LatencyRecorder>
 }
 
 impl Series {
-    pub fn push(&mut self, round: Round) {
-        merge_into(&mut self.latency, round.latency.as_ref());
-        merge_into(
-            &mut self.latency_from_intended,
-            round.latency_from_intended.as_ref(),
-        );
+    /// Adds a round; one that was paused is set aside at once.
+    pub fn push(&mut self, mut round: Round) {
+        let planned = round.result.requested_duration_secs;
+        for sample in &mut round.result.samples {
+            if paused(sample.longest_hold_secs, planned) {
+                sample.set_aside = Some(SetAside::Paused);
+            }
+        }
+        let kept = round.result.samples.iter().all(|s| s.set_aside.is_none());
+        if kept {
+            merge_into(&mut self.latency, round.latency.as_ref());
+            merge_into(
+                &mut self.latency_from_intended,
+                round.latency_from_intended.as_ref(),
+            );
+        }
+        let buckets = |l: Option<&LatencyRecorder>| l.map(|l| l.buckets()).unwrap_or_default();
+        self.round_latency.push([
+            buckets(round.latency.as_ref()),
+            buckets(round.latency_from_intended.as_ref()),
+        ]);
         self.rounds.push(round.result);
+    }
+
+    /// The last round's sample, if any.
+    pub fn last_sample(&self) -> Option<&Sample> {
+        self.rounds.last()?.samples.first()
+    }
+
+    /// Every round, for the pace model: the middle of its measured phase
+    /// (seconds since the Unix epoch) and its measured throughput. Paused
+    /// rounds are left out (`None`): their figure is the pause's.
+    pub fn timed_rounds(&self) -> Vec<Option<(f64, f64)>> {
+        self.rounds
+            .iter()
+            .flat_map(|r| r.samples.iter())
+            .map(|s| {
+                if s.set_aside == Some(SetAside::Paused) {
+                    return None;
+                }
+                let at = humantime::parse_rfc3339(&s.started).ok()?;
+                let secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
+                Some((secs + s.duration_secs / 2.0, s.round_trips_per_sec))
+            })
+            .collect()
+    }
+
+    /// Sets each round's pace and whether it ran in a slow spell (one
+    /// entry per round, in order); a paused round stays set aside. When a
+    /// round is set aside or taken back, the kept rounds' latency is merged
+    /// again, and a case that had stopped with too few kept rounds goes on.
+    pub fn set_paces(&mut self, paces: &[(Option<f64>, bool)], rule: StoppingRule) {
+        let mut flipped = false;
+        for (round, &(pace, spell)) in self.rounds.iter_mut().zip(paces) {
+            for sample in &mut round.samples {
+                sample.pace = pace;
+                if sample.set_aside == Some(SetAside::Paused) {
+                    continue;
+                }
+                let aside = spell.then_some(SetAside::Spell);
+                flipped |= sample.set_aside != aside;
+                sample.set_aside = aside;
+            }
+        }
+        if flipped {
+            self.merge_kept_latency();
+        }
+        let reopen = matches!(self.stop, Some((Stop::Precise | Stop::Planned, _)))
+            && self.kept() < rule.min_rounds;
+        if reopen {
+            self.stop = None;
+            self.next_look = 0;
+        }
+    }
+
+    /// The class its pace was read from.
+    pub fn set_pace_class(&mut self, class: Option<PaceClass>) {
+        self.pace_class = class;
+    }
+
+    /// Merges the kept rounds' latency histograms afresh.
+    fn merge_kept_latency(&mut self) {
+        self.latency = None;
+        self.latency_from_intended = None;
+        for (round, [sent, due]) in self.rounds.iter().zip(&self.round_latency) {
+            if round.samples.iter().any(|s| s.set_aside.is_some()) {
+                continue;
+            }
+            let from = |b: &Vec<[u64; 2]>| (!b.is_empty()).then(|| LatencyRecorder::from_buckets(b));
+            merge_into(&mut self.latency, from(sent).as_ref());
+            merge_into(&mut self.latency_from_intended, from(due).as_ref());
+        }
+    }
+
+    /// Rounds kept for the figures.
+    pub fn kept(&self) -> usize {
+        self.rates().len()
+    }
+
+    /// Rounds set aside.
+    pub fn set_aside(&self) -> usize {
+        self.len() - self.kept()
     }
 
     /// Records why the case got no more rounds, under `rule`.
@@ -87,12 +207,14 @@ impl Series {
         if self.stop.is_some() {
             return;
         }
-        let n = self.len();
-        let due = match self.next_look {
-            0 => rule.min_rounds,
-            n => n,
-        };
-        if n < due {
+        let n = self.kept();
+        // Rounds set aside are replaced, but not without end: a case whose
+        // class stays in a spell stops at twice its most rounds.
+        if self.len() >= 2 * rule.max_rounds.max(rule.min_rounds) {
+            self.stop = Some((Stop::MaxRounds, rule));
+            return;
+        }
+        if !self.due_for_look(rule) {
             return;
         }
         match rule.decide(&self.rates()) {
@@ -105,29 +227,25 @@ impl Series {
         }
     }
 
+    /// Whether the kept rounds have reached the next look of `rule`.
+    pub fn due_for_look(&self, rule: StoppingRule) -> bool {
+        let due = match self.next_look {
+            0 => rule.min_rounds,
+            n => n,
+        };
+        self.stop.is_none() && self.kept() >= due
+    }
+
     /// Why the case got no more rounds, once known.
     pub fn stop(&self) -> Option<Stop> {
         self.stop.map(|(stop, _)| stop)
     }
 
-    /// Every round's start (seconds since the Unix epoch) and throughput.
-    pub fn timed_rates(&self) -> Vec<(f64, f64)> {
-        self.rounds
-            .iter()
-            .flat_map(|r| r.samples.iter())
-            .filter_map(|s| {
-                let at = humantime::parse_rfc3339(&s.started).ok()?;
-                let secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
-                Some((secs, s.round_trips_per_sec))
-            })
-            .collect()
-    }
-
-    /// Every round's throughput so far.
+    /// Every kept round's throughput so far, at its class's usual pace.
     pub fn rates(&self) -> Vec<f64> {
         self.rounds
             .iter()
-            .flat_map(|r| r.samples.iter().map(|s| s.round_trips_per_sec))
+            .flat_map(|r| r.samples.iter().filter_map(Sample::kept_rate))
             .collect()
     }
 
@@ -144,7 +262,9 @@ impl Series {
         self.rounds.is_empty()
     }
 
-    /// The result of every round so far; `None` before the first.
+    /// The result of every round so far, its figures from the kept rounds
+    /// (the rounds set aside stay in its samples, marked); `None` before the
+    /// first kept round.
     pub fn result(&self, run: &RunInfo, environment: Option<Environment>) -> Option<BenchResult> {
         let first = self.rounds.first()?;
         let mut result = first.clone();
@@ -153,10 +273,15 @@ impl Series {
             .iter()
             .flat_map(|r| r.samples.iter().cloned())
             .collect();
-        let rates: Vec<f64> = samples.iter().map(|s| s.round_trips_per_sec).collect();
+        let rates: Vec<f64> = samples.iter().filter_map(Sample::kept_rate).collect();
         let rate = median(&rates)?;
         let interval = median_interval(&rates);
-        result.rounds = samples.len();
+        // The other figures come from the same rounds as the median.
+        let kept = |r: &&BenchResult| r.samples.iter().all(|s| s.set_aside.is_none());
+        let kept_samples: Vec<&Sample> = samples.iter().filter(|s| s.set_aside.is_none()).collect();
+        result.rounds = rates.len();
+        result.rounds_set_aside = samples.len() - rates.len();
+        result.pace_class = self.pace_class.clone();
         result.modes = two_modes(&rates);
         if let Some((stop, rule)) = self.stop {
             result.stopped = Some(stop);
@@ -168,26 +293,31 @@ impl Series {
         result.ns_per_round_trip = 1e9 / rate;
         let directions = if result.traffic.is_stream() { 1.0 } else { 2.0 };
         result.payload_mb_per_sec = directions * result.payload_bytes as f64 * rate / 1e6;
-        result.duration_secs = self.rounds.iter().map(|r| r.duration_secs).sum();
-        result.round_trips = self.rounds.iter().map(|r| r.round_trips).sum();
-        result.warmup_round_trips = self.rounds.iter().map(|r| r.warmup_round_trips).sum();
+        result.duration_secs = self.rounds.iter().filter(kept).map(|r| r.duration_secs).sum();
+        result.round_trips = self.rounds.iter().filter(kept).map(|r| r.round_trips).sum();
+        result.warmup_round_trips = self
+            .rounds
+            .iter()
+            .filter(kept)
+            .map(|r| r.warmup_round_trips)
+            .sum();
         result.latency_ns = self.latency.as_ref().and_then(|l| l.summary());
         result.latency_from_intended_ns = self
             .latency_from_intended
             .as_ref()
             .and_then(|l| l.summary());
         let sum = |f: fn(&BenchResult) -> Option<f64>| -> Option<f64> {
-            self.rounds.iter().map(f).sum::<Option<f64>>()
+            self.rounds.iter().filter(kept).map(f).sum::<Option<f64>>()
         };
         result.cpu.parent_secs = sum(|r| r.cpu.parent_secs);
         result.cpu.child_secs = sum(|r| r.cpu.child_secs);
-        result.cpu.round_trips = self.rounds.iter().map(|r| r.cpu.round_trips).sum();
-        let cpu: Vec<f64> = samples
+        result.cpu.round_trips = self.rounds.iter().filter(kept).map(|r| r.cpu.round_trips).sum();
+        let cpu: Vec<f64> = kept_samples
             .iter()
             .filter_map(|s| s.cpu_ns_per_round_trip)
             .collect();
         result.cpu.ns_per_round_trip = median(&cpu);
-        let codec: Vec<f64> = samples
+        let codec: Vec<f64> = kept_samples
             .iter()
             .filter_map(|s| s.codec_ns_per_round_trip)
             .collect();
@@ -200,6 +330,7 @@ impl Series {
         result.backpressure = self
             .rounds
             .iter()
+            .filter(kept)
             .filter_map(|r| r.backpressure)
             .reduce(|a, b| crate::record::Backpressure {
                 sends: a.sends + b.sends,
@@ -213,6 +344,7 @@ impl Series {
                 .filter_map(|r| r.memcpy_mb_per_sec)
                 .collect::<Vec<_>>(),
         );
+        // Every round was verified, those set aside too.
         result.verified = self.rounds.iter().all(|r| r.verified);
         result.timestamp = self
             .rounds
@@ -245,7 +377,7 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
     }
     if let Some([slow, fast]) = &result.modes {
         out.push(format!(
-            "two modes: the rounds fall into two groups, {}/s ({} rounds) and {}/s ({} rounds); no one median describes them (a placement or wake-up path that changes from round to round?)",
+            "two modes: the rounds fall into two groups, {}/s ({} rounds) and {}/s ({} rounds), even read against the machine's pace at their times; no one median describes them (a placement or wake-up path that changes from round to round?)",
             crate::util::format::group_thousands(fast.median),
             fast.rounds,
             crate::util::format::group_thousands(slow.median),
@@ -314,8 +446,49 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
             ));
         }
     }
+    out.extend(set_aside_warnings(result));
     if let Some(environment) = environment {
         out.extend(environment.warnings());
+    }
+    out
+}
+
+/// What the rounds set aside were, and when.
+fn set_aside_warnings(result: &BenchResult) -> Vec<String> {
+    let mut out = Vec::new();
+    let aside = |why: SetAside| -> Vec<&Sample> {
+        result.samples.iter().filter(|s| s.set_aside == Some(why)).collect()
+    };
+    let spell = aside(SetAside::Spell);
+    if !spell.is_empty() {
+        let paces: Vec<f64> = spell.iter().filter_map(|s| s.pace).collect();
+        let lowest = paces.iter().copied().fold(f64::INFINITY, f64::min);
+        let highest = paces.iter().copied().fold(0.0, f64::max);
+        let class = result
+            .pace_class
+            .as_ref()
+            .map_or(String::new(), |c| format!(" (class {})", c.number));
+        let clock = |s: &Sample| s.started.get(11..19).unwrap_or(&s.started).to_string();
+        let (first, last) = (clock(spell[0]), clock(spell[spell.len() - 1]));
+        let rounds: Vec<String> = spell.iter().map(|s| s.round.to_string()).collect();
+        out.push(format!(
+            "{} rounds set aside (rounds {}, {first}–{last} UTC): they ran in slow spells of the machine, when its transports' class{class} ran at {} of its usual pace; the figures are from the other {} rounds, each read at its class's usual pace",
+            spell.len(),
+            rounds.join(", "),
+            crate::report::spells::pace_range(lowest, highest),
+            result.rounds
+        ));
+    }
+    let paused = aside(SetAside::Paused);
+    if !paused.is_empty() {
+        let longest = paused
+            .iter()
+            .filter_map(|s| s.longest_hold_secs)
+            .fold(0.0, f64::max);
+        out.push(format!(
+            "{} rounds set aside: each was held up at once for a good part of its time (up to {longest:.2} s: a stopped process, a debugger or a host pause)",
+            paused.len()
+        ));
     }
     out
 }
@@ -346,6 +519,9 @@ mod tests {
             intervals_per_sec: intervals,
             codec_ns_per_round_trip: Some(1e9 / rate * 0.25),
             phases: None,
+            longest_hold_secs: None,
+            pace: None,
+            set_aside: None,
         }];
         let mut latency = LatencyRecorder::default();
         latency.record(std::time::Duration::from_nanos((1e9 / rate) as u64));

@@ -1,7 +1,7 @@
 //! When a case has rounds enough: the stopping rule (planned rounds, then
 //! looks at x1.5 until the interval is within the precision, the most rounds
-//! or the budget), rounds that fall into two modes, and slow spells the
-//! whole machine went through.
+//! or the budget), and rounds that fall into two modes. The machine's slow
+//! spells are [`crate::report::pace`]'s.
 
 use crate::record::{Mode, Stop};
 use crate::report::estimate::{median, median_interval};
@@ -198,68 +198,6 @@ impl StoppingRule {
             }
         }
         (rates, Stop::MaxRounds)
-    }
-}
-
-/// The length of the stretches of a run in which slow spells are looked for.
-pub const SPELL_WINDOW_SECS: f64 = 5.0;
-
-/// A round this far below its own case's median ran slow.
-const SPELL_SLOW_ROUND: f64 = 0.85;
-
-/// A window in which more than this share of the rounds ran slow was a
-/// slow spell of the machine (a quiet machine's rounds fall below their
-/// medians one at a time, not together).
-const SPELL_SHARE: f64 = 0.25;
-
-/// Slow spells of the machine over a run: stretches of time in which many
-/// cases ran slow together.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SlowSpells {
-    /// Windows of [`SPELL_WINDOW_SECS`] that held rounds.
-    pub windows: usize,
-    /// Of those, the ones in which more than a quarter of the rounds ran 15 %
-    /// or more below their own case's median.
-    pub slow_windows: usize,
-}
-
-impl SlowSpells {
-    /// Whether the machine was unsteady enough to widen intervals: slow
-    /// spells in a tenth of the windows or more.
-    pub fn unstable(&self) -> bool {
-        self.windows > 0 && self.slow_windows * 10 >= self.windows
-    }
-}
-
-/// Finds slow spells in `rounds`: each `(started, rate)` per case, `started`
-/// in seconds on any common clock. Each round is compared with its own
-/// case's median, so cases of any speed count alike.
-pub fn slow_spells(cases: &[Vec<(f64, f64)>]) -> SlowSpells {
-    let mut windows: std::collections::BTreeMap<i64, (usize, usize)> = Default::default();
-    let start = cases
-        .iter()
-        .flatten()
-        .map(|(t, _)| *t)
-        .fold(f64::INFINITY, f64::min);
-    for rounds in cases {
-        let rates: Vec<f64> = rounds.iter().map(|(_, r)| *r).collect();
-        let Some(mid) = median(&rates).filter(|m| *m > 0.0) else {
-            continue;
-        };
-        for (t, rate) in rounds {
-            let window = windows
-                .entry(((t - start) / SPELL_WINDOW_SECS).floor() as i64)
-                .or_default();
-            window.0 += 1;
-            window.1 += usize::from(rate / mid < SPELL_SLOW_ROUND);
-        }
-    }
-    SlowSpells {
-        windows: windows.len(),
-        slow_windows: windows
-            .values()
-            .filter(|(n, slow)| *slow as f64 > SPELL_SHARE * *n as f64)
-            .count(),
     }
 }
 
@@ -476,33 +414,5 @@ mod tests {
         assert_eq!(two_modes(&[100.0, 101.0, 99.0, 100.5, 99.5, 20.0]), None);
         assert_eq!(two_modes(&[5.0; 12]), None);
         assert_eq!(two_modes(&[1.0, 2.0, 3.0]), None);
-    }
-
-    #[test]
-    fn slow_spells_are_times_when_many_cases_ran_slow_together() {
-        // Three cases, a round each every second for a minute; all run
-        // 30 % slow from 20 s to 30 s.
-        let case = |speed: f64, spell: bool| -> Vec<(f64, f64)> {
-            (0..60)
-                .map(|t| {
-                    let slow = spell && (20..30).contains(&t);
-                    let wobble = 1.0 + 0.02 * ((t * 7 % 5) as f64 - 2.0);
-                    (t as f64, speed * wobble * if slow { 0.7 } else { 1.0 })
-                })
-                .collect()
-        };
-        let spells = slow_spells(&[case(1e6, true), case(2e4, true), case(5e5, true)]);
-        assert_eq!(
-            spells,
-            SlowSpells {
-                windows: 12,
-                slow_windows: 2
-            }
-        );
-        assert!(spells.unstable());
-        let quiet = slow_spells(&[case(1e6, false), case(2e4, false), case(5e5, false)]);
-        assert_eq!(quiet.slow_windows, 0);
-        assert!(!quiet.unstable());
-        assert!(!slow_spells(&[]).unstable());
     }
 }

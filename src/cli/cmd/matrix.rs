@@ -131,9 +131,16 @@ fn after_the_table(outcome: &MatrixOutcome) {
     }
     if let Some(line) = summary::precision_line(&outcome.results) {
         eprintln!("{line}");
-        if outcome.spells.unstable() {
-            eprintln!("  the machine: {}", matrix::spells_warning(&outcome.spells));
-        }
+    }
+    let results: Vec<&crate::record::BenchResult> =
+        outcome.results.iter().map(|l| &l.result).collect();
+    let start = results
+        .iter()
+        .flat_map(|r| &r.samples)
+        .filter_map(|s| crate::report::spells::epoch_secs(&s.started))
+        .fold(f64::INFINITY, f64::min);
+    for line in crate::report::spells::describe(&results, start) {
+        eprintln!("{line}");
     }
     eprintln!("time: {}", outcome.time.describe());
     let unsure = outcome

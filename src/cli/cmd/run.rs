@@ -33,10 +33,26 @@ pub fn run(transport: TransportId, args: &CaseArgs) -> Result<(), CliError> {
             }
         }
         series.push(run_round(&spec, round)?);
+        if let Some(hold) = paused_hold(&series) {
+            if rule.min_rounds == 1 {
+                return Err(CliError::Failed(anyhow::anyhow!(
+                    "round {round} was held up for {hold:.1} s at once (a stopped process, a debugger or a host pause): its figure would be the pause's, so no result was written; run again, or ask for --rounds 2 or more to have such a round set aside and replaced"
+                )));
+            }
+            eprintln!(
+                "note: round {round} was held up for {hold:.1} s at once (a stopped process, a debugger or a host pause): set aside, and another round takes its place"
+            );
+        }
         series.look(rule);
         if series.stop().is_some() {
             break;
         }
+    }
+    if series.kept() == 0 {
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "every one of the {} rounds was set aside (held up at once for a good part of its time), and the budget ended before one could be replaced",
+            series.len()
+        )));
     }
     let cores = series
         .first()
@@ -59,4 +75,12 @@ pub fn run(transport: TransportId, args: &CaseArgs) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// How long the last round was held up at once, when that set it aside.
+fn paused_hold(series: &Series) -> Option<f64> {
+    let sample = series.last_sample()?;
+    (sample.set_aside == Some(crate::record::SetAside::Paused))
+        .then_some(sample.longest_hold_secs)
+        .flatten()
 }

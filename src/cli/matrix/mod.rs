@@ -17,6 +17,9 @@
 
 mod run;
 mod schedule;
+pub mod scheduler;
+#[cfg(test)]
+mod simulation;
 
 pub use run::run;
 pub use schedule::schedule;
@@ -30,7 +33,6 @@ use crate::report::estimate::Stop;
 use crate::report::results::Loaded;
 #[cfg(doc)]
 use crate::report::stopping::StoppingRule;
-use crate::report::stopping::{SlowSpells, SPELL_WINDOW_SECS};
 use crate::transport::{self, TransportId};
 use codecs::CodecId;
 use serde::Serialize;
@@ -153,8 +155,11 @@ pub enum Status {
 pub struct CaseStatus {
     pub case: String,
     pub status: Status,
-    /// Rounds measured so far.
+    /// Rounds measured and kept so far.
     pub rounds_done: usize,
+    /// Rounds measured but set aside (a slow spell, a pause), each replaced
+    /// while the budget allowed.
+    pub rounds_set_aside: usize,
     /// Why it got no more rounds, once it has stopped.
     pub stopped: Option<Stop>,
     pub result_file: Option<PathBuf>,
@@ -170,16 +175,6 @@ pub struct MatrixOutcome {
     pub environment: crate::measure::environment::Environment,
     /// Where the wall time went.
     pub time: TimeSpent,
-    /// When the machine ran slow for every case at once.
-    pub spells: SlowSpells,
-}
-
-/// What a result not within its precision says when the machine was unstable.
-pub fn spells_warning(spells: &SlowSpells) -> String {
-    format!(
-        "an unstable machine: in {} of {} stretches of {} s, a quarter or more of all rounds ran 15 % or more below their own medians together, which widens every interval",
-        spells.slow_windows, spells.windows, SPELL_WINDOW_SECS
-    )
 }
 
 impl MatrixOutcome {

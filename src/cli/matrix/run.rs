@@ -1,9 +1,8 @@
-//! Running a planned matrix: the planned passes over every case, then extra
-//! passes over the cases not yet sure, within the time budget; each round's
-//! result file rewritten as it lands, the summary file at most twice a
-//! second, and everything once more, whole, at the end.
+//! Running a planned matrix: the rounds the [`Scheduler`] picks, each
+//! round's result file rewritten as it lands, the summary file at most
+//! twice a second, and everything once more, whole, at the end.
 
-use super::schedule::{pass_order, schedule};
+use super::scheduler::{Next, Scheduler};
 use super::*;
 use crate::measure::environment::Probe;
 use crate::measure::liveness;
@@ -11,7 +10,6 @@ use crate::measure::runner::{run_round, CaseSettings, RunError};
 use crate::record::now_rfc3339;
 use crate::report::results::{write_json, Loaded, MATRIX_SUMMARY_FILE};
 use crate::report::series::{RunInfo, Series};
-use crate::report::stopping::{slow_spells, StoppingRule};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -34,29 +32,28 @@ struct Summary<'a> {
     cases: &'a [CaseStatus],
 }
 
-/// A matrix while it runs: every case's status and rounds so far, and where
-/// the time went.
+/// A matrix while it runs: every case's status, the scheduler with every
+/// case's rounds so far, and where the time went.
 struct MatrixRun<'a> {
     cases: &'a [PlannedCase],
     spec: &'a MatrixSpec,
     dir: &'a Path,
-    rule: StoppingRule,
+    scheduler: Scheduler<'a>,
     run_info: RunInfo,
     probe: Probe,
     started: String,
     statuses: Vec<CaseStatus>,
-    series: Vec<Series>,
     time: TimeSpent,
     clock: Instant,
     summary_written: Instant,
     interrupted: bool,
 }
 
-/// Runs every case of `cases`: the planned rounds in the order of
-/// [`schedule`], then, for the cases whose interval is still wider than
-/// the precision, more rounds (each pass over them shuffled afresh) until
-/// each is within it, reaches the most rounds, or
-/// the time budget ends (see [`StoppingRule`]). Results and the summary go
+/// Runs every case of `cases` in the order the [`Scheduler`] gives: the
+/// planned rounds, then, for the cases whose interval is still wider than
+/// the precision (or short of kept rounds), more rounds until each is
+/// within it, reaches the most rounds, or the time budget ends (see
+/// [`crate::report::stopping::StoppingRule`]). Results and the summary go
 /// into `dir` after every round.
 pub fn run(
     cases: &[PlannedCase],
@@ -66,51 +63,17 @@ pub fn run(
 ) -> anyhow::Result<MatrixOutcome> {
     let mut run = MatrixRun::new(cases, spec, dir);
     run.write_summary(true)?;
-    let rule = run.rule;
-    let mut planned =
-        schedule(cases, rule.min_rounds, spec.seed, spec.reference.as_deref()).into_iter();
-    // Extra passes draw from their own seed, so the planned order is the
-    // same as a run without a precision.
-    let mut rng = fastrand::Rng::with_seed(spec.seed ^ 0x05ee_d0f1_00c5);
-    let mut step = 0;
-    let mut total = cases.len() * rule.min_rounds;
-    // Seconds from the start by which extra rounds must have ended.
-    let mut budget: Option<f64> = None;
-    let mut pass = 0;
-    'passes: loop {
-        pass += 1;
-        let extra = pass > rule.min_rounds;
-        let open = run.open_cases();
-        let order = match planned.next() {
-            Some(order) => order,
-            None if open.is_empty() => break,
-            None => pass_order(cases, &open, &mut rng, spec.reference.as_deref()),
-        };
-        if extra {
-            total = step + order.len();
+    while let Some(next) = run.scheduler.next(run.clock.elapsed().as_secs_f64()) {
+        if liveness::interrupted() {
+            run.interrupted = true;
+            break;
         }
-        for &i in &order {
-            if liveness::interrupted() {
-                run.interrupted = true;
-                break 'passes;
-            }
-            if run.statuses[i].status == Status::Failed {
-                continue;
-            }
-            if extra && run.out_of_budget(step, &mut budget) {
-                for &j in &open {
-                    run.series[j].stopped(Stop::Budget, rule);
-                }
-                break 'passes;
-            }
-            let elapsed = run.clock.elapsed();
-            let left = estimate_left(cases, &spec.settings, total, step, elapsed, budget);
-            progress.case_started(step, total, &cases[i].name, pass, left);
-            step += 1;
-            run.round(i, pass, progress)?;
-            if run.interrupted {
-                break 'passes;
-            }
+        let elapsed = run.clock.elapsed();
+        let left = estimate_left(cases, &spec.settings, next, elapsed);
+        progress.case_started(next.step, next.total, &cases[next.case].name, next.pass, left);
+        run.round(next.case, next.pass, progress)?;
+        if run.interrupted {
+            break;
         }
     }
     progress.done();
@@ -125,6 +88,7 @@ impl<'a> MatrixRun<'a> {
                 case: c.name.clone(),
                 status: Status::Pending,
                 rounds_done: 0,
+                rounds_set_aside: 0,
                 stopped: None,
                 result_file: None,
                 error: None,
@@ -134,12 +98,11 @@ impl<'a> MatrixRun<'a> {
             cases,
             spec,
             dir,
-            rule: StoppingRule::of(&spec.settings),
+            scheduler: Scheduler::new(cases, spec),
             run_info: RunInfo::new(Some(spec.seed)),
             probe: Probe::start(),
             started: now_rfc3339(),
             statuses,
-            series: vec![Series::default(); cases.len()],
             time: TimeSpent::default(),
             clock: Instant::now(),
             summary_written: Instant::now(),
@@ -148,71 +111,59 @@ impl<'a> MatrixRun<'a> {
     }
 
     fn write_summary(&self, synced: bool) -> anyhow::Result<()> {
+        let rule = self.scheduler.rule;
         let summary = Summary {
             started: &self.started,
             updated: now_rfc3339(),
             run_id: &self.run_info.run_id,
             seed: self.spec.seed,
-            rounds: self.rule.min_rounds,
-            max_rounds: self.rule.max_rounds,
-            precision: self.rule.precision,
+            rounds: rule.min_rounds,
+            max_rounds: rule.max_rounds,
+            precision: rule.precision,
             time: &self.time,
             cases: &self.statuses,
         };
         write_json(&self.dir.join(MATRIX_SUMMARY_FILE), &summary, synced)
     }
 
-    /// The cases still measured and not yet stopped.
-    fn open_cases(&self) -> Vec<usize> {
-        (0..self.cases.len())
-            .filter(|&i| self.statuses[i].status == Status::Ok && self.series[i].stop().is_none())
-            .collect()
-    }
-
-    /// Whether an extra round would overrun the budget: a round starts only
-    /// if one like it still fits. The budget is set at the first extra round.
-    fn out_of_budget(&self, step: usize, budget: &mut Option<f64>) -> bool {
-        let mean = self.time.rounds.total_secs() / step.max(1) as f64;
-        let elapsed = self.clock.elapsed().as_secs_f64();
-        let budget =
-            *budget.get_or_insert_with(|| budget_secs(self.spec.settings.max_time, elapsed));
-        elapsed + mean > budget
-    }
-
     /// One round of case `i`: its result file rewritten, or the failure
     /// recorded; then the summary, when it is due.
     fn round(&mut self, i: usize, pass: usize, progress: &mut dyn Progress) -> anyhow::Result<()> {
         let case = &self.cases[i];
+        let began = Instant::now();
         match run_round(&case.spec, pass) {
             Ok(round) => {
                 if let Some(phases) = round.result.samples.first().and_then(|s| s.phases) {
                     self.time.rounds.add(&phases);
                 }
-                let series = &mut self.series[i];
-                series.push(round);
-                series.look(self.rule);
+                self.scheduler
+                    .record(i, round, began.elapsed().as_secs_f64());
+                let series = &self.scheduler.series[i];
                 let writing = Instant::now();
                 // The machine's report (a scan of every process) is added
                 // once, when the run ends: after every round it cost more
-                // than writing the file.
-                let result = series
-                    .result(&self.run_info, None)
-                    .expect("a series with a round has a result");
-                let path = result.write_to_dir_unsynced(self.dir)?;
+                // than writing the file. Before its first kept round a case
+                // has no figures, and no file.
+                if let Some(result) = series.result(&self.run_info, None) {
+                    let path = result.write_to_dir_unsynced(self.dir)?;
+                    self.statuses[i].result_file = Some(path);
+                }
                 self.time.writing_secs += writing.elapsed().as_secs_f64();
                 let status = &mut self.statuses[i];
                 status.status = Status::Ok;
-                status.rounds_done = series.len();
-                status.result_file = Some(path);
+                status.rounds_done = series.kept();
+                status.rounds_set_aside = series.set_aside();
                 progress.case_finished(&case.name, None);
             }
             Err(e) => {
+                self.scheduler
+                    .failed(i, began.elapsed().as_secs_f64());
                 self.failed(i, pass, &e)?;
                 progress.case_finished(&case.name, Some(&format!("{e:#}")));
             }
         }
         self.time.wall_secs = self.clock.elapsed().as_secs_f64();
-        self.statuses[i].stopped = self.series[i].stop();
+        self.statuses[i].stopped = self.scheduler.series[i].stop();
         // Every case's status, at most twice a second (and at once after a
         // failure): rounds of 0.1 s would otherwise spend a tenth of their
         // time rewriting it. The run's end writes it once more.
@@ -229,7 +180,7 @@ impl<'a> MatrixRun<'a> {
     /// Records a failed (or interrupted) round of case `i`.
     fn failed(&mut self, i: usize, pass: usize, e: &RunError) -> anyhow::Result<()> {
         let status = &mut self.statuses[i];
-        let series = &mut self.series[i];
+        let series = &mut self.scheduler.series[i];
         self.interrupted = matches!(e, RunError::Interrupted(_));
         if self.interrupted {
             // What earlier rounds measured stays, as its rounds say.
@@ -238,7 +189,6 @@ impl<'a> MatrixRun<'a> {
             }
         } else {
             status.status = Status::Failed;
-            series.stopped(Stop::Failed, self.rule);
             // The rounds before the failure were verified, every round
             // trip, so their file stays (nothing of the failed round is in
             // it), saying why no more came.
@@ -247,7 +197,7 @@ impl<'a> MatrixRun<'a> {
             {
                 result.warnings.push(format!(
                     "round {pass} failed ({e:#}); the figures are from the {} rounds before it, and {MATRIX_SUMMARY_FILE} marks the case failed",
-                    series.len()
+                    series.kept()
                 ));
                 result.write_to_dir(self.dir)?;
             }
@@ -256,33 +206,37 @@ impl<'a> MatrixRun<'a> {
         Ok(())
     }
 
-    /// Every result once more, whole (with the machine's report and why its
-    /// rounds ended), and the summary, flushed to the disk.
+    /// Every result once more, whole (the pace read from all rounds, with
+    /// the machine's report and why its rounds ended), and the summary,
+    /// flushed to the disk.
     fn finish(mut self) -> anyhow::Result<MatrixOutcome> {
-        if self.interrupted {
-            for (status, series) in self.statuses.iter_mut().zip(&mut self.series) {
-                if status.status == Status::Pending {
-                    status.status = Status::Skipped;
-                }
-                if series.stop().is_none() && !series.is_empty() {
-                    series.stopped(Stop::Interrupted, self.rule);
-                }
+        let rule = self.scheduler.rule;
+        self.scheduler.read_pace();
+        for (status, series) in self.statuses.iter_mut().zip(&mut self.scheduler.series) {
+            if self.interrupted && status.status == Status::Pending {
+                status.status = Status::Skipped;
+            }
+            if self.interrupted && series.stop().is_none() && !series.is_empty() {
+                series.stopped(Stop::Interrupted, rule);
+            }
+            if status.status == Status::Ok && series.kept() == 0 {
+                status.status = Status::Failed;
+                status.error = Some(format!(
+                    "every one of its {} rounds was set aside (run in a slow spell of the machine, or paused), and the budget ended before one could be replaced",
+                    series.len()
+                ));
             }
         }
-        let timed: Vec<_> = self.series.iter().map(Series::timed_rates).collect();
-        let spells = slow_spells(&timed);
         let mut results = Vec::new();
-        for (status, series) in self.statuses.iter_mut().zip(&self.series) {
+        for (status, series) in self.statuses.iter_mut().zip(&self.scheduler.series) {
             status.stopped = series.stop();
+            status.rounds_done = series.kept();
+            status.rounds_set_aside = series.set_aside();
             let (Status::Ok, Some(path)) = (status.status, &status.result_file) else {
                 continue;
             };
             let environment = self.probe.finish(placement_cores(series));
-            if let Some(mut result) = series.result(&self.run_info, Some(environment)) {
-                let short = result.warnings.iter().any(|w| w.starts_with("not within"));
-                if short && spells.unstable() {
-                    result.warnings.push(spells_warning(&spells));
-                }
+            if let Some(result) = series.result(&self.run_info, Some(environment)) {
                 result.write_to_dir(self.dir)?;
                 results.push(Loaded {
                     path: PathBuf::from(path),
@@ -298,7 +252,6 @@ impl<'a> MatrixRun<'a> {
             interrupted: self.interrupted,
             environment: self.probe.finish(None),
             time: self.time,
-            spells,
         })
     }
 }
@@ -310,19 +263,16 @@ fn placement_cores(series: &Series) -> Option<(usize, usize)> {
 }
 
 /// Time left: the steps still to run at the pace so far, or at their
-/// configured length before the first one has finished; never more than
-/// the time budget leaves.
+/// configured length before the first one has finished.
 fn estimate_left(
     cases: &[PlannedCase],
     settings: &CaseSettings,
-    total: usize,
-    done: usize,
+    next: Next,
     elapsed: Duration,
-    budget: Option<f64>,
 ) -> Duration {
-    let remaining = total.saturating_sub(done) as u32;
-    let left = if done > 0 {
-        elapsed / done as u32 * remaining
+    let remaining = next.total.saturating_sub(next.step) as u32;
+    if next.step > 0 {
+        elapsed / next.step as u32 * remaining
     } else {
         let per_round: Duration = cases
             .iter()
@@ -333,9 +283,5 @@ fn estimate_left(
             })
             .sum();
         per_round * settings.rounds as u32
-    };
-    match budget {
-        Some(budget) => left.min(Duration::from_secs_f64(budget).saturating_sub(elapsed)),
-        None => left,
     }
 }

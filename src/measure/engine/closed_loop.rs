@@ -145,6 +145,7 @@ impl MeasuredPhase {
             latency: self.recorder,
             latency_from_intended: None,
             intervals: self.intervals.rates,
+            longest_hold: self.intervals.longest_hold,
             parent_cpu,
             wire_bytes,
             path,

@@ -56,6 +56,10 @@ pub(super) struct IntervalCounter {
     pub(super) began: Instant,
     pub(super) seq_at_start: u64,
     pub(super) rates: Vec<f64>,
+    /// The longest the loop came past an interval's end before it read the
+    /// clock again: a loop held up at once (a stopped process, a host
+    /// pause) shows here, at no cost to the round trips between.
+    pub(super) longest_hold: Duration,
 }
 
 impl IntervalCounter {
@@ -65,6 +69,7 @@ impl IntervalCounter {
             began: start,
             seq_at_start: seq,
             rates: Vec::new(),
+            longest_hold: Duration::ZERO,
         }
     }
 
@@ -73,6 +78,7 @@ impl IntervalCounter {
         if now < self.next {
             return;
         }
+        self.longest_hold = self.longest_hold.max(now.duration_since(self.next));
         let secs = now.duration_since(self.began).as_secs_f64();
         self.rates.push((seq - self.seq_at_start) as f64 / secs);
         self.began = now;

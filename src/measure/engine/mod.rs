@@ -83,6 +83,9 @@ pub struct Measurement {
     pub latency_from_intended: Option<LatencyRecorder>,
     /// Round trips per second in each full [`INTERVAL`] of the measured phase.
     pub intervals: Vec<f64>,
+    /// The longest the loop was held up at once in the measured phase (see
+    /// [`crate::record::Sample::longest_hold_secs`]).
+    pub longest_hold: Duration,
     /// The parent's CPU time over warm-up and measured phase together.
     pub parent_cpu: Option<Duration>,
     /// The encoded sizes of the last round trip's ping and pong.

@@ -10,6 +10,10 @@ pub(super) struct PacedPhase {
     pub(super) start: Instant,
     pub(super) end: Instant,
     pub(super) rates: Vec<f64>,
+    /// The longest any request took from when it could leave (its due
+    /// time, or the previous reply when that came later) to its reply: a
+    /// held-up loop, not a backlog, which this leaves out.
+    pub(super) longest_hold: Duration,
 }
 
 impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
@@ -44,7 +48,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         // A phase that kept up lasts its scheduled time; one that fell
         // behind lasts until its last reply.
         let elapsed = (phase.end - phase.start).max(config.duration);
-        let rates = phase.rates;
+        let (rates, longest_hold) = (phase.rates, phase.longest_hold);
         self.finish(cpu_start, |wire_bytes, path, parent_cpu| Measurement {
             warmup_round_trips,
             round_trips,
@@ -52,6 +56,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             latency: Some(from_sent),
             latency_from_intended: Some(from_intended),
             intervals: rates,
+            longest_hold,
             parent_cpu,
             wire_bytes,
             path,
@@ -71,6 +76,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         let start = Instant::now();
         let mut intervals = IntervalCounter::new(start, self.seq);
         let mut end = start;
+        let mut longest_hold = Duration::ZERO;
         for i in 0.. {
             let offset = schedule.offset(i);
             if offset >= span {
@@ -82,7 +88,9 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             }
             let sent = Instant::now();
             self.round_trip(sent)?;
+            let could_leave = due.max(end);
             end = Instant::now();
+            longest_hold = longest_hold.max(end.saturating_duration_since(could_leave));
             if let Some((from_sent, from_intended)) = recorders.as_mut() {
                 from_sent.record(end - sent);
                 from_intended.record(end - due);
@@ -100,6 +108,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             start,
             end,
             rates: intervals.rates,
+            longest_hold,
         })
     }
 }

@@ -181,7 +181,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
         on_phase(Phase::Measuring);
         let before = self.stream_state().backpressure;
         let start = Instant::now();
-        let (end, rates) = self.stream_phase(start + config.duration)?;
+        let (end, intervals) = self.stream_phase(start + config.duration)?;
         let after = self.stream_state().backpressure;
         let backpressure = Backpressure {
             sends: after.sends - before.sends,
@@ -196,7 +196,8 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             // One-way latency is the child's to measure.
             latency: None,
             latency_from_intended: None,
-            intervals: rates,
+            intervals: intervals.rates,
+            longest_hold: intervals.longest_hold,
             parent_cpu,
             wire_bytes,
             path,
@@ -214,7 +215,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
     pub(super) fn stream_phase(
         &mut self,
         end: Instant,
-    ) -> Result<(Instant, Vec<f64>), EngineError> {
+    ) -> Result<(Instant, IntervalCounter), EngineError> {
         let start = Instant::now();
         let mut intervals = IntervalCounter::new(start, self.seq);
         loop {
@@ -225,7 +226,7 @@ impl<'a, T: Transport, F: MessageFormat> PingPong<'a, T, F> {
             intervals.observe(now, self.seq);
             check_interrupt()?;
             if now >= end {
-                return Ok((now, intervals.rates));
+                return Ok((now, intervals));
             }
         }
     }

@@ -191,8 +191,9 @@ pub(super) fn rate_with_spread(r: &BenchResult) -> String {
     }
 }
 
-/// The rounds a case took, and, when its interval is still wider than the
-/// precision it aimed at, why it got no more: `60 max`, `34 budget`.
+/// The rounds a case kept, those it set aside (`23 +4 aside`), and, when
+/// its interval is still wider than the precision it aimed at, why it got
+/// no more: `60 max`, `34 budget`.
 pub(super) fn rounds_entry(r: &BenchResult) -> Entry {
     use crate::report::estimate::Stop;
     let short = match r.stopped {
@@ -207,10 +208,13 @@ pub(super) fn rounds_entry(r: &BenchResult) -> Entry {
         (Some(precision), Some(ci)) => ci.relative_half_width(r.round_trips_per_sec) > precision,
         _ => false,
     };
-    let text = match short {
+    let mut text = match short {
         Some(short) if wide || r.modes.is_some() => format!("{} {short}", r.rounds),
         _ => r.rounds.to_string(),
     };
+    if r.rounds_set_aside > 0 {
+        text.push_str(&format!(" +{} aside", r.rounds_set_aside));
+    }
     Entry::number(text, r.rounds as f64)
 }
 
@@ -219,6 +223,7 @@ pub(super) fn cpu_entry(r: &BenchResult) -> Entry {
     let per_round: Vec<f64> = r
         .samples
         .iter()
+        .filter(|s| s.set_aside.is_none())
         .filter_map(|s| s.cpu_ns_per_round_trip)
         .collect();
     match r.cpu.ns_per_round_trip {
@@ -256,7 +261,8 @@ pub fn ratio_between(numerator: &BenchResult, denominator: &BenchResult) -> Opti
             .iter()
             .filter_map(|n| {
                 let d = denominator.samples.iter().find(|d| d.round == n.round)?;
-                Some((n.round_trips_per_sec, d.round_trips_per_sec))
+                // Kept rounds only, each at its class's usual pace.
+                Some((n.kept_rate()?, d.kept_rate()?))
             })
             .collect();
         if pairs.len() >= 2 {
