@@ -15,9 +15,17 @@ static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn stop_for(child: &Child, after: Duration, stopped: Duration) {
     std::thread::sleep(after);
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
     std::thread::sleep(stopped);
-    assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-CONT", &pid])
+        .status()
+        .unwrap()
+        .success());
 }
 
 fn results(dir: &std::path::Path) -> Vec<BenchResult> {
@@ -37,7 +45,15 @@ fn a_stopped_parent_is_an_error_in_one_round_and_set_aside_in_several() {
     let dir = tempfile::tempdir().unwrap();
     let run = |rounds: &str| {
         Command::new(IPC_BENCH)
-            .args(["run", "--transport", "pipe", "--duration", "1.5", "--warmup", "0.05"])
+            .args([
+                "run",
+                "--transport",
+                "pipe",
+                "--duration",
+                "1.5",
+                "--warmup",
+                "0.05",
+            ])
             .args(["--rounds", rounds, "--max-rounds", rounds])
             .arg("--results-dir")
             .arg(dir.path())
@@ -46,32 +62,54 @@ fn a_stopped_parent_is_an_error_in_one_round_and_set_aside_in_several() {
             .spawn()
             .unwrap()
     };
+    // The parent stopped for 1.2 s, 0.7 s into its first round.
+    let stopped = |rounds: &str| {
+        let child = run(rounds);
+        stop_for(
+            &child,
+            Duration::from_millis(700),
+            Duration::from_millis(1200),
+        );
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
     // One round: the pause would be the figure, so there is none.
-    let child = run("1");
-    stop_for(&child, Duration::from_millis(700), Duration::from_millis(1200));
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = stopped("1");
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("round 1 was held up for"), "{stderr}");
     assert!(results(dir.path()).is_empty(), "no result file");
     // Two rounds: the paused one is set aside and replaced.
-    let child = run("2");
-    stop_for(&child, Duration::from_millis(700), Duration::from_millis(1200));
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("set aside, and another round takes its place"), "{stderr}");
+    let (code, stderr) = stopped("2");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("set aside, and another round takes its place"),
+        "{stderr}"
+    );
     let result = &results(dir.path())[0];
-    assert_eq!((result.rounds, result.rounds_set_aside), (2, 1), "{:?}", result.samples);
+    assert_eq!(
+        (result.rounds, result.rounds_set_aside),
+        (2, 1),
+        "{:?}",
+        result.samples
+    );
     assert_eq!(result.samples[0].set_aside, Some(SetAside::Paused));
-    assert!(result.warnings.iter().any(|w| w.starts_with("1 rounds set aside: each was held up")));
+    assert!(result
+        .warnings
+        .iter()
+        .any(|w| w.starts_with("1 rounds set aside: each was held up")));
     // The figure is the two quiet rounds'.
     assert!(result.round_trips_per_sec > result.samples[0].round_trips_per_sec * 1.3);
 }
 
 /// Seconds since the Unix epoch now.
 fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 /// A small matrix: three spinning and three sleeping transports' cases
@@ -80,8 +118,8 @@ fn small_matrix(dir: &std::path::Path) -> Child {
     Command::new(IPC_BENCH)
         .args(["matrix", "--transports", "spin,raw-sync,pipe,unix-socket"])
         .args(["--codecs", "json,postcard", "--complexities", "structured"])
-        .args(["--duration", "0.05", "--warmup", "0.02", "--rounds", "14"])
-        .args(["--max-rounds", "20", "--precision", "0.5", "--seed", "5"])
+        .args(["--duration", "0.05", "--warmup", "0.02", "--rounds", "24"])
+        .args(["--max-rounds", "30", "--precision", "0.5", "--seed", "5"])
         .arg("--results-dir")
         .arg(dir)
         .stdout(Stdio::null())
@@ -95,14 +133,18 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
     let _alone = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let quiet_dir = tempfile::tempdir().unwrap();
     let out = small_matrix(quiet_dir.path()).wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let quiet = results(quiet_dir.path());
 
     let dir = tempfile::tempdir().unwrap();
     let began = Instant::now();
     let matrix = small_matrix(dir.path());
-    // Burn every core from 4 s to 9 s into the run.
-    std::thread::sleep(Duration::from_secs(4));
+    // Burn every core from 3 s to 13 s into the run.
+    std::thread::sleep(Duration::from_secs(3));
     let burn_from = now();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut burners: Vec<Child> = (0..cores)
@@ -113,15 +155,22 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
                 .unwrap()
         })
         .collect();
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(10));
     for burner in &mut burners {
         let _ = burner.kill();
         let _ = burner.wait();
     }
     let burn_to = now();
     let out = matrix.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(began.elapsed() > Duration::from_secs(10), "the burn fell inside the run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        began.elapsed() > Duration::from_secs(14),
+        "the burn fell inside the run"
+    );
     let disturbed = results(dir.path());
 
     // The spinning transports' rounds well inside the burn, and every
@@ -133,7 +182,10 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
     let edge = ipc_bench::report::pace::NEIGHBOURHOOD_SECS + 0.5;
     let (mut inside, mut inside_aside, mut outside, mut outside_aside) = (0, 0, 0, 0);
     let mut seen = String::new();
-    for (result, sample) in disturbed.iter().flat_map(|r| r.samples.iter().map(move |s| (r, s))) {
+    for (result, sample) in disturbed
+        .iter()
+        .flat_map(|r| r.samples.iter().map(move |s| (r, s)))
+    {
         let from = ipc_bench::report::spells::epoch_secs(&sample.started).unwrap();
         let to = from + sample.duration_secs;
         let aside = sample.set_aside == Some(SetAside::Spell);
@@ -145,7 +197,7 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
             sample.set_aside
         );
         let spinning = result.transport == "spin" || result.transport == "raw-sync";
-        if spinning && from > burn_from + 0.5 && to < burn_to - 0.5 {
+        if spinning && from > burn_from + edge && to < burn_to - edge {
             inside += 1;
             inside_aside += usize::from(aside);
         } else if to < burn_from - edge || from > burn_to + edge {
@@ -153,7 +205,10 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
             outside_aside += usize::from(aside);
         }
     }
-    assert!(inside >= 8, "{inside} spinning rounds inside the burn\n{seen}");
+    assert!(
+        inside >= 8,
+        "{inside} spinning rounds inside the burn\n{seen}"
+    );
     assert!(
         inside_aside * 10 >= inside * 8,
         "{inside_aside} of {inside} rounds inside the burn set aside\n{seen}"
@@ -174,5 +229,8 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
     assert_eq!(ratios.len(), 8);
     ratios.sort_by(f64::total_cmp);
     let median = (ratios[3] + ratios[4]) / 2.0;
-    assert!((0.8..1.25).contains(&median), "disturbed against quiet: {ratios:?}");
+    assert!(
+        (0.8..1.25).contains(&median),
+        "disturbed against quiet: {ratios:?}"
+    );
 }

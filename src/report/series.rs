@@ -159,11 +159,55 @@ impl Series {
         if flipped {
             self.merge_kept_latency();
         }
-        let reopen = matches!(self.stop, Some((Stop::Precise | Stop::Planned, _)))
-            && self.kept() < rule.min_rounds;
-        if reopen {
-            self.stop = None;
-            self.next_look = 0;
+        self.reopen_if_short(rule);
+    }
+
+    /// A case that stopped sure of its figure goes on when the pace read
+    /// since has set aside rounds it counted, or moved its interval beyond
+    /// the precision: the figure it stopped on is no longer the one it has.
+    fn reopen_if_short(&mut self, rule: StoppingRule) {
+        let kept = self.kept();
+        let reopen = match self.stop {
+            Some((Stop::Precise | Stop::Planned, _)) if kept < rule.min_rounds => true,
+            Some((Stop::Precise, _)) => rule
+                .precision
+                .is_some_and(|p| !crate::report::stopping::within(&self.rates(), p)),
+            _ => false,
+        };
+        if !reopen {
+            return;
+        }
+        if kept >= rule.max_rounds {
+            self.stop = Some((Stop::MaxRounds, rule));
+            return;
+        }
+        self.stop = None;
+        self.next_look = match kept < rule.min_rounds {
+            true => 0,
+            false => crate::report::stopping::next_look(kept, rule.min_rounds, rule.max_rounds)
+                .unwrap_or(rule.max_rounds),
+        };
+    }
+
+    /// Both processes' CPU time over the kept rounds, and its median per
+    /// round trip.
+    fn kept_cpu(&self, kept_samples: &[&Sample]) -> crate::record::CpuUsage {
+        let kept = self
+            .rounds
+            .iter()
+            .filter(|r| r.samples.iter().all(|s| s.set_aside.is_none()));
+        let sum = |f: fn(&BenchResult) -> Option<f64>| -> Option<f64> {
+            kept.clone().map(f).sum::<Option<f64>>()
+        };
+        let cpu: Vec<f64> = kept_samples
+            .iter()
+            .filter_map(|s| s.cpu_ns_per_round_trip)
+            .collect();
+        crate::record::CpuUsage {
+            parent_secs: sum(|r| r.cpu.parent_secs),
+            child_secs: sum(|r| r.cpu.child_secs),
+            round_trips: kept.clone().map(|r| r.cpu.round_trips).sum(),
+            ns_per_round_trip: median(&cpu),
         }
     }
 
@@ -180,7 +224,8 @@ impl Series {
             if round.samples.iter().any(|s| s.set_aside.is_some()) {
                 continue;
             }
-            let from = |b: &Vec<[u64; 2]>| (!b.is_empty()).then(|| LatencyRecorder::from_buckets(b));
+            let from =
+                |b: &Vec<[u64; 2]>| (!b.is_empty()).then(|| LatencyRecorder::from_buckets(b));
             merge_into(&mut self.latency, from(sent).as_ref());
             merge_into(&mut self.latency_from_intended, from(due).as_ref());
         }
@@ -293,7 +338,12 @@ impl Series {
         result.ns_per_round_trip = 1e9 / rate;
         let directions = if result.traffic.is_stream() { 1.0 } else { 2.0 };
         result.payload_mb_per_sec = directions * result.payload_bytes as f64 * rate / 1e6;
-        result.duration_secs = self.rounds.iter().filter(kept).map(|r| r.duration_secs).sum();
+        result.duration_secs = self
+            .rounds
+            .iter()
+            .filter(kept)
+            .map(|r| r.duration_secs)
+            .sum();
         result.round_trips = self.rounds.iter().filter(kept).map(|r| r.round_trips).sum();
         result.warmup_round_trips = self
             .rounds
@@ -306,17 +356,7 @@ impl Series {
             .latency_from_intended
             .as_ref()
             .and_then(|l| l.summary());
-        let sum = |f: fn(&BenchResult) -> Option<f64>| -> Option<f64> {
-            self.rounds.iter().filter(kept).map(f).sum::<Option<f64>>()
-        };
-        result.cpu.parent_secs = sum(|r| r.cpu.parent_secs);
-        result.cpu.child_secs = sum(|r| r.cpu.child_secs);
-        result.cpu.round_trips = self.rounds.iter().filter(kept).map(|r| r.cpu.round_trips).sum();
-        let cpu: Vec<f64> = kept_samples
-            .iter()
-            .filter_map(|s| s.cpu_ns_per_round_trip)
-            .collect();
-        result.cpu.ns_per_round_trip = median(&cpu);
+        result.cpu = self.kept_cpu(&kept_samples);
         let codec: Vec<f64> = kept_samples
             .iter()
             .filter_map(|s| s.codec_ns_per_round_trip)
@@ -457,7 +497,11 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
 fn set_aside_warnings(result: &BenchResult) -> Vec<String> {
     let mut out = Vec::new();
     let aside = |why: SetAside| -> Vec<&Sample> {
-        result.samples.iter().filter(|s| s.set_aside == Some(why)).collect()
+        result
+            .samples
+            .iter()
+            .filter(|s| s.set_aside == Some(why))
+            .collect()
     };
     let spell = aside(SetAside::Spell);
     if !spell.is_empty() {
@@ -475,7 +519,7 @@ fn set_aside_warnings(result: &BenchResult) -> Vec<String> {
             "{} rounds set aside (rounds {}, {first}–{last} UTC): they ran in slow spells of the machine, when its transports' class{class} ran at {} of its usual pace; the figures are from the other {} rounds, each read at its class's usual pace",
             spell.len(),
             rounds.join(", "),
-            crate::report::spells::pace_range(lowest, highest),
+            crate::util::format::pace_range(lowest, highest),
             result.rounds
         ));
     }

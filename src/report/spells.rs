@@ -32,8 +32,10 @@ pub fn apply(
         }
     }
     let model = fit(series.len(), &rounds);
-    let mut marks: Vec<Vec<(Option<f64>, bool)>> =
-        series.iter().map(|s| vec![(None, false); s.len()]).collect();
+    let mut marks: Vec<Vec<(Option<f64>, bool)>> = series
+        .iter()
+        .map(|s| vec![(None, false); s.len()])
+        .collect();
     for (k, &(case, i)) in origin.iter().enumerate() {
         marks[case][i] = (model.pace[k], model.in_spell(k));
     }
@@ -145,7 +147,10 @@ pub fn set_aside_counts<'a>(results: impl IntoIterator<Item = &'a BenchResult>) 
 /// rounds set aside; nothing when nothing was set aside and one class was
 /// found.
 pub fn describe(results: &[&BenchResult], start: f64) -> Vec<String> {
-    let mut classes: Vec<PaceClass> = results.iter().filter_map(|r| r.pace_class.clone()).collect();
+    let mut classes: Vec<PaceClass> = results
+        .iter()
+        .filter_map(|r| r.pace_class.clone())
+        .collect();
     classes.sort_by_key(|c| c.number);
     classes.dedup();
     let spells = spells(results.iter().copied());
@@ -171,7 +176,7 @@ pub fn describe(results: &[&BenchResult], start: f64) -> Vec<String> {
                     s.class.number,
                     s.from - start,
                     s.to - start,
-                    pace_range(s.lowest, s.highest)
+                    crate::util::format::pace_range(s.lowest, s.highest)
                 )
             })
             .collect();
@@ -186,14 +191,4 @@ pub fn describe(results: &[&BenchResult], start: f64) -> Vec<String> {
         ));
     }
     out
-}
-
-/// `0.41–0.55×`, or `0.41×` when both ends round alike.
-pub fn pace_range(lowest: f64, highest: f64) -> String {
-    let (lo, hi) = (format!("{lowest:.2}"), format!("{highest:.2}"));
-    if lo == hi {
-        format!("{lo}×")
-    } else {
-        format!("{lo}–{hi}×")
-    }
 }

@@ -188,6 +188,13 @@ fn rounds_and_throughput(out: &mut String, result: &BenchResult) {
                 + &format!("  (slowest to fastest {:.2}×)", hi / lo)
         );
     }
+    if result.rounds_set_aside > 0 {
+        let _ = writeln!(
+            out,
+            "  Set aside:    {} rounds, kept in the file and left out of every figure (see the warnings)",
+            result.rounds_set_aside
+        );
+    }
 }
 
 /// A fixed rate's load and a stream's window and back-pressure.

@@ -17,6 +17,16 @@ pub fn group_thousands(value: f64) -> String {
     out
 }
 
+/// A range of paces: `0.41–0.55×`, or `0.41×` when both ends round alike.
+pub fn pace_range(lowest: f64, highest: f64) -> String {
+    let (lo, hi) = (format!("{lowest:.2}"), format!("{highest:.2}"));
+    if lo == hi {
+        format!("{lo}×")
+    } else {
+        format!("{lo}–{hi}×")
+    }
+}
+
 /// A duration in nanoseconds with a readable unit: `850 ns`, `7.31 µs`, `1.20 ms`.
 pub fn format_ns(ns: f64) -> String {
     if ns < 1_000.0 {

@@ -310,11 +310,37 @@ impl Progress for Bar {
     }
 }
 
+/// Settings for the tests of planning and scheduling: rounds of
+/// `duration`, no warm-up.
+#[cfg(test)]
+pub(crate) fn settings_of(
+    rounds: usize,
+    max_rounds: usize,
+    precision: Option<f64>,
+    duration: Duration,
+) -> CaseSettings {
+    CaseSettings {
+        rounds,
+        max_rounds,
+        precision,
+        max_time: None,
+        engine: crate::measure::engine::EngineConfig {
+            warmup: Duration::ZERO,
+            duration,
+            record_latency: true,
+            settle: false,
+        },
+        child_bin: None,
+        handshake_timeout: Duration::from_secs(1),
+        stall_timeout: Duration::from_secs(3),
+        announce_phases: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::schedule::group_key;
     use super::*;
-    use crate::measure::engine::EngineConfig;
 
     fn cases() -> Vec<PlannedCase> {
         let transports = [TransportId::Spin, TransportId::Pipe, TransportId::Tcp]
@@ -349,22 +375,7 @@ mod tests {
             payloads: vec![32, 1024],
             pins: vec![PinMode::None],
             traffics: vec![Traffic::default(), Traffic::rate(500)],
-            settings: CaseSettings {
-                rounds: 4,
-                max_rounds: 4,
-                precision: None,
-                max_time: None,
-                engine: EngineConfig {
-                    warmup: Duration::ZERO,
-                    duration: Duration::from_millis(1),
-                    record_latency: true,
-                    settle: false,
-                },
-                child_bin: None,
-                handshake_timeout: Duration::from_secs(1),
-                stall_timeout: Duration::from_secs(3),
-                announce_phases: false,
-            },
+            settings: settings_of(4, 4, None, Duration::from_millis(1)),
             seed: 1,
             reference: None,
         }

@@ -70,7 +70,13 @@ pub fn run(
         }
         let elapsed = run.clock.elapsed();
         let left = estimate_left(cases, &spec.settings, next, elapsed);
-        progress.case_started(next.step, next.total, &cases[next.case].name, next.pass, left);
+        progress.case_started(
+            next.step,
+            next.total,
+            &cases[next.case].name,
+            next.pass,
+            left,
+        );
         run.round(next.case, next.pass, progress)?;
         if run.interrupted {
             break;
@@ -156,8 +162,7 @@ impl<'a> MatrixRun<'a> {
                 progress.case_finished(&case.name, None);
             }
             Err(e) => {
-                self.scheduler
-                    .failed(i, began.elapsed().as_secs_f64());
+                self.scheduler.failed(i, began.elapsed().as_secs_f64());
                 self.failed(i, pass, &e)?;
                 progress.case_finished(&case.name, Some(&format!("{e:#}")));
             }
@@ -216,8 +221,15 @@ impl<'a> MatrixRun<'a> {
             if self.interrupted && status.status == Status::Pending {
                 status.status = Status::Skipped;
             }
-            if self.interrupted && series.stop().is_none() && !series.is_empty() {
-                series.stopped(Stop::Interrupted, rule);
+            // A case the last reading of the pace reopened when nothing
+            // more could run.
+            if series.stop().is_none() && !series.is_empty() {
+                let why = if self.interrupted {
+                    Stop::Interrupted
+                } else {
+                    Stop::Budget
+                };
+                series.stopped(why, rule);
             }
             if status.status == Status::Ok && series.kept() == 0 {
                 status.status = Status::Failed;

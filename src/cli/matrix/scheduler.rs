@@ -8,7 +8,7 @@
 //! simulation in its tests feeds it drawn ones on a drawn clock.
 
 use super::schedule::{pass_order, schedule};
-use super::{budget_secs, PlannedCase, MatrixSpec};
+use super::{budget_secs, MatrixSpec, PlannedCase};
 use crate::measure::runner::Round;
 use crate::report::estimate::Stop;
 use crate::report::series::Series;
@@ -111,7 +111,14 @@ impl<'a> Scheduler<'a> {
                 self.step += 1;
                 return Some(next);
             }
-            let open = self.open_cases();
+            let mut open = self.open_cases();
+            if open.is_empty() && self.planned.len() == 0 {
+                // Every case has stopped: the pace read from all their
+                // rounds may set aside rounds a case stopped on, or move
+                // its interval; such a case goes on.
+                self.read_pace();
+                open = self.open_cases();
+            }
             let order = match self.planned.next() {
                 Some(order) => order,
                 None if open.is_empty() => return None,

@@ -78,6 +78,7 @@ pub fn page(contents: &Contents) -> String {
     html.push_str("<h1>ipc-bench results</h1>\n");
     reading(&mut html, docs);
     environment_section(&mut html, &Facts::of(results, codecs.map(|(r, _)| r)));
+    pace_section(&mut html, results);
     warnings_section(&mut html, results);
     if !results.is_empty() {
         ranked_section(&mut html, results, reference);
@@ -314,6 +315,25 @@ fn environment_section(html: &mut String, facts: &Facts) {
         let _ = writeln!(html, "<dt>{}</dt><dd>{}</dd>", name, escape(&value));
     }
     html.push_str("</dl>\n");
+}
+
+/// The machine's pace: the classes, the spells and the rounds set aside,
+/// when there is anything to say (the chart is among the charts).
+fn pace_section(html: &mut String, results: &[Loaded]) {
+    let rows: Vec<&crate::record::BenchResult> = results.iter().map(|l| &l.result).collect();
+    let start = rows
+        .iter()
+        .flat_map(|r| &r.samples)
+        .filter_map(|s| crate::report::spells::epoch_secs(&s.started))
+        .fold(f64::INFINITY, f64::min);
+    let lines = crate::report::spells::describe(&rows, start);
+    if lines.is_empty() {
+        return;
+    }
+    html.push_str("<h2>The machine's pace</h2>\n");
+    for line in lines {
+        let _ = writeln!(html, "<p>{}</p>", escape(&line));
+    }
 }
 
 /// Every warning of the set, with how many cases carry it. Warnings
@@ -561,18 +581,20 @@ fn details(r: &BenchResult) -> String {
         let _ = write!(html, "<p>Message path: {}</p>", escape(path.describe()));
     }
     html.push_str(
-        "<table class=\"rounds\"><tr><th>Round</th><th>Round trips/s</th><th>p50</th><th>p99</th><th>CPU/round trip</th></tr>",
+        "<table class=\"rounds\"><tr><th>Round</th><th>Round trips/s</th><th>p50</th><th>p99</th><th>CPU/round trip</th><th>Pace</th><th>Set aside</th></tr>",
     );
     for s in &r.samples {
         let ns = |v: Option<u64>| v.map_or("—".to_string(), |v| format_ns(v as f64));
         let _ = write!(
             html,
-            "<tr><td>{}</td><td class=\"n\">{:.0}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"n\">{:.0}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             s.round,
             s.round_trips_per_sec,
             ns(s.latency_p50_ns),
             ns(s.latency_p99_ns),
-            s.cpu_ns_per_round_trip.map_or("—".to_string(), format_ns)
+            s.cpu_ns_per_round_trip.map_or("—".to_string(), format_ns),
+            s.pace.map_or("—".to_string(), |p| format!("{p:.2}")),
+            s.set_aside.map_or("", |a| a.name())
         );
     }
     html.push_str("</table>");

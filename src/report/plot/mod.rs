@@ -12,6 +12,7 @@
 mod codecs;
 mod latency;
 mod load;
+mod pace;
 mod payload;
 mod style;
 mod sweep;
@@ -21,6 +22,7 @@ mod versus_json;
 pub use codecs::codecs_chart;
 pub use latency::latency_chart;
 pub use load::load_chart;
+pub use pace::{has_pace, pace_chart};
 pub use payload::payload_chart;
 pub use sweep::{fanout_chart, stream_chart};
 pub use throughput::throughput_chart;
@@ -33,8 +35,9 @@ use std::path::{Path, PathBuf};
 
 /// Writes every chart into `dir` (the payload chart only when the results
 /// hold more than one payload size, the load chart only for fixed-rate
-/// results and the stream chart only for streams, which the other charts
-/// leave out); returns the files written.
+/// results, the stream chart only for streams, which the other charts
+/// leave out, and the pace chart only when rounds were read against a
+/// pace); returns the files written.
 pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
@@ -66,6 +69,11 @@ pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>>
         let fanout = dir.join("fanout.svg");
         fanout_chart(&fanned, &fanout).with_context(|| format!("writing {}", fanout.display()))?;
         written.push(fanout);
+    }
+    if has_pace(results) {
+        let pace = dir.join("pace.svg");
+        pace_chart(results, &pace).with_context(|| format!("writing {}", pace.display()))?;
+        written.push(pace);
     }
     let closed = of(&|t| t.is_default());
     if closed.is_empty() {
