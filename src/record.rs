@@ -206,6 +206,10 @@ pub struct Sample {
     /// null when too few of them ran near it, or for a fixed rate.
     #[serde(default)]
     pub pace: Option<f64>,
+    /// The same over a wider stretch (2.5 s either side): what a slow spell
+    /// is judged by (below 0.8: set aside).
+    #[serde(default)]
+    pub spell_pace: Option<f64>,
     /// Why this round is left out of the figures, when it is.
     #[serde(default)]
     pub set_aside: Option<SetAside>,

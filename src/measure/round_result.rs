@@ -71,6 +71,7 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
         phases: Some(facts.phases),
         longest_hold_secs: Some(measurement.longest_hold.as_secs_f64()),
         pace: None,
+        spell_pace: None,
         set_aside: None,
     };
     BenchResult {

@@ -24,7 +24,9 @@
 //! A round whose class ran below [`SPELL_PACE`] of its usual pace was run
 //! in a slow spell: it is set aside, and every kept round is read at its
 //! class's usual pace (its rate divided by the pace), so cases that ran at
-//! different times stay comparable.
+//! different times stay comparable. A round whose own loop was held up at
+//! once ([`paused`]: a stopped process, a host pause) is set aside
+//! whatever the others did.
 
 use crate::report::estimate::median;
 
@@ -95,6 +97,25 @@ const POLISH_PASSES: usize = 3;
 
 /// Cases farthest from the common pace tried as seeds of a second class.
 const CLASS_SEEDS: usize = 8;
+
+/// A round held up at once for this share of its planned measured phase
+/// was paused (see [`paused`]) ...
+const PAUSE_SHARE: f64 = 0.2;
+/// ... or for this long, whatever its length ...
+const PAUSE_LONGEST_SECS: f64 = 1.0;
+/// ... but never for less than this: a scheduler's time slice (a few
+/// milliseconds) or a VM's usual hiccup is part of what a round measures.
+const PAUSE_SHORTEST_SECS: f64 = 0.05;
+
+/// Whether a round was paused: its loop held up at once (a stopped
+/// process, a debugger, a host pause) for [`PAUSE_SHARE`] of the measured
+/// phase it was planned to have, between [`PAUSE_SHORTEST_SECS`] and
+/// [`PAUSE_LONGEST_SECS`]. Its figure would be the pause's, not the
+/// transport's.
+pub fn paused(longest_hold_secs: Option<f64>, planned_secs: f64) -> bool {
+    let limit = (PAUSE_SHARE * planned_secs).clamp(PAUSE_SHORTEST_SECS, PAUSE_LONGEST_SECS);
+    longest_hold_secs.is_some_and(|hold| hold >= limit)
+}
 
 /// What the model found.
 #[derive(Debug, Clone, PartialEq)]

@@ -80,6 +80,7 @@ impl BenchResult {
             phases: None,
             longest_hold_secs: None,
             pace: None,
+            spell_pace: None,
             set_aside: None,
         }];
         self.warnings

@@ -44,24 +44,9 @@ impl RunInfo {
     }
 }
 
-/// A round held up at once for this share of its planned measured phase
-/// was paused (see [`paused`]) ...
-const PAUSE_SHARE: f64 = 0.2;
-/// ... or for this long, whatever its length ...
-const PAUSE_LONGEST_SECS: f64 = 1.0;
-/// ... but never for less than this: a scheduler's time slice (a few
-/// milliseconds) or a VM's usual hiccup is part of what a round measures.
-const PAUSE_SHORTEST_SECS: f64 = 0.05;
-
-/// Whether a round was paused: its loop held up at once (a stopped
-/// process, a debugger, a host pause) for [`PAUSE_SHARE`] of the measured
-/// phase it was planned to have, between [`PAUSE_SHORTEST_SECS`] and
-/// [`PAUSE_LONGEST_SECS`]. Its figure would be the pause's, not the
-/// transport's.
-pub fn paused(longest_hold_secs: Option<f64>, planned_secs: f64) -> bool {
-    let limit = (PAUSE_SHARE * planned_secs).clamp(PAUSE_SHORTEST_SECS, PAUSE_LONGEST_SECS);
-    longest_hold_secs.is_some_and(|hold| hold >= limit)
-}
+/// A round's pace, the pace its spell is judged by, and whether it ran in
+/// a spell.
+pub type RoundPace = (Option<f64>, Option<f64>, bool);
 
 /// The rounds of one case so far.
 #[derive(Clone, Default)]
@@ -96,7 +81,7 @@ impl Series {
     pub fn push(&mut self, mut round: Round) {
         let planned = round.result.requested_duration_secs;
         for sample in &mut round.result.samples {
-            if paused(sample.longest_hold_secs, planned) {
+            if crate::report::pace::paused(sample.longest_hold_secs, planned) {
                 sample.set_aside = Some(SetAside::Paused);
             }
         }
@@ -139,15 +124,17 @@ impl Series {
             .collect()
     }
 
-    /// Sets each round's pace and whether it ran in a slow spell (one
-    /// entry per round, in order); a paused round stays set aside. When a
-    /// round is set aside or taken back, the kept rounds' latency is merged
-    /// again, and a case that had stopped with too few kept rounds goes on.
-    pub fn set_paces(&mut self, paces: &[(Option<f64>, bool)], rule: StoppingRule) {
+    /// Sets each round's pace, the pace its spell is judged by, and whether
+    /// it ran in a slow spell (one entry per round, in order); a paused
+    /// round stays set aside. When a round is set aside or taken back, the
+    /// kept rounds' latency is merged again, and a case that had stopped
+    /// with too few kept rounds goes on.
+    pub fn set_paces(&mut self, paces: &[RoundPace], rule: StoppingRule) {
         let mut flipped = false;
-        for (round, &(pace, spell)) in self.rounds.iter_mut().zip(paces) {
+        for (round, &(pace, spell_pace, spell)) in self.rounds.iter_mut().zip(paces) {
             for sample in &mut round.samples {
                 sample.pace = pace;
+                sample.spell_pace = spell_pace;
                 if sample.set_aside == Some(SetAside::Paused) {
                     continue;
                 }
@@ -505,7 +492,10 @@ fn set_aside_warnings(result: &BenchResult) -> Vec<String> {
     };
     let spell = aside(SetAside::Spell);
     if !spell.is_empty() {
-        let paces: Vec<f64> = spell.iter().filter_map(|s| s.pace).collect();
+        let paces: Vec<f64> = spell
+            .iter()
+            .filter_map(|s| s.spell_pace.or(s.pace))
+            .collect();
         let lowest = paces.iter().copied().fold(f64::INFINITY, f64::min);
         let highest = paces.iter().copied().fold(0.0, f64::max);
         let class = result
@@ -565,6 +555,7 @@ mod tests {
             phases: None,
             longest_hold_secs: None,
             pace: None,
+            spell_pace: None,
             set_aside: None,
         }];
         let mut latency = LatencyRecorder::default();

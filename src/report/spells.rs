@@ -4,7 +4,7 @@
 
 use crate::record::{BenchResult, PaceClass, SetAside};
 use crate::report::pace::{fit, PaceFit, TimedRound, NEIGHBOURHOOD_SECS};
-use crate::report::series::Series;
+use crate::report::series::{RoundPace, Series};
 use crate::report::stopping::StoppingRule;
 
 /// Fits the pace model to every flat-out case's rounds (`flat_out[i]`;
@@ -32,12 +32,12 @@ pub fn apply(
         }
     }
     let model = fit(series.len(), &rounds);
-    let mut marks: Vec<Vec<(Option<f64>, bool)>> = series
+    let mut marks: Vec<Vec<RoundPace>> = series
         .iter()
-        .map(|s| vec![(None, false); s.len()])
+        .map(|s| vec![(None, None, false); s.len()])
         .collect();
     for (k, &(case, i)) in origin.iter().enumerate() {
-        marks[case][i] = (model.pace[k], model.in_spell(k));
+        marks[case][i] = (model.pace[k], model.spell_pace[k], model.in_spell(k));
     }
     let classes = class_members(&model, flat_out, labels);
     for (case, s) in series.iter_mut().enumerate() {
@@ -101,7 +101,7 @@ pub fn spells<'a>(results: impl IntoIterator<Item = &'a BenchResult>) -> Vec<Spe
             if s.set_aside != Some(SetAside::Spell) {
                 continue;
             }
-            if let (Some(from), Some(pace)) = (epoch_secs(&s.started), s.pace) {
+            if let (Some(from), Some(pace)) = (epoch_secs(&s.started), s.spell_pace.or(s.pace)) {
                 rounds.push((class.clone(), from, from + s.duration_secs, pace));
             }
         }

@@ -20,8 +20,9 @@ pub fn has_pace(results: &[Loaded]) -> bool {
 }
 
 /// The machine's pace against time, one line per class (every round's
-/// pace, read from the other cases' rounds near it), the spells shaded in
-/// the class's colour, and the line under which a round is set aside.
+/// pace as spells are judged by it: read from the other cases' rounds
+/// within 2.5 s), the spells shaded in the class's colour, and the line
+/// under which a round is set aside.
 pub fn pace_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     let rows: Vec<&BenchResult> = verified(results)
         .into_iter()
@@ -129,7 +130,7 @@ fn class_lines(rows: &[&BenchResult]) -> BTreeMap<usize, (PaceClass, Vec<(f64, f
         };
         let line = &mut lines.entry(class.number).or_insert((class, Vec::new())).1;
         for s in &r.samples {
-            if let (Some(at), Some(pace)) = (epoch_secs(&s.started), s.pace) {
+            if let (Some(at), Some(pace)) = (epoch_secs(&s.started), s.spell_pace.or(s.pace)) {
                 line.push((at + s.duration_secs / 2.0, pace));
             }
         }
