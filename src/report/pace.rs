@@ -104,17 +104,29 @@ const PAUSE_SHARE: f64 = 0.2;
 /// ... or for this long, whatever its length ...
 const PAUSE_LONGEST_SECS: f64 = 1.0;
 /// ... but never for less than this: a scheduler's time slice (a few
-/// milliseconds) or a VM's usual hiccup is part of what a round measures.
+/// milliseconds) or a VM's usual hiccup is part of what a round measures ...
 const PAUSE_SHORTEST_SECS: f64 = 0.05;
+/// ... nor for less than this many of the round's typical round trips: a
+/// loop reads the clock between round trips (or batches of them), so a
+/// round whose round trips are slow (a megabyte encoded in a debug build
+/// takes tens of milliseconds) comes past its marks late without a pause.
+const PAUSE_ROUND_TRIPS: f64 = 100.0;
 
 /// Whether a round was paused: its loop held up at once (a stopped
 /// process, a debugger, a host pause) for [`PAUSE_SHARE`] of the measured
 /// phase it was planned to have, between [`PAUSE_SHORTEST_SECS`] and
-/// [`PAUSE_LONGEST_SECS`]. Its figure would be the pause's, not the
-/// transport's.
-pub fn paused(longest_hold_secs: Option<f64>, planned_secs: f64) -> bool {
+/// [`PAUSE_LONGEST_SECS`], and for [`PAUSE_ROUND_TRIPS`] of its typical
+/// round trips (its p50, or its mean without latency). Its figure would be
+/// the pause's, not the transport's.
+pub fn paused(sample: &crate::record::Sample, planned_secs: f64) -> bool {
     let limit = (PAUSE_SHARE * planned_secs).clamp(PAUSE_SHORTEST_SECS, PAUSE_LONGEST_SECS);
-    longest_hold_secs.is_some_and(|hold| hold >= limit)
+    let typical = match sample.latency_p50_ns {
+        Some(ns) => ns as f64 / 1e9,
+        None => sample.duration_secs / sample.round_trips.max(1) as f64,
+    };
+    sample
+        .longest_hold_secs
+        .is_some_and(|hold| hold >= limit && hold >= PAUSE_ROUND_TRIPS * typical)
 }
 
 /// What the model found.

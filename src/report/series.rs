@@ -81,7 +81,7 @@ impl Series {
     pub fn push(&mut self, mut round: Round) {
         let planned = round.result.requested_duration_secs;
         for sample in &mut round.result.samples {
-            if crate::report::pace::paused(sample.longest_hold_secs, planned) {
+            if crate::report::pace::paused(sample, planned) {
                 sample.set_aside = Some(SetAside::Paused);
             }
         }
