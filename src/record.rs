@@ -216,6 +216,12 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// When its measured phase began, in seconds since the Unix epoch.
+    pub fn started_secs(&self) -> Option<f64> {
+        let at = humantime::parse_rfc3339(&self.started).ok()?;
+        Some(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64())
+    }
+
     /// The round's throughput at its class's usual pace (the measured rate
     /// divided by the pace at its time), or `None` when it is set aside:
     /// what the median, the interval and every comparison are made of.

@@ -177,7 +177,7 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
         .iter()
         .flat_map(|r| r.samples.iter().map(move |s| (r, s)))
     {
-        let from = ipc_bench::report::spells::epoch_secs(&sample.started).unwrap();
+        let from = sample.started_secs().unwrap();
         let to = from + sample.duration_secs;
         let aside = sample.set_aside == Some(SetAside::Spell);
         seen += &format!(
@@ -219,7 +219,7 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
                 .samples
                 .iter()
                 .filter(|s| {
-                    let from = ipc_bench::report::spells::epoch_secs(&s.started).unwrap();
+                    let from = s.started_secs().unwrap();
                     from + s.duration_secs < burn_from - edge || from > burn_to + edge
                 })
                 .map(|s| s.round_trips_per_sec)

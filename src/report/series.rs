@@ -117,9 +117,10 @@ impl Series {
                 if s.set_aside == Some(SetAside::Paused) {
                     return None;
                 }
-                let at = humantime::parse_rfc3339(&s.started).ok()?;
-                let secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
-                Some((secs + s.duration_secs / 2.0, s.round_trips_per_sec))
+                Some((
+                    s.started_secs()? + s.duration_secs / 2.0,
+                    s.round_trips_per_sec,
+                ))
             })
             .collect()
     }
@@ -176,15 +177,18 @@ impl Series {
         };
     }
 
+    /// The rounds none of whose samples is set aside.
+    fn kept_rounds(&self) -> impl Iterator<Item = &BenchResult> + '_ {
+        self.rounds
+            .iter()
+            .filter(|r| r.samples.iter().all(|s| s.set_aside.is_none()))
+    }
+
     /// Both processes' CPU time over the kept rounds, and its median per
     /// round trip.
     fn kept_cpu(&self, kept_samples: &[&Sample]) -> crate::record::CpuUsage {
-        let kept = self
-            .rounds
-            .iter()
-            .filter(|r| r.samples.iter().all(|s| s.set_aside.is_none()));
         let sum = |f: fn(&BenchResult) -> Option<f64>| -> Option<f64> {
-            kept.clone().map(f).sum::<Option<f64>>()
+            self.kept_rounds().map(f).sum::<Option<f64>>()
         };
         let cpu: Vec<f64> = kept_samples
             .iter()
@@ -193,7 +197,7 @@ impl Series {
         crate::record::CpuUsage {
             parent_secs: sum(|r| r.cpu.parent_secs),
             child_secs: sum(|r| r.cpu.child_secs),
-            round_trips: kept.clone().map(|r| r.cpu.round_trips).sum(),
+            round_trips: self.kept_rounds().map(|r| r.cpu.round_trips).sum(),
             ns_per_round_trip: median(&cpu),
         }
     }
@@ -209,7 +213,7 @@ impl Series {
         self.latency_from_intended = None;
         for (round, [sent, due]) in self.rounds.iter().zip(&self.round_latency) {
             if round.samples.iter().any(|s| s.set_aside.is_some()) {
-                continue;
+                continue; // as `kept_rounds` leaves it out
             }
             let from =
                 |b: &Vec<[u64; 2]>| (!b.is_empty()).then(|| LatencyRecorder::from_buckets(b));
@@ -309,7 +313,6 @@ impl Series {
         let rate = median(&rates)?;
         let interval = median_interval(&rates);
         // The other figures come from the same rounds as the median.
-        let kept = |r: &&BenchResult| r.samples.iter().all(|s| s.set_aside.is_none());
         let kept_samples: Vec<&Sample> = samples.iter().filter(|s| s.set_aside.is_none()).collect();
         result.rounds = rates.len();
         result.rounds_set_aside = samples.len() - rates.len();
@@ -325,19 +328,9 @@ impl Series {
         result.ns_per_round_trip = 1e9 / rate;
         let directions = if result.traffic.is_stream() { 1.0 } else { 2.0 };
         result.payload_mb_per_sec = directions * result.payload_bytes as f64 * rate / 1e6;
-        result.duration_secs = self
-            .rounds
-            .iter()
-            .filter(kept)
-            .map(|r| r.duration_secs)
-            .sum();
-        result.round_trips = self.rounds.iter().filter(kept).map(|r| r.round_trips).sum();
-        result.warmup_round_trips = self
-            .rounds
-            .iter()
-            .filter(kept)
-            .map(|r| r.warmup_round_trips)
-            .sum();
+        result.duration_secs = self.kept_rounds().map(|r| r.duration_secs).sum();
+        result.round_trips = self.kept_rounds().map(|r| r.round_trips).sum();
+        result.warmup_round_trips = self.kept_rounds().map(|r| r.warmup_round_trips).sum();
         result.latency_ns = self.latency.as_ref().and_then(|l| l.summary());
         result.latency_from_intended_ns = self
             .latency_from_intended
@@ -355,9 +348,7 @@ impl Series {
             .filter(|_| !result.traffic.is_stream())
             .map(|ns| ns / result.ns_per_round_trip);
         result.backpressure = self
-            .rounds
-            .iter()
-            .filter(kept)
+            .kept_rounds()
             .filter_map(|r| r.backpressure)
             .reduce(|a, b| crate::record::Backpressure {
                 sends: a.sends + b.sends,

@@ -83,12 +83,6 @@ pub struct Spell {
     pub rounds: usize,
 }
 
-/// Seconds since the Unix epoch of an RFC 3339 time.
-pub fn epoch_secs(rfc3339: &str) -> Option<f64> {
-    let at = humantime::parse_rfc3339(rfc3339).ok()?;
-    Some(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64())
-}
-
 /// The spells in a set of results: their rounds set aside for a spell,
 /// by class, joined where they lie within two neighbourhoods of each other.
 pub fn spells<'a>(results: impl IntoIterator<Item = &'a BenchResult>) -> Vec<Spell> {
@@ -101,7 +95,7 @@ pub fn spells<'a>(results: impl IntoIterator<Item = &'a BenchResult>) -> Vec<Spe
             if s.set_aside != Some(SetAside::Spell) {
                 continue;
             }
-            if let (Some(from), Some(pace)) = (epoch_secs(&s.started), s.spell_pace.or(s.pace)) {
+            if let (Some(from), Some(pace)) = (s.started_secs(), s.spell_pace.or(s.pace)) {
                 rounds.push((class.clone(), from, from + s.duration_secs, pace));
             }
         }
@@ -143,10 +137,14 @@ pub fn set_aside_counts<'a>(results: impl IntoIterator<Item = &'a BenchResult>) 
 }
 
 /// The summary's lines on the machine's pace: the classes, the spells
-/// (their times as seconds from `start`, the run's first round) and the
-/// rounds set aside; nothing when nothing was set aside and one class was
-/// found.
-pub fn describe(results: &[&BenchResult], start: f64) -> Vec<String> {
+/// (their times as seconds from the run's first round) and the rounds set
+/// aside; nothing when nothing was set aside and one class was found.
+pub fn describe(results: &[&BenchResult]) -> Vec<String> {
+    let start = results
+        .iter()
+        .flat_map(|r| &r.samples)
+        .filter_map(|s| s.started_secs())
+        .fold(f64::INFINITY, f64::min);
     let mut classes: Vec<PaceClass> = results
         .iter()
         .filter_map(|r| r.pace_class.clone())

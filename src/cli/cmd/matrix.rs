@@ -134,12 +134,7 @@ fn after_the_table(outcome: &MatrixOutcome) {
     }
     let results: Vec<&crate::record::BenchResult> =
         outcome.results.iter().map(|l| &l.result).collect();
-    let start = results
-        .iter()
-        .flat_map(|r| &r.samples)
-        .filter_map(|s| crate::report::spells::epoch_secs(&s.started))
-        .fold(f64::INFINITY, f64::min);
-    for line in crate::report::spells::describe(&results, start) {
+    for line in crate::report::spells::describe(&results) {
         eprintln!("{line}");
     }
     eprintln!("time: {}", outcome.time.describe());

@@ -321,12 +321,7 @@ fn environment_section(html: &mut String, facts: &Facts) {
 /// when there is anything to say (the chart is among the charts).
 fn pace_section(html: &mut String, results: &[Loaded]) {
     let rows: Vec<&crate::record::BenchResult> = results.iter().map(|l| &l.result).collect();
-    let start = rows
-        .iter()
-        .flat_map(|r| &r.samples)
-        .filter_map(|s| crate::report::spells::epoch_secs(&s.started))
-        .fold(f64::INFINITY, f64::min);
-    let lines = crate::report::spells::describe(&rows, start);
+    let lines = crate::report::spells::describe(&rows);
     if lines.is_empty() {
         return;
     }

@@ -5,7 +5,7 @@ use super::style::*;
 use crate::record::{BenchResult, PaceClass};
 use crate::report::pace::SPELL_PACE;
 use crate::report::results::Loaded;
-use crate::report::spells::{epoch_secs, spells};
+use crate::report::spells::spells;
 use anyhow::anyhow;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -130,7 +130,7 @@ fn class_lines(rows: &[&BenchResult]) -> BTreeMap<usize, (PaceClass, Vec<(f64, f
         };
         let line = &mut lines.entry(class.number).or_insert((class, Vec::new())).1;
         for s in &r.samples {
-            if let (Some(at), Some(pace)) = (epoch_secs(&s.started), s.spell_pace.or(s.pace)) {
+            if let (Some(at), Some(pace)) = (s.started_secs(), s.spell_pace.or(s.pace)) {
                 line.push((at + s.duration_secs / 2.0, pace));
             }
         }
