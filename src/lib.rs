@@ -28,4 +28,5 @@ pub mod report;
 pub mod transport;
 pub mod util;
 
+pub use cli::own::OwnMessages;
 pub use codecs;

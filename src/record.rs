@@ -114,6 +114,10 @@ pub struct BenchResult {
     /// strings); null in files older than schema 3.
     #[serde(default)]
     pub wire_bytes: Option<WireBytes>,
+    /// For a shape whose messages differ in size (a team's own samples):
+    /// the smallest, median and largest; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire_spread: Option<WireSpread>,
     /// Whether the codec encoded into the transport's slot and the receiver
     /// decoded in place, or each went through a copy; null in older files.
     #[serde(default)]
@@ -301,6 +305,13 @@ pub struct CpuUsage {
 }
 
 impl BenchResult {
+    /// The bytes a message carries for "payload MB/s": the payload figure,
+    /// or for a team's own samples (which have none) their median size.
+    pub fn message_bytes(&self) -> usize {
+        self.wire_spread
+            .map_or(self.payload_bytes, |spread| spread.median)
+    }
+
     /// The default file name: `<transport>[-<variant>]-<codec>-<complexity>`, plus the
     /// payload size and placement when they are not the defaults.
     pub fn file_name(&self) -> String {
@@ -512,6 +523,15 @@ impl PathKind {
             PathKind::Copied => "copied",
         }
     }
+}
+
+/// The sizes of a shape's messages when they differ (a team's own
+/// samples), header included: smallest, median, largest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WireSpread {
+    pub min: usize,
+    pub median: usize,
+    pub max: usize,
 }
 
 /// How many bytes a round trip put on the wire, each way.

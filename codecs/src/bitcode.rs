@@ -3,7 +3,7 @@
 //! shape, but it allocates on every call and is much slower, so the message
 //! types derive bitcode's own traits instead.
 
-use crate::{Codec, CodecError, Message};
+use crate::{Carries, Codec, CodecError, Message};
 
 #[derive(Default)]
 pub struct Bitcode {
@@ -21,9 +21,7 @@ impl Codec for Bitcode {
     const NAME: &'static str = "bitcode";
 
     fn encode<T: Message>(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-        buf.clear();
-        buf.extend_from_slice(self.buffer.encode(value));
-        Ok(())
+        self.encode_value(value, buf)
     }
 
     // bitcode has no slice writer; it encodes into its own buffer, and that
@@ -42,6 +40,18 @@ impl Codec for Bitcode {
     }
 
     fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
+        self.decode_value(bytes)
+    }
+}
+
+impl<T: crate::BitcodeMessage> Carries<T> for Bitcode {
+    fn encode_value(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        buf.clear();
+        buf.extend_from_slice(self.buffer.encode(value));
+        Ok(())
+    }
+
+    fn decode_value(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         // bitcode rejects trailing bytes itself.
         self.buffer.decode(bytes).map_err(|e| CodecError::decode(Self::NAME, e))
     }

@@ -1,6 +1,7 @@
 //! JSON via serde_json: the seed's format, readable on the wire, and the default.
 
-use crate::{Codec, CodecError, Message};
+use crate::{Codec, CodecError, Message, SerdeCodec};
+use serde::{de::DeserializeOwned, Serialize};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Json;
@@ -8,10 +9,8 @@ pub struct Json;
 impl Codec for Json {
     const NAME: &'static str = "json";
 
-    fn encode<T: Message>(
-        &mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-        buf.clear();
-        serde_json::to_writer(&mut *buf, value).map_err(|e| CodecError::encode(Self::NAME, e))
+    fn encode<T: Message>(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        self.encode_serde(value, buf)
     }
 
     const ENCODES_INTO_SLICE: bool = true;
@@ -27,6 +26,19 @@ impl Codec for Json {
     }
 
     fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
+        self.decode_serde(bytes)
+    }
+}
+
+impl SerdeCodec for Json {
+    const SELF_DESCRIBING: bool = true;
+
+    fn encode_serde<T: Serialize>(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        buf.clear();
+        serde_json::to_writer(&mut *buf, value).map_err(|e| CodecError::encode(Self::NAME, e))
+    }
+
+    fn decode_serde<T: DeserializeOwned>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         // from_slice rejects trailing non-whitespace itself.
         serde_json::from_slice(bytes).map_err(|e| CodecError::decode(Self::NAME, e))
     }

@@ -17,9 +17,10 @@ pub mod shapes;
 /// types: the bound itself when the feature is on, nothing when it is off, so
 /// a build carries the derives of its own codecs only.
 macro_rules! feature_bound {
-    ($feature:literal, $name:ident, $($bound:tt)+) => {
+    ($feature:literal, $name:ident, $message:literal, $note:literal, $($bound:tt)+) => {
         #[cfg(feature = $feature)]
         #[doc = concat!("What the `", $feature, "` codec needs of a message type (this build has it).")]
+        #[diagnostic::on_unimplemented(message = $message, note = $note)]
         pub trait $name: $($bound)+ {}
         #[cfg(feature = $feature)]
         impl<T: $($bound)+> $name for T {}
@@ -35,10 +36,18 @@ macro_rules! feature_bound {
 feature_bound!(
     "bitcode",
     BitcodeMessage,
+    "`{Self}` cannot be carried by bitcode: it lacks #[derive(bitcode::Encode, bitcode::Decode)]",
+    "add those derives to `{Self}`, or do not ask bitcode to carry it",
     ::bitcode::Encode + for<'a> ::bitcode::Decode<'a>
 );
 // prost's derive; protobuf has no serde path.
-feature_bound!("protobuf", ProtobufMessage, ::prost::Message + Default);
+feature_bound!(
+    "protobuf",
+    ProtobufMessage,
+    "`{Self}` cannot be carried by protobuf: it lacks #[derive(prost::Message)] (which gives `Default` too)",
+    "add that derive and its field tags to `{Self}`, or do not ask protobuf to carry it",
+    ::prost::Message + Default
+);
 #[cfg(feature = "rkyv")]
 pub use crate::rkyv::RkyvMessage;
 #[cfg(not(feature = "rkyv"))]
@@ -57,6 +66,60 @@ pub trait Message:
 impl<T> Message for T where
     T: Serialize + DeserializeOwned + BitcodeMessage + RkyvMessage + ProtobufMessage + 'static
 {
+}
+
+/// A codec that can carry values of type `T`, whatever else it can carry:
+/// what a team's own message type needs of a codec (`ipc_bench::own`). The
+/// serde codecs carry every serde type ([`SerdeCodec`]); bitcode, rkyv and
+/// protobuf carry the types with their own derives, and naming one of them
+/// for a type without them is a compile error that names the derive.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot carry `{T}`: `{T}` lacks the codec's own derives",
+    label = "this codec needs derives of its own on `{T}`",
+    note = "bitcode needs #[derive(bitcode::Encode, bitcode::Decode)], rkyv #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)], protobuf #[derive(prost::Message)] with field tags; json, postcard, msgpack, bincode and cbor carry any serde type"
+)]
+pub trait Carries<T>: Codec {
+    /// Replaces the contents of `buf` with the encoding of `value`.
+    fn encode_value(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError>;
+
+    /// Decodes exactly one value from all of `bytes`.
+    fn decode_value(&mut self, bytes: &[u8]) -> Result<T, CodecError>;
+}
+
+/// A codec that carries any serde type through serde alone.
+pub trait SerdeCodec: Codec {
+    /// Whether the bytes say what they hold (serde's `deserialize_any`), so
+    /// that a value without a Rust type (a `serde_json::Value` read from a
+    /// file) comes back as it went: json, msgpack and cbor do; postcard and
+    /// bincode need the type to read their bytes.
+    const SELF_DESCRIBING: bool;
+
+    /// Replaces the contents of `buf` with the encoding of `value`.
+    fn encode_serde<T: Serialize>(
+        &mut self,
+        value: &T,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CodecError>;
+
+    /// Decodes exactly one value from all of `bytes`; trailing bytes are an error.
+    fn decode_serde<T: DeserializeOwned>(&mut self, bytes: &[u8]) -> Result<T, CodecError>;
+}
+
+impl<C: SerdeCodec, T: Serialize + DeserializeOwned> Carries<T> for C {
+    fn encode_value(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        self.encode_serde(value, buf)
+    }
+
+    fn decode_value(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
+        self.decode_serde(bytes)
+    }
+}
+
+/// Runs generic code with a serde codec chosen at run time: see
+/// [`CodecId::dispatch_serde`].
+pub trait SerdeCodecVisitor {
+    type Output;
+    fn visit<C: SerdeCodec>(self, codec: C) -> Self::Output;
 }
 
 /// A serialization format that can carry the benchmark's messages.
@@ -219,7 +282,7 @@ pub enum LookupError {
 }
 
 macro_rules! registry {
-    ($( $name:literal => $module:ident :: $ty:ident $(, feature = $feature:literal)? ; )*) => {
+    ($( $([$serde:ident])? $name:literal => $module:ident :: $ty:ident $(, feature = $feature:literal)? ; )*) => {
         $(
             $(#[cfg(feature = $feature)])?
             mod $module;
@@ -264,6 +327,20 @@ macro_rules! registry {
                     $( $(#[cfg(feature = $feature)])? CodecId::$ty => visitor.visit($module::$ty::default()), )*
                 }
             }
+
+            /// Calls `visitor` with this codec if it carries any serde type
+            /// (a [`SerdeCodec`]); `None` for the codecs that need derives
+            /// of their own.
+            pub fn dispatch_serde<V: SerdeCodecVisitor>(self, visitor: V) -> Option<V::Output> {
+                match self {
+                    $( $(#[cfg(feature = $feature)])? CodecId::$ty => registry!(@serde visitor, $module::$ty $(, $serde)?), )*
+                }
+            }
+
+            /// Every codec this build has.
+            pub const ALL: &'static [CodecId] = &[
+                $( $(#[cfg(feature = $feature)])? CodecId::$ty, )*
+            ];
         }
 
         /// Calls `visitor` with the codec called `name`, if this build has it.
@@ -271,19 +348,27 @@ macro_rules! registry {
             Ok(CodecId::parse(name)?.dispatch(visitor))
         }
     };
+    (@serde $visitor:ident, $module:ident :: $ty:ident) => {{
+        let _ = $visitor;
+        None
+    }};
+    (@serde $visitor:ident, $module:ident :: $ty:ident, serde) => {
+        Some($visitor.visit($module::$ty::default()))
+    };
     (@feature) => { None };
     (@feature $feature:literal) => { Some($feature) };
     (@compiled) => { true };
     (@compiled $feature:literal) => { cfg!(feature = $feature) };
 }
 
+// `[serde]` marks the codecs that carry any serde type ([`SerdeCodec`]).
 registry! {
-    "json" => json::Json;
-    "postcard" => postcard::Postcard, feature = "postcard";
-    "msgpack" => msgpack::MsgPack, feature = "msgpack";
-    "bincode" => bincode::Bincode, feature = "bincode";
+    [serde] "json" => json::Json;
+    [serde] "postcard" => postcard::Postcard, feature = "postcard";
+    [serde] "msgpack" => msgpack::MsgPack, feature = "msgpack";
+    [serde] "bincode" => bincode::Bincode, feature = "bincode";
     "bitcode" => bitcode::Bitcode, feature = "bitcode";
-    "cbor" => cbor::Cbor, feature = "cbor";
+    [serde] "cbor" => cbor::Cbor, feature = "cbor";
     "rkyv" => rkyv::Rkyv, feature = "rkyv";
     "protobuf" => protobuf::Protobuf, feature = "protobuf";
 }

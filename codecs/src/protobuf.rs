@@ -1,7 +1,7 @@
 //! Protocol Buffers via prost, derived on the message types (see
 //! `proto/ipc_bench.proto` for the same messages as a schema).
 
-use crate::{Codec, CodecError, Message};
+use crate::{Carries, Codec, CodecError, Message};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Protobuf;
@@ -11,9 +11,7 @@ impl Codec for Protobuf {
     const SELF_DELIMITING: bool = false;
 
     fn encode<T: Message>(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-        buf.clear();
-        // A Vec grows as needed, so the only encode error (no room) cannot occur.
-        prost::Message::encode(value, buf).map_err(|e| CodecError::encode(Self::NAME, e))
+        self.encode_value(value, buf)
     }
 
     const ENCODES_INTO_SLICE: bool = true;
@@ -30,6 +28,18 @@ impl Codec for Protobuf {
     }
 
     fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
+        self.decode_value(bytes)
+    }
+}
+
+impl<T: crate::ProtobufMessage> Carries<T> for Protobuf {
+    fn encode_value(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        buf.clear();
+        // A Vec grows as needed, so the only encode error (no room) cannot occur.
+        prost::Message::encode(value, buf).map_err(|e| CodecError::encode(Self::NAME, e))
+    }
+
+    fn decode_value(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         // A protobuf message is all of its bytes: there is no trailing data to find.
         T::decode(bytes).map_err(|e| CodecError::decode(Self::NAME, e))
     }

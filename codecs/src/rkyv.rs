@@ -3,7 +3,7 @@
 //! [`Codec::access`] measures what it exists for, validated access to the
 //! archived message in place.
 
-use crate::{Codec, CodecError, Message};
+use crate::{Carries, Codec, CodecError, Message};
 use ::rkyv::api::high::{HighDeserializer, HighSerializer, HighValidator};
 use ::rkyv::bytecheck::CheckBytes;
 use ::rkyv::rancor::Error;
@@ -17,6 +17,10 @@ const ALIGNMENT: usize = 16;
 /// What the rkyv codec needs of a message type: its derives, with validation.
 /// The bounds live here, on the one implementation, so that the [`Message`]
 /// bound stays one word.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be carried by rkyv: it lacks #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]",
+    note = "add those derives to `{Self}`, or do not ask rkyv to carry it"
+)]
 pub trait RkyvMessage: Sized {
     fn rkyv_encode(&self, out: Vec<u8>) -> Result<Vec<u8>, Error>;
     /// `bytes` must be aligned to [`ALIGNMENT`].
@@ -78,6 +82,20 @@ impl Codec for Rkyv {
     const SELF_DELIMITING: bool = false;
 
     fn encode<T: Message>(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+        self.encode_value(value, buf)
+    }
+
+    fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
+        self.decode_value(bytes)
+    }
+
+    fn access<T: Message>(&mut self, bytes: &[u8]) -> Option<Result<(), CodecError>> {
+        Some(T::rkyv_access(self.aligned(bytes)).map_err(|e| CodecError::decode(Self::NAME, e)))
+    }
+}
+
+impl<T: RkyvMessage> Carries<T> for Rkyv {
+    fn encode_value(&mut self, value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
         // Positions in an archive are relative to its start, so a plain Vec
         // holds the same bytes an aligned one would; the caller's buffer is reused.
         let mut out = std::mem::take(buf);
@@ -88,13 +106,9 @@ impl Codec for Rkyv {
         Ok(())
     }
 
-    fn decode<T: Message>(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
+    fn decode_value(&mut self, bytes: &[u8]) -> Result<T, CodecError> {
         // Validation checks every pointer and length against the buffer, so
         // bytes that are not an archive of a `T` fail here, never in use.
         T::rkyv_decode(self.aligned(bytes)).map_err(|e| CodecError::decode(Self::NAME, e))
-    }
-
-    fn access<T: Message>(&mut self, bytes: &[u8]) -> Option<Result<(), CodecError>> {
-        Some(T::rkyv_access(self.aligned(bytes)).map_err(|e| CodecError::decode(Self::NAME, e)))
     }
 }

@@ -91,10 +91,15 @@ pub struct MatrixArgs {
     /// Codecs for structured messages, comma-separated [default: every compiled codec, but cbor when msgpack is, and bincode when postcard is].
     #[arg(long, value_delimiter = ',', value_parser = parse_codec)]
     pub codecs: Vec<String>,
-    /// Complexities, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "raw-string,structured",
-          value_parser = enum_parser::<Complexity>("complexity", "RPC_MESSAGE_COMPLEXITY"))]
+    /// Complexities, comma-separated [default: raw-string,structured; in a
+    /// program with message types of its own, or with --messages, those].
+    #[arg(long, value_delimiter = ',',
+          value_parser = complexity_parser("RPC_MESSAGE_COMPLEXITY"))]
     pub complexities: Vec<Complexity>,
+    /// A file of your own messages, one JSON value per line, measured as a
+    /// shape named after the file (json, msgpack and cbor carry them).
+    #[arg(long, value_name = "FILE")]
+    pub messages: Option<PathBuf>,
     /// Payload sizes in bytes, comma-separated.
     #[arg(long = "payload-bytes", value_delimiter = ',', default_value = "32", value_parser = parse_payload)]
     pub payloads: Vec<usize>,
@@ -163,10 +168,15 @@ pub struct CodecsArgs {
     /// Codecs, comma-separated [default: every compiled codec].
     #[arg(long, value_delimiter = ',', value_parser = parse_codec)]
     pub codecs: Vec<String>,
-    /// Message shapes, comma-separated (raw-string has no codec and is refused).
-    #[arg(long, value_delimiter = ',', default_value = "structured,log,numeric,nested",
-          value_parser = enum_parser::<Complexity>("complexity", "--complexities"))]
+    /// Message shapes, comma-separated (raw-string has no codec and is
+    /// refused) [default: structured,log,numeric,nested, and the program's
+    /// own shapes and --messages' if any].
+    #[arg(long, value_delimiter = ',',
+          value_parser = complexity_parser("--complexities"))]
     pub complexities: Vec<Complexity>,
+    /// A file of your own messages, one JSON value per line (see `matrix --messages`).
+    #[arg(long, value_name = "FILE")]
+    pub messages: Option<PathBuf>,
     /// Payload sizes in bytes, comma-separated (how each shape grows with it: see docs/codecs.md).
     #[arg(long = "payload-bytes", value_delimiter = ',', default_value = "32,1024,65536", value_parser = parse_payload)]
     pub payloads: Vec<usize>,
@@ -261,10 +271,18 @@ pub struct CaseArgs {
     #[arg(long, short, env = "CODEC", value_parser = parse_codec)]
     pub codec: Option<String>,
 
-    /// Message complexity: raw-string (no codec) or structured (alias: json).
-    #[arg(long, env = "RPC_MESSAGE_COMPLEXITY", default_value = "structured",
-          value_parser = enum_parser::<Complexity>("complexity", "RPC_MESSAGE_COMPLEXITY"))]
-    pub complexity: Complexity,
+    /// Message complexity: raw-string (no codec), structured (alias: json),
+    /// log, numeric, nested, or a shape of your own [default: structured; in
+    /// a program with message types of its own, or with --messages, the
+    /// first of those].
+    #[arg(long, env = "RPC_MESSAGE_COMPLEXITY",
+          value_parser = complexity_parser("RPC_MESSAGE_COMPLEXITY"))]
+    pub complexity: Option<Complexity>,
+
+    /// A file of your own messages, one JSON value per line, measured as a
+    /// shape named after the file (json, msgpack and cbor carry them).
+    #[arg(long, value_name = "FILE")]
+    pub messages: Option<PathBuf>,
 
     /// Payload size in bytes carried by every ping and echoed by every pong.
     #[arg(long, env = "PAYLOAD_BYTES", default_value_t = DEFAULT_PAYLOAD_BYTES, value_parser = parse_payload)]
@@ -525,5 +543,16 @@ fn seconds_parser(
             }
             _ => Err(accepted),
         }
+    }
+}
+
+/// A parser for a shape's name: a built-in one (`json` is `structured`), or
+/// a team's own registered by this program; refused with what is accepted.
+fn complexity_parser(
+    source: &'static str,
+) -> impl Fn(&str) -> Result<Complexity, String> + Clone + Send + Sync + 'static {
+    move |value: &str| {
+        crate::measure::own::parse_complexity(value)
+            .map_err(|accepted| format!("unknown complexity ({source}); accepted: {accepted}"))
     }
 }

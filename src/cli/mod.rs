@@ -4,4 +4,5 @@
 pub mod args;
 pub mod cmd;
 pub mod matrix;
+pub mod own;
 pub mod spec;

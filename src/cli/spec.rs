@@ -152,9 +152,14 @@ impl CaseArgs {
                 )
             }
         };
+        let complexity = self.complexity.unwrap_or_else(|| {
+            let own = default_complexities().into_iter().find(|c| c.is_own());
+            own.unwrap_or(Complexity::Structured)
+        });
         // Raw strings use no codec, so one missing from the build is no error.
-        let codec = match self.complexity {
+        let codec = match complexity {
             Complexity::RawString => CodecId::Json,
+            Complexity::Own(name) => check_own_codec(name, &codec, "--codec/CODEC")?,
             _ => check_codec(&codec, "--codec/CODEC")?,
         };
         check_pin(self.pin, "--pin/PIN")?;
@@ -175,7 +180,7 @@ impl CaseArgs {
             transport_config: self.transport_flags.config_of(transport),
             codec,
             codec_reason,
-            complexity: self.complexity,
+            complexity,
             payload_bytes: self.payload_bytes,
             pin: self.pin,
             traffic,
@@ -234,7 +239,10 @@ impl MatrixArgs {
                 .map(|id| (id, self.transport_flags.configs_of(id)))
                 .collect(),
             codecs,
-            complexities: self.complexities.clone(),
+            complexities: match self.complexities.is_empty() {
+                true => default_complexities(),
+                false => self.complexities.clone(),
+            },
             payloads: self.payloads.clone(),
             pins: self.pin.clone(),
             traffics,
@@ -252,6 +260,39 @@ impl MatrixArgs {
             reference: self.reference.clone(),
         })
     }
+}
+
+/// The shapes a run measures when none is named: a program's own shapes
+/// (its message types, or --messages' file) when it has any, for that is
+/// what it was built to measure; raw strings and the structured ping
+/// otherwise (`run` takes the structured ping).
+pub fn default_complexities() -> Vec<Complexity> {
+    let own: Vec<Complexity> = crate::measure::own::registered()
+        .iter()
+        .map(|shape| Complexity::Own(shape.name))
+        .collect();
+    match own.is_empty() {
+        true => vec![Complexity::RawString, Complexity::Structured],
+        false => own,
+    }
+}
+
+/// The codec `codec` for own shape `name`, if it carries it.
+fn check_own_codec(
+    name: crate::measure::message::ShapeName,
+    codec: &str,
+    flag: &str,
+) -> Result<CodecId, UsageError> {
+    check_codec(codec, flag)?;
+    let shape = crate::measure::own::find(name)
+        .ok_or_else(|| UsageError(format!("unknown shape '{}'", name.as_str())))?;
+    shape.codec(codec).map_err(|why| {
+        UsageError(format!(
+            "invalid value '{codec}' for {flag}: {why} (shape '{}' goes through {})",
+            name.as_str(),
+            shape.codecs().join(", ")
+        ))
+    })
 }
 
 /// Codecs the default matrix leaves to `--codecs` when their sibling is

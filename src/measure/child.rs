@@ -121,6 +121,11 @@ pub fn main() -> ExitCode {
             return refuse(e);
         }
     }
+    if let Some(messages) = &config.messages {
+        if let Err(e) = crate::measure::own::file::load_as_told(config.complexity, messages) {
+            return refuse(e);
+        }
+    }
     let transport = match TransportId::parse(&config.transport) {
         Ok(id) => id,
         Err(e) => return refuse(e),

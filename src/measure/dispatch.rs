@@ -1,12 +1,15 @@
 //! Turning run-time names (transport, complexity, codec) into one
 //! monomorphized `(Transport, MessageFormat)` pair.
 
-use crate::measure::message::{Complexity, MessageFormat, RawString, Shaped, Structured};
+use crate::measure::message::{
+    Complexity, MessageFormat, Out, RawString, Shaped, Structured, VerifyError,
+};
+use crate::measure::own;
 #[cfg(feature = "tokio")]
 use crate::transport::Awaited;
 use crate::transport::{self, Transport, TransportId, TransportVisitor};
 use codecs::shapes::{LogBatch, OrderRequest, Telemetry};
-use codecs::{Codec, CodecId, CodecVisitor};
+use codecs::{Codec, CodecError, CodecId, CodecVisitor};
 
 /// Generic code to run with a concrete transport type and message format.
 pub trait CaseVisitor {
@@ -137,7 +140,74 @@ impl<T, V: CaseVisitor, R: Reach<T>> CodecVisitor for WithCodec<T, V, R> {
                 visitor,
                 Shaped::<C, OrderRequest>::new(codec, complexity, payload),
             ),
+            Complexity::Own(_) => R::reach(visitor, own_format(complexity, C::NAME)),
         }
+    }
+}
+
+/// A team's own shape through the codec called `codec`, built where its
+/// type is known. Planning checked that the shape is known and the codec
+/// carries it; should either fail all the same, the format refuses every
+/// message with the reason, and the round fails with it.
+fn own_format(complexity: Complexity, codec: &'static str) -> Box<dyn MessageFormat> {
+    let built = CodecId::parse(codec)
+        .map_err(|e| e.to_string())
+        .and_then(|id| own::format(complexity, id));
+    match built {
+        Ok(format) => format as Box<dyn MessageFormat>,
+        Err(reason) => Box::new(Unavailable {
+            complexity,
+            codec,
+            reason,
+        }),
+    }
+}
+
+/// The format of a shape this process cannot build: every call fails with
+/// why.
+struct Unavailable {
+    complexity: Complexity,
+    codec: &'static str,
+    reason: String,
+}
+
+impl Unavailable {
+    fn error(&self) -> CodecError {
+        CodecError::encode(self.codec, &self.reason)
+    }
+}
+
+impl MessageFormat for Unavailable {
+    fn codec_name(&self) -> &'static str {
+        self.codec
+    }
+
+    fn complexity(&self) -> Complexity {
+        self.complexity
+    }
+
+    fn slot_from(&self) -> Option<usize> {
+        None
+    }
+
+    fn encode_ping_to(&mut self, _: u64, _: u64, _: Out<'_>) -> Result<usize, CodecError> {
+        Err(self.error())
+    }
+
+    fn check_pong(&mut self, _: &[u8], _: u64, _: u64) -> Result<(), VerifyError> {
+        Err(self.error().into())
+    }
+
+    fn read_ping(&mut self, _: &[u8]) -> Result<(), VerifyError> {
+        Err(self.error().into())
+    }
+
+    fn write_pong_to(&mut self, _: Out<'_>) -> Result<usize, CodecError> {
+        Err(self.error())
+    }
+
+    fn take_message(&mut self, _: &[u8]) -> Result<(u64, u64), VerifyError> {
+        Err(self.error().into())
     }
 }
 
@@ -165,6 +235,7 @@ pub fn boxed_format(
                 Complexity::Nested => {
                     Box::new(Shaped::<C, OrderRequest>::new(codec, complexity, payload))
                 }
+                Complexity::Own(_) => own_format(complexity, C::NAME),
             }
         }
     }

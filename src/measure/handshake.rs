@@ -40,6 +40,9 @@ pub struct ChildConfig {
     pub child_core: Option<usize>,
     /// Set when the child is to consume a stream instead of answering pings.
     pub stream: Option<StreamRole>,
+    /// Set when the shape's messages come from a file the child reads too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<crate::measure::own::file::MessagesFile>,
 }
 
 /// What a stream's child needs to know: how often to acknowledge, how many
@@ -175,6 +178,7 @@ mod tests {
                 window: 16,
                 record_latency: true,
             }),
+            messages: None,
         }
     }
 
@@ -226,7 +230,7 @@ mod tests {
             Err(ConfigError::Version { .. })
         ));
         let mut v = serde_json::to_value(config()).unwrap();
-        v["complexity"] = serde_json::json!("yaml");
+        v["complexity"] = serde_json::json!("not a shape!");
         assert!(matches!(
             ChildConfig::parse(&v.to_string()),
             Err(ConfigError::Malformed(_))

@@ -12,6 +12,7 @@ pub mod handshake;
 pub mod liveness;
 pub mod machine;
 pub mod message;
+pub mod own;
 pub mod placement;
 pub mod round_result;
 pub mod runner;

@@ -7,7 +7,7 @@ use crate::measure::machine::MachineInfo;
 use crate::measure::message::Complexity;
 use crate::measure::placement::Placement;
 use crate::measure::traffic::Traffic;
-use crate::record::{now_rfc3339, BenchResult, CpuUsage, RoundPhases, Sample};
+use crate::record::{now_rfc3339, BenchResult, CpuUsage, RoundPhases, Sample, WireSpread};
 
 /// Everything a round's result is built from.
 pub struct RoundFacts<'a> {
@@ -33,6 +33,8 @@ pub struct RoundFacts<'a> {
     pub started: String,
     pub memcpy_mb_per_sec: Option<f64>,
     pub placement: Placement,
+    /// The sizes of the messages, when they differ (a team's own samples).
+    pub wire_spread: Option<WireSpread>,
 }
 
 /// The one-round result of `facts`; every round trip in it was verified.
@@ -101,9 +103,16 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
         stopped: None,
         modes: None,
         ns_per_round_trip,
-        payload_mb_per_sec: directions * facts.payload_bytes as f64 * rate / 1e6,
+        // A team's own messages carry no payload figure: their median size.
+        payload_mb_per_sec: directions
+            * facts
+                .wire_spread
+                .map_or(facts.payload_bytes, |spread| spread.median) as f64
+            * rate
+            / 1e6,
         memcpy_mb_per_sec: facts.memcpy_mb_per_sec,
         wire_bytes: Some(measurement.wire_bytes),
+        wire_spread: facts.wire_spread,
         message_path: Some(measurement.path),
         codec_ns_per_round_trip: facts.codec_ns,
         // The message work is timed as a round trip's; a stream's message

@@ -9,6 +9,7 @@ use crate::measure::engine::{EngineConfig, Link, Phase, PingPong};
 use crate::measure::handshake::{ChildConfig, ChildReport, StreamRole, PROTOCOL_VERSION};
 use crate::measure::liveness::{self, Interrupted, Liveness, Peer, Progress, Watchdog};
 use crate::measure::message::{Complexity, MessageFormat};
+use crate::measure::own::{self, file::MessagesFile};
 use crate::measure::placement::{self, PinMode};
 use crate::measure::round_result::{round_result, RoundFacts};
 use crate::measure::stats::{self, LatencyRecorder};
@@ -204,6 +205,14 @@ impl PhaseLog {
     }
 }
 
+/// The file an own shape's messages come from, for the child to read too.
+fn own_messages_file(complexity: Complexity) -> Option<MessagesFile> {
+    match complexity {
+        Complexity::Own(name) => own::find(name).and_then(|shape| shape.file().cloned()),
+        _ => None,
+    }
+}
+
 /// How a round's loops run over the children's links: blocking, or awaited
 /// as a runtime's task. Takes the format and hands it back.
 type EngineResult<F> = (F, Result<Measurement, crate::measure::engine::EngineError>);
@@ -230,9 +239,17 @@ impl ParentRun<'_> {
             if max_message_bytes > capacity {
                 let hint = T::too_large_hint(max_message_bytes)
                     .map_or(String::new(), |h| format!("; {h}"));
+                let what = match spec.complexity {
+                    own @ Complexity::Own(_) => format!(
+                        "shape '{own}': its largest message, {max_message_bytes} bytes with its header, does not fit"
+                    ),
+                    _ => format!(
+                        "invalid value '{}' for --payload-bytes/PAYLOAD_BYTES: its {max_message_bytes}-byte messages do not fit",
+                        spec.payload_bytes
+                    ),
+                };
                 return Err(RunError::BadSetup(format!(
-                    "invalid value '{}' for --payload-bytes/PAYLOAD_BYTES: its {max_message_bytes}-byte messages do not fit the {} transport's {capacity}-byte capacity{hint}",
-                    spec.payload_bytes,
+                    "{what} the {} transport's {capacity}-byte capacity{hint}",
                     T::NAME
                 )));
             }
@@ -318,6 +335,7 @@ impl ParentRun<'_> {
             started,
             memcpy_mb_per_sec: memcpy,
             placement,
+            wire_spread: format.wire_spread(),
         });
         Ok(Round {
             result,
@@ -366,6 +384,7 @@ impl ParentRun<'_> {
                     window,
                     record_latency: settings.engine.record_latency,
                 }),
+                messages: own_messages_file(spec.complexity),
             };
             let mut child = ChildProcess::spawn(settings.child_bin.as_ref(), &config, stdio)?;
             let progress = Progress::default();

@@ -156,7 +156,7 @@ pub fn table(report: &CodecsReport, results: &[crate::report::results::Loaded]) 
     };
     let order = |c: &CodecCase| {
         (
-            c.complexity as usize,
+            c.complexity,
             c.payload_bytes,
             codecs::CODECS.iter().position(|i| i.name == c.codec),
         )
@@ -235,10 +235,7 @@ fn codec_headers(transports: &[String]) -> Vec<String> {
 fn case_entries(case: &CodecCase) -> Vec<Entry> {
     vec![
         Entry::text(case.complexity.name()),
-        Entry::number(
-            format!("{} B", case.payload_bytes),
-            case.payload_bytes as f64,
-        ),
+        crate::report::compare::payload_entry(case.complexity.name(), case.payload_bytes),
         Entry::text(case.codec.clone()),
         Entry::number(time_text(&case.encode_ns), case.encode_ns.median),
         Entry::number(time_text(&case.decode_ns), case.decode_ns.median),

@@ -327,7 +327,7 @@ impl Series {
         result.ci_coverage = interval.map(|(_, c)| c);
         result.ns_per_round_trip = 1e9 / rate;
         let directions = if result.traffic.is_stream() { 1.0 } else { 2.0 };
-        result.payload_mb_per_sec = directions * result.payload_bytes as f64 * rate / 1e6;
+        result.payload_mb_per_sec = directions * result.message_bytes() as f64 * rate / 1e6;
         result.duration_secs = self.kept_rounds().map(|r| r.duration_secs).sum();
         result.round_trips = self.kept_rounds().map(|r| r.round_trips).sum();
         result.warmup_round_trips = self.kept_rounds().map(|r| r.warmup_round_trips).sum();

@@ -109,11 +109,15 @@ fn header(out: &mut String, result: &BenchResult, codec_reason: Option<&str>) {
         }
         _ => result.codec.clone(),
     };
+    // A team's own shape has no payload figure: its samples are its sizes.
+    let payload = match result.complexity.is_own() {
+        true => "its own samples".to_string(),
+        false => format!("{} B payload", result.payload_bytes),
+    };
     let _ = writeln!(
         out,
-        "{transport} · {codec} · {} · {} B payload · {placement} · {}",
+        "{transport} · {codec} · {} · {payload} · {placement} · {}",
         result.complexity,
-        result.payload_bytes,
         result.traffic.describe()
     );
 }
@@ -287,6 +291,17 @@ fn cost_lines(out: &mut String, result: &BenchResult) {
         );
     }
     match result.wire_bytes {
+        _ if result.wire_spread.is_some() => {
+            if let Some(spread) = result.wire_spread {
+                let _ = writeln!(
+                    out,
+                    "  On the wire:  {} to {} B a message, median {} B (its samples, each behind a 16-byte header)",
+                    group_thousands(spread.min as f64),
+                    group_thousands(spread.max as f64),
+                    group_thousands(spread.median as f64),
+                );
+            }
+        }
         Some(w) if result.traffic.is_stream() => {
             let _ = writeln!(
                 out,

@@ -107,16 +107,39 @@ fn planned_cases(args: &CodecsArgs) -> Result<Vec<CodecCaseSpec>, CliError> {
             .map(|name| check_codec(name, "--codecs"))
             .collect::<Result<_, _>>()?
     };
-    if args.complexities.contains(&Complexity::RawString) {
+    let complexities: Vec<Complexity> = match args.complexities.is_empty() {
+        true => Complexity::SHAPES
+            .into_iter()
+            .chain(
+                crate::measure::own::registered()
+                    .iter()
+                    .map(|s| Complexity::Own(s.name)),
+            )
+            .collect(),
+        false => args.complexities.clone(),
+    };
+    if complexities.contains(&Complexity::RawString) {
         return Err(UsageError(
             "invalid value 'raw-string' for --complexities: raw strings use no codec; accepted: structured, log, numeric, nested".into(),
         )
         .into());
     }
     let mut cases = Vec::new();
-    for &complexity in &args.complexities {
-        for &payload_bytes in &args.payloads {
+    for &complexity in &complexities {
+        // An own shape's size is its samples': one payload figure for it.
+        let payloads = match complexity {
+            Complexity::Own(_) => &args.payloads[..1],
+            _ => &args.payloads[..],
+        };
+        for &payload_bytes in payloads {
             for &codec in &codecs {
+                if let Complexity::Own(name) = complexity {
+                    let carried = crate::measure::own::find(name)
+                        .is_some_and(|shape| shape.codec(codec.name()).is_ok());
+                    if !carried {
+                        continue;
+                    }
+                }
                 cases.push(CodecCaseSpec {
                     codec,
                     complexity,

@@ -10,8 +10,18 @@ use crate::{cli::matrix, measure::liveness, measure::machine, report::compare, r
 
 pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     let spec = args.to_spec()?;
-    let matrix::Plan { cases, refused } =
-        matrix::plan(&spec).map_err(|e| CliError::Failed(e.into()))?;
+    let matrix::Plan {
+        cases,
+        refused,
+        codecs_left_out,
+    } = matrix::plan(&spec).map_err(|e| CliError::Failed(e.into()))?;
+    if cases.is_empty() && !codecs_left_out.is_empty() {
+        return Err(UsageError(format!(
+            "no codec of this matrix carries its shapes: {}",
+            codecs_left_out.join("; ")
+        ))
+        .into());
+    }
     if cases.is_empty() && !refused.is_empty() {
         return Err(UsageError(format!(
             "every case of this matrix is refused by its transport: {}",
@@ -43,6 +53,9 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
         eprintln!("warning: {warning}");
     }
     eprintln!("{}", plan_line(&spec, cases.len()));
+    for line in &codecs_left_out {
+        eprintln!("ipc-bench: {line}");
+    }
     if let Some((_, why)) = refused.first() {
         eprintln!(
             "ipc-bench: {} combinations left out, refused by their transport (first: {}: {why})",

@@ -119,9 +119,39 @@ fn clap_exit(error: clap::Error) -> ExitCode {
 }
 
 /// `main` of the `ipc-bench` executable.
+/// Reads `--messages FILE` before the arguments are parsed, so that its
+/// shape's name is one `--complexity` and `--complexities` accept.
+fn load_messages_arg() -> Result<(), CliError> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let mut path = None;
+    let mut at = 0;
+    while at < args.len() {
+        let arg = args[at].to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        if arg == "--messages" {
+            path = args.get(at + 1).cloned();
+            at += 1;
+        } else if let Some(value) = arg.strip_prefix("--messages=") {
+            path = Some(value.into());
+        }
+        at += 1;
+    }
+    match path {
+        Some(path) => crate::measure::own::file::load(std::path::Path::new(&path))
+            .map(drop)
+            .map_err(|e| UsageError(e.to_string()).into()),
+        None => Ok(()),
+    }
+}
+
 pub fn main() -> ExitCode {
     if child::is_child_role() {
         return child::main();
+    }
+    if let Err(e) = load_messages_arg() {
+        return exit(Err(e));
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -161,6 +191,9 @@ pub fn transport_parent_main(transport: &'static str) -> ExitCode {
         Ok(id) => id,
         Err(e) => return exit(Err(UsageError(e).into())),
     };
+    if let Err(e) = load_messages_arg() {
+        return exit(Err(e));
+    }
     let command = TransportParent::command()
         .name(format!("{transport}-parent"))
         .about(format!(

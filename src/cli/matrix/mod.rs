@@ -24,7 +24,8 @@ mod simulation;
 pub use run::run;
 pub use schedule::schedule;
 
-use crate::measure::message::Complexity;
+use crate::measure::message::{Complexity, ShapeName};
+use crate::measure::own;
 use crate::measure::placement::PinMode;
 use crate::measure::runner::{CaseSettings, CaseSpec};
 use crate::measure::traffic::Traffic;
@@ -75,6 +76,9 @@ pub struct PlannedCase {
 pub struct Plan {
     pub cases: Vec<PlannedCase>,
     pub refused: Vec<(String, String)>,
+    /// Codecs left out of an own shape because they cannot carry it, one
+    /// line per shape and reason.
+    pub codecs_left_out: Vec<String>,
 }
 
 /// Expands the matrix into cases, in a stable order. A raw-string case uses
@@ -88,6 +92,7 @@ pub fn plan(spec: &MatrixSpec) -> Result<Plan, transport::TransportError> {
                 // Raw strings use no codec ("none" in names); json stands in.
                 let codecs: Vec<(&str, CodecId)> = match complexity {
                     Complexity::RawString => vec![("none", CodecId::Json)],
+                    Complexity::Own(name) => own_codecs(name, &spec.codecs),
                     _ => spec.codecs.iter().map(|&c| (c.name(), c)).collect(),
                 };
                 for (codec_name, codec) in codecs {
@@ -136,7 +141,55 @@ pub fn plan(spec: &MatrixSpec) -> Result<Plan, transport::TransportError> {
             }
         }
     }
+    for &complexity in &spec.complexities {
+        if let Complexity::Own(name) = complexity {
+            plan.codecs_left_out
+                .extend(own_codecs_left_out(name, &spec.codecs));
+        }
+    }
     Ok(plan)
+}
+
+/// The matrix's codecs that carry own shape `name`.
+fn own_codecs(name: ShapeName, codecs: &[CodecId]) -> Vec<(&'static str, CodecId)> {
+    let Some(shape) = own::find(name) else {
+        return Vec::new();
+    };
+    codecs
+        .iter()
+        .filter(|c| shape.codec(c.name()).is_ok())
+        .map(|&c| (c.name(), c))
+        .collect()
+}
+
+/// The matrix's codecs that cannot carry own shape `name`: one line per
+/// reason, naming them.
+fn own_codecs_left_out(name: ShapeName, codecs: &[CodecId]) -> Vec<String> {
+    let mut by_reason: Vec<(String, Vec<&str>)> = Vec::new();
+    let Some(shape) = own::find(name) else {
+        return vec![format!(
+            "shape '{}' is unknown to this program",
+            name.as_str()
+        )];
+    };
+    for codec in codecs {
+        if let Err(why) = shape.codec(codec.name()) {
+            match by_reason.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, names)) => names.push(codec.name()),
+                None => by_reason.push((why, vec![codec.name()])),
+            }
+        }
+    }
+    by_reason
+        .into_iter()
+        .map(|(why, names)| {
+            format!(
+                "shape '{}' without {}: {why}",
+                name.as_str(),
+                names.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// Where a case stands.

@@ -54,10 +54,11 @@ pub fn by_codec(results: &[Loaded]) -> Table {
         } else {
             format!("{placement}, {}", traffic.describe())
         };
+        let payload = super::payload_entry(&shape, payload);
         let mut row = vec![
             Entry::text(shape),
             Entry::text(transport),
-            Entry::number(format!("{payload} B"), payload as f64),
+            payload,
             Entry::text(placement),
         ];
         if any_debug {
@@ -80,11 +81,16 @@ pub fn by_codec(results: &[Loaded]) -> Table {
                     Some(ratio) => Entry::number(ratio_with_interval(&ratio), ratio.value),
                     None => Entry::missing(),
                 });
+                // A message's size: the ping's, or a team's own samples' median.
+                let bytes = |r: &BenchResult| match (r.wire_spread, r.wire_bytes) {
+                    (Some(spread), _) => Some(spread.median),
+                    (None, wire) => wire.map(|w| w.ping),
+                };
                 let size = cell
-                    .and_then(|r| r.wire_bytes)
-                    .zip(json.and_then(|r| r.wire_bytes))
-                    .filter(|(_, json)| json.ping > 0)
-                    .map(|(w, json)| w.ping as f64 / json.ping as f64);
+                    .and_then(bytes)
+                    .zip(json.and_then(bytes))
+                    .filter(|&(_, json)| json > 0)
+                    .map(|(w, json)| w as f64 / json as f64);
                 row.push(match size {
                     Some(size) => Entry::number(format!("{size:.2}×"), size),
                     None => Entry::missing(),

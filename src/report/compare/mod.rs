@@ -89,6 +89,15 @@ pub(super) fn ratio_text(ratio: f64) -> String {
     }
 }
 
+/// The payload figure; a team's own shape has none (its sizes are in the
+/// Wire column).
+pub(crate) fn payload_entry(complexity: &str, payload_bytes: usize) -> Entry {
+    match crate::measure::message::Complexity::builtin(complexity).is_some() {
+        true => Entry::number(format!("{payload_bytes} B"), payload_bytes as f64),
+        false => Entry::text("samples"),
+    }
+}
+
 /// A case's columns; `traffic` when the table holds any traffic but the
 /// closed loop (tables of ping-pong runs stay as they were).
 pub(super) fn case_entries(key: &CaseKey, traffic: bool) -> Vec<Entry> {
@@ -96,7 +105,7 @@ pub(super) fn case_entries(key: &CaseKey, traffic: bool) -> Vec<Entry> {
         Entry::text(key.transport_label()),
         Entry::text(&key.codec),
         Entry::text(&key.complexity),
-        Entry::number(format!("{} B", key.payload_bytes), key.payload_bytes as f64),
+        payload_entry(&key.complexity, key.payload_bytes),
         Entry::text(&key.placement),
     ];
     if traffic {

@@ -239,7 +239,15 @@ fn warnings_entry(r: &BenchResult) -> Entry {
 
 /// The bytes of a ping, and of a pong when it differs (raw strings and the
 /// `structured` pong carry other ids; a stream has none); sorted by the ping's.
+/// A team's own shape: its samples' smallest, median and largest.
 fn wire_entry(r: &BenchResult) -> Entry {
+    // A team's own samples differ in size: smallest / median / largest.
+    if let Some(spread) = r.wire_spread {
+        return Entry::number(
+            format!("{} / {} / {}", spread.min, spread.median, spread.max),
+            spread.median as f64,
+        );
+    }
     match r.wire_bytes {
         Some(w) if w.ping == w.pong || r.traffic.is_stream() => {
             Entry::number(w.ping.to_string(), w.ping as f64)
