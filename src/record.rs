@@ -9,7 +9,7 @@
 
 use crate::measure::environment::Environment;
 use crate::measure::machine::MachineInfo;
-use crate::measure::message::Complexity;
+use crate::measure::message::{Complexity, WireSpread};
 use crate::measure::placement::Placement;
 use crate::measure::stats::LatencySummary;
 use crate::measure::traffic::Traffic;
@@ -523,15 +523,6 @@ impl PathKind {
             PathKind::Copied => "copied",
         }
     }
-}
-
-/// The sizes of a shape's messages when they differ (a team's own
-/// samples), header included: smallest, median, largest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct WireSpread {
-    pub min: usize,
-    pub median: usize,
-    pub max: usize,
 }
 
 /// How many bytes a round trip put on the wire, each way.

@@ -5,9 +5,10 @@
 use crate::measure::engine::{EngineConfig, Measurement};
 use crate::measure::machine::MachineInfo;
 use crate::measure::message::Complexity;
+use crate::measure::message::WireSpread;
 use crate::measure::placement::Placement;
 use crate::measure::traffic::Traffic;
-use crate::record::{now_rfc3339, BenchResult, CpuUsage, RoundPhases, Sample, WireSpread};
+use crate::record::{now_rfc3339, BenchResult, CpuUsage, RoundPhases, Sample};
 
 /// Everything a round's result is built from.
 pub struct RoundFacts<'a> {
@@ -52,6 +53,10 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
     let stream = facts.traffic.is_stream();
     // A round trip carries the payload both ways; a stream's message once.
     let directions = if stream { 1.0 } else { 2.0 };
+    // A team's own messages carry no payload figure: their median size.
+    let message_bytes = facts
+        .wire_spread
+        .map_or(facts.payload_bytes, |spread| spread.median);
     let latency = measurement.latency.as_ref().and_then(|l| l.summary());
     let latency_from_intended = measurement
         .latency_from_intended
@@ -103,13 +108,7 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
         stopped: None,
         modes: None,
         ns_per_round_trip,
-        // A team's own messages carry no payload figure: their median size.
-        payload_mb_per_sec: directions
-            * facts
-                .wire_spread
-                .map_or(facts.payload_bytes, |spread| spread.median) as f64
-            * rate
-            / 1e6,
+        payload_mb_per_sec: directions * message_bytes as f64 * rate / 1e6,
         memcpy_mb_per_sec: facts.memcpy_mb_per_sec,
         wire_bytes: Some(measurement.wire_bytes),
         wire_spread: facts.wire_spread,

@@ -237,7 +237,10 @@ impl ParentRun<'_> {
         }
         if let Some(capacity) = T::capacity(&options) {
             if max_message_bytes > capacity {
+                // The transports' hints speak of --payload-bytes, which an
+                // own shape's samples do not have.
                 let hint = T::too_large_hint(max_message_bytes)
+                    .filter(|_| !spec.complexity.is_own())
                     .map_or(String::new(), |h| format!("; {h}"));
                 let what = match spec.complexity {
                     own @ Complexity::Own(_) => format!(

@@ -8,27 +8,34 @@ use crate::measure::environment::Probe;
 use crate::report::results::MATRIX_SUMMARY_FILE;
 use crate::{cli::matrix, measure::liveness, measure::machine, report::compare, report::summary};
 
+/// The matrix's cases, or why none can run: no codec carries its own
+/// shapes, or its transports refuse every combination.
+fn planned(spec: &MatrixSpec) -> Result<matrix::Plan, CliError> {
+    let plan = matrix::plan(spec).map_err(|e| CliError::Failed(e.into()))?;
+    if plan.cases.is_empty() && !plan.codecs_left_out.is_empty() {
+        return Err(UsageError(format!(
+            "no codec of this matrix carries its shapes: {}",
+            plan.codecs_left_out.join("; ")
+        ))
+        .into());
+    }
+    if plan.cases.is_empty() && !plan.refused.is_empty() {
+        return Err(UsageError(format!(
+            "every case of this matrix is refused by its transport: {}",
+            plan.refused[0].1
+        ))
+        .into());
+    }
+    Ok(plan)
+}
+
 pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     let spec = args.to_spec()?;
     let matrix::Plan {
         cases,
         refused,
         codecs_left_out,
-    } = matrix::plan(&spec).map_err(|e| CliError::Failed(e.into()))?;
-    if cases.is_empty() && !codecs_left_out.is_empty() {
-        return Err(UsageError(format!(
-            "no codec of this matrix carries its shapes: {}",
-            codecs_left_out.join("; ")
-        ))
-        .into());
-    }
-    if cases.is_empty() && !refused.is_empty() {
-        return Err(UsageError(format!(
-            "every case of this matrix is refused by its transport: {}",
-            refused[0].1
-        ))
-        .into());
-    }
+    } = planned(&spec)?;
     if let Some(reference) = &args.reference {
         // The cases about to run are the result files the column reads.
         if !cases.iter().any(|c| &c.label == reference) {
