@@ -14,6 +14,7 @@ use ipc_bench::measure::handshake::{
 use ipc_bench::measure::message::{
     Complexity, MessageFormat, PingMessage, PongMessage, RawString, Structured,
 };
+use ipc_bench::measure::own::file::MessagesFile;
 use ipc_bench::transport;
 use proptest::prelude::*;
 
@@ -407,6 +408,11 @@ fn valid_config() -> impl Strategy<Value = ChildConfig> {
                     stream: (parent_pid % 3 == 0).then_some(StreamRole {
                         window: 1 + parent_pid % 300,
                         record_latency: parent_pid % 2 == 0,
+                    }),
+                    messages: (parent_pid % 5 == 0).then(|| MessagesFile {
+                        path: format!("/tmp/m{parent_pid}.jsonl").into(),
+                        digest: u64::from(parent_pid) << 20,
+                        messages: 1 + parent_pid as usize % 100,
                     }),
                 }
             },

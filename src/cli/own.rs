@@ -24,13 +24,16 @@ use codecs::Carries;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// Adds one codec to a shape of samples of `T`.
+type AddCodec<T> = fn(&mut OwnShape, Arc<[T]>);
+
 /// A team's message type `T` and its samples, to be measured as a shape
 /// called `name` beside the built-in ones.
 pub struct OwnMessages<T> {
     name: String,
     samples: Vec<T>,
     /// The codecs that carry `T` by derives of their own, added by `with`.
-    extra: Vec<fn(&mut OwnShape, Arc<[T]>)>,
+    extra: Vec<AddCodec<T>>,
 }
 
 impl<T: OwnValue> OwnMessages<T> {
@@ -57,7 +60,10 @@ impl<T: OwnValue> OwnMessages<T> {
     /// the child this program becomes) can use it.
     pub fn register(self) -> Result<(), String> {
         let name = ShapeName::new(&self.name)?;
-        if let Some(index) = self.samples.iter().position(|s| s != s) {
+        // A value unequal to itself (a NaN inside) is what this looks for.
+        #[allow(clippy::eq_op)]
+        let unequal = self.samples.iter().position(|s| s != s);
+        if let Some(index) = unequal {
             return Err(format!(
                 "sample {index} of shape '{}' is not equal to itself (a NaN?): no message carrying it could be checked",
                 self.name

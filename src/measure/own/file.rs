@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn bad_files_say_which_line() {
-        let err = read(&file_of("{\"a\":1}\n\n[1,2\n").path().to_path_buf()).unwrap_err();
+        let err = read(file_of("{\"a\":1}\n\n[1,2\n").path()).unwrap_err();
         assert!(
             matches!(err, MessagesError::NotJson { line: 3, .. }),
             "{err}"
