@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{stdout_of, IPC_BENCH};
+use common::{stdout_of, with_rates, IPC_BENCH};
 use ipc_bench::record::BenchResult;
 use std::path::Path;
 use std::time::Duration;
@@ -100,29 +100,6 @@ fn a_failing_case_is_recorded_and_the_matrix_goes_on() {
             && summary.contains("SHARED_MEM_QUEUE_SHARED_REGION_LEN_BYTES"),
         "{summary}"
     );
-}
-
-/// `template` as a result of `rates` (one per round), told apart from the
-/// other cases of a set by `payload_bytes`.
-fn with_rates(template: &BenchResult, rates: &[f64], payload_bytes: usize) -> BenchResult {
-    let mut r = template.clone();
-    r.payload_bytes = payload_bytes;
-    let sample = r.samples[0].clone();
-    r.samples = rates
-        .iter()
-        .enumerate()
-        .map(|(i, &rate)| ipc_bench::record::Sample {
-            round: i + 1,
-            round_trips_per_sec: rate,
-            ..sample.clone()
-        })
-        .collect();
-    r.rounds = rates.len();
-    r.round_trips_per_sec = ipc_bench::report::estimate::median(rates).unwrap();
-    let interval = ipc_bench::report::estimate::median_interval(rates);
-    r.round_trips_per_sec_ci95 = interval.map(|(i, _)| i);
-    r.ci_coverage = interval.map(|(_, c)| c);
-    r
 }
 
 fn v2_template() -> BenchResult {
@@ -346,7 +323,7 @@ fn bad_result_files_are_named_in_the_error() {
             .arg("compare")
             .arg(&path)
             .assert()
-            .code(1)
+            .code(2)
             .get_output()
             .clone();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -359,7 +336,7 @@ fn bad_result_files_are_named_in_the_error() {
             .arg("compare")
             .arg(dir.path())
             .assert()
-            .code(1)
+            .code(2)
             .get_output()
             .clone();
         assert!(String::from_utf8_lossy(&out.stderr).contains(name));
@@ -368,7 +345,7 @@ fn bad_result_files_are_named_in_the_error() {
     let out = cmd()
         .args(["compare", "/no/such/results"])
         .assert()
-        .code(1)
+        .code(2)
         .get_output()
         .clone();
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/results"));

@@ -201,17 +201,37 @@ pub struct CodecsArgs {
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    /// A result file or directory (set A), or a codecs.json (from `ipc-bench codecs`).
-    pub a: PathBuf,
+    /// A result file or directory (set A), or a codecs.json (from `ipc-bench
+    /// codecs`); with --baseline, the set compared with the baseline
+    /// [default: --results-dir].
+    pub a: Option<PathBuf>,
     /// A second result file or directory (set B), to compare with A; after
     /// a codecs.json, results whose round trips per codec are shown beside it.
     pub b: Option<PathBuf>,
+    /// Compare against the baseline saved under this name (`run` or `matrix`
+    /// with --save-baseline): it is set A, and the results given (or those
+    /// of --results-dir) set B.
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
+    /// Where the baselines are kept (in its `baselines` directory), and the
+    /// set compared with one when none is given.
+    #[arg(long, env = "RESULTS_DIR", default_value = "results/local")]
+    pub results_dir: PathBuf,
+    /// Exit 1 when a case's verdict is one of these, comma-separated:
+    /// slower (B slower than A beyond --threshold), changed (slower or
+    /// faster), inconclusive (the interval reaches both sides of it).
+    #[arg(long, value_delimiter = ',', value_name = "VERDICTS",
+          value_parser = enum_parser::<FailOn>("verdict", "--fail-on"))]
+    pub fail_on: Vec<FailOn>,
     /// Pivot codecs into columns (one set only).
     #[arg(long, value_parser = ["codec"])]
     pub by: Option<String>,
-    /// Output format: table, markdown, csv or json.
-    #[arg(long, default_value = "table", value_parser = enum_parser::<Format>("format", "--format"))]
-    pub format: Format,
+    /// Output format: table, markdown, csv or json; or the set (B, when
+    /// there are two) for a dashboard: bmf (Bencher), github-action-benchmark
+    /// (round trips/s, customBiggerIsBetter) or github-action-benchmark-latency
+    /// (p50, p99 and CPU per round trip, customSmallerIsBetter).
+    #[arg(long, default_value = "table", value_parser = enum_parser::<CompareFormat>("format", "--format"))]
+    pub format: CompareFormat,
     /// Also write the table as Markdown to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<PathBuf>,
@@ -222,6 +242,47 @@ pub struct CompareArgs {
     /// Add a column relative to this transport (e.g. raw-sync-spin), one set only.
     #[arg(long, value_name = "TRANSPORT")]
     pub reference: Option<String>,
+}
+
+/// Which verdicts of `compare A B` end it with exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// B slower than A beyond the threshold.
+    Slower,
+    /// Slower or faster beyond the threshold.
+    Changed,
+    /// The interval reaches both within and beyond the threshold (or a set
+    /// has a single round).
+    Inconclusive,
+}
+
+/// How `compare` writes its answer: a table, or a set in a dashboard's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareFormat {
+    Table,
+    #[value(alias = "md")]
+    Markdown,
+    Csv,
+    Json,
+    /// Bencher Metric Format.
+    Bmf,
+    /// github-action-benchmark, customBiggerIsBetter: round trips/s.
+    GithubActionBenchmark,
+    /// github-action-benchmark, customSmallerIsBetter: latency and CPU.
+    GithubActionBenchmarkLatency,
+}
+
+impl CompareFormat {
+    /// The table format, or `None` for a dashboard's export.
+    pub fn table(self) -> Option<Format> {
+        match self {
+            CompareFormat::Table => Some(Format::Table),
+            CompareFormat::Markdown => Some(Format::Markdown),
+            CompareFormat::Csv => Some(Format::Csv),
+            CompareFormat::Json => Some(Format::Json),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -366,6 +427,10 @@ pub struct CommonArgs {
     /// Directory for result files (and a matrix's summary).
     #[arg(long, env = "RESULTS_DIR", default_value = "results/local")]
     pub results_dir: PathBuf,
+    /// Also keep this run's result files as a baseline of this name (under
+    /// the results directory's `baselines`), for `compare --baseline NAME`.
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
 
     /// Seconds each handshake step may take before the parent gives up.
     #[arg(long, env = "HANDSHAKE_TIMEOUT_SECONDS", default_value = "10", value_name = "SECONDS",

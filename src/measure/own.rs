@@ -284,16 +284,23 @@ impl<C: Carries<T>, T: OwnValue> OwnFormat<C, T> {
         &self.samples[(seq % self.samples.len() as u64) as usize]
     }
 
-    /// Encodes `value` behind the header `(seq, at)` into `out`.
-    fn write(&mut self, seq: u64, at: u64, value: &T, out: Out<'_>) -> Result<usize, CodecError> {
-        self.codec.encode_value(value, &mut self.body)?;
-        let len = HEADER_BYTES + self.body.len();
+    /// Encodes `value` behind the header `(seq, at)` into `out`, through
+    /// `body` (the fields it needs, borrowed apart from the samples).
+    fn write(
+        codec: &mut C,
+        body: &mut Vec<u8>,
+        (seq, at): (u64, u64),
+        value: &T,
+        out: Out<'_>,
+    ) -> Result<usize, CodecError> {
+        codec.encode_value(value, body)?;
+        let len = HEADER_BYTES + body.len();
         let header = header_bytes(seq, at);
         match out {
             Out::Buffer(buf) => {
                 buf.clear();
                 buf.extend_from_slice(&header);
-                buf.extend_from_slice(&self.body);
+                buf.extend_from_slice(body);
             }
             Out::Slot(slot) => {
                 let capacity = slot.len();
@@ -302,7 +309,7 @@ impl<C: Carries<T>, T: OwnValue> OwnFormat<C, T> {
                     capacity,
                 })?;
                 target[..HEADER_BYTES].copy_from_slice(&header);
-                target[HEADER_BYTES..].copy_from_slice(&self.body);
+                target[HEADER_BYTES..].copy_from_slice(body);
             }
         }
         Ok(len)
@@ -370,9 +377,14 @@ impl<C: Carries<T>, T: OwnValue> MessageFormat for OwnFormat<C, T> {
         sent_at_ns: u64,
         out: Out<'_>,
     ) -> Result<usize, CodecError> {
-        let samples = self.samples.clone();
-        let value = &samples[(seq % samples.len() as u64) as usize];
-        self.write(seq, sent_at_ns, value, out)
+        let value = &self.samples[(seq % self.samples.len() as u64) as usize];
+        Self::write(
+            &mut self.codec,
+            &mut self.body,
+            (seq, sent_at_ns),
+            value,
+            out,
+        )
     }
 
     fn check_pong(&mut self, reply: &[u8], seq: u64, sent_at_ns: u64) -> Result<(), VerifyError> {
@@ -391,11 +403,9 @@ impl<C: Carries<T>, T: OwnValue> MessageFormat for OwnFormat<C, T> {
         // The answer echoes the value the ping carried, as decoded.
         let (seq, at, value) = self
             .answer
-            .take()
+            .as_ref()
             .ok_or_else(|| CodecError::encode(C::NAME, "no ping has been read to answer"))?;
-        let written = self.write(seq, at, &value, out);
-        self.answer = Some((seq, at, value));
-        written
+        Self::write(&mut self.codec, &mut self.body, (*seq, *at), value, out)
     }
 
     fn take_message(&mut self, message: &[u8]) -> Result<(u64, u64), VerifyError> {
@@ -418,9 +428,8 @@ impl<C: Carries<T>, T: OwnValue> OwnCodec for OwnFormat<C, T> {
     }
 
     fn encode_sample(&mut self, index: usize, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-        let samples = self.samples.clone();
-        self.codec
-            .encode_value(&samples[index % samples.len()], buf)
+        let value = &self.samples[index % self.samples.len()];
+        self.codec.encode_value(value, buf)
     }
 
     fn decode_sample(
@@ -439,9 +448,8 @@ impl<C: Carries<T>, T: OwnValue> OwnCodec for OwnFormat<C, T> {
 impl<C: Carries<T>, T: OwnValue> OwnFormat<C, T> {
     /// The smallest, median and largest message, header included.
     fn spread(&mut self) -> Result<WireSpread, CodecError> {
-        let samples = self.samples.clone();
-        let mut sizes = Vec::with_capacity(samples.len());
-        for value in samples.iter() {
+        let mut sizes = Vec::with_capacity(self.samples.len());
+        for value in self.samples.iter() {
             self.codec.encode_value(value, &mut self.body)?;
             sizes.push(HEADER_BYTES + self.body.len());
         }

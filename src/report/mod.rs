@@ -2,9 +2,11 @@
 //! rounds and their estimates, comparisons and verdicts, tables, summaries
 //! and charts.
 
+pub mod baseline;
 pub mod codecs;
 pub mod compare;
 pub mod estimate;
+pub mod export;
 pub mod html;
 pub mod pace;
 pub mod plot;

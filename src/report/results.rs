@@ -131,13 +131,17 @@ pub struct Loaded {
     pub result: BenchResult,
 }
 
+/// What a baseline's directory records of itself beside its result files
+/// (see `report::baseline`).
+pub const BASELINE_MANIFEST_FILE: &str = "baseline.json";
+
 /// Whether a file in a results directory is a result: any `*.json` but
 /// the matrix summary and the codecs report.
 fn is_result_file(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "json")
-        && path
-            .file_name()
-            .is_some_and(|n| n != MATRIX_SUMMARY_FILE && n != CODECS_FILE)
+        && path.file_name().is_some_and(|n| {
+            n != MATRIX_SUMMARY_FILE && n != CODECS_FILE && n != BASELINE_MANIFEST_FILE
+        })
 }
 
 /// Whether `dir` holds any result file.

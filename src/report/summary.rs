@@ -290,34 +290,26 @@ fn cost_lines(out: &mut String, result: &BenchResult) {
             format_ns(per)
         );
     }
-    match result.wire_bytes {
-        _ if result.wire_spread.is_some() => {
-            if let Some(spread) = result.wire_spread {
-                let _ = writeln!(
-                    out,
-                    "  On the wire:  {} to {} B a message, median {} B (its samples, each behind a 16-byte header)",
-                    group_thousands(spread.min as f64),
-                    group_thousands(spread.max as f64),
-                    group_thousands(spread.median as f64),
-                );
-            }
-        }
-        Some(w) if result.traffic.is_stream() => {
-            let _ = writeln!(
-                out,
-                "  On the wire:  message {} B; acknowledgements 8 B",
-                group_thousands(w.ping as f64),
-            );
-        }
-        Some(w) => {
-            let _ = writeln!(
-                out,
-                "  On the wire:  ping {} B, pong {} B",
-                group_thousands(w.ping as f64),
-                group_thousands(w.pong as f64)
-            );
-        }
-        None => {}
+    let wire = match (result.wire_spread, result.wire_bytes) {
+        (Some(spread), _) => Some(format!(
+            "{} to {} B a message, median {} B (its samples, each behind a 16-byte header)",
+            group_thousands(spread.min as f64),
+            group_thousands(spread.max as f64),
+            group_thousands(spread.median as f64),
+        )),
+        (None, Some(w)) if result.traffic.is_stream() => Some(format!(
+            "message {} B; acknowledgements 8 B",
+            group_thousands(w.ping as f64),
+        )),
+        (None, Some(w)) => Some(format!(
+            "ping {} B, pong {} B",
+            group_thousands(w.ping as f64),
+            group_thousands(w.pong as f64)
+        )),
+        (None, None) => None,
+    };
+    if let Some(wire) = wire {
+        let _ = writeln!(out, "  On the wire:  {wire}");
     }
     if let Some(path) = result.message_path {
         let _ = writeln!(

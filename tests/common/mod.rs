@@ -118,3 +118,30 @@ pub fn fake_child(dir: &Path, name: &str, body: &str) -> PathBuf {
     }
     path
 }
+
+/// `template` as a result of `rates` (one per round), told apart from the
+/// other cases of a set by `payload_bytes`.
+pub fn with_rates(
+    template: &ipc_bench::record::BenchResult,
+    rates: &[f64],
+    payload_bytes: usize,
+) -> ipc_bench::record::BenchResult {
+    let mut r = template.clone();
+    r.payload_bytes = payload_bytes;
+    let sample = r.samples[0].clone();
+    r.samples = rates
+        .iter()
+        .enumerate()
+        .map(|(i, &rate)| ipc_bench::record::Sample {
+            round: i + 1,
+            round_trips_per_sec: rate,
+            ..sample.clone()
+        })
+        .collect();
+    r.rounds = rates.len();
+    r.round_trips_per_sec = ipc_bench::report::estimate::median(rates).unwrap();
+    let interval = ipc_bench::report::estimate::median_interval(rates);
+    r.round_trips_per_sec_ci95 = interval.map(|(i, _)| i);
+    r.ci_coverage = interval.map(|(_, c)| c);
+    r
+}

@@ -31,6 +31,9 @@ fn planned(spec: &MatrixSpec) -> Result<matrix::Plan, CliError> {
 
 pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     let spec = args.to_spec()?;
+    if let Some(name) = &args.common.save_baseline {
+        crate::report::baseline::check_name(name, "--save-baseline").map_err(UsageError)?;
+    }
     let matrix::Plan {
         cases,
         refused,
@@ -111,6 +114,11 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     );
     if debug {
         eprintln!("warning: {}", summary::DEBUG_BUILD_WARNING);
+    }
+    if let (Some(name), false) = (&args.common.save_baseline, outcome.interrupted) {
+        let dir = crate::report::baseline::save(&args.common.results_dir, name, &outcome.results)
+            .map_err(CliError::Failed)?;
+        eprintln!("ipc-bench: kept as baseline '{name}' in {}", dir.display());
     }
     if outcome.interrupted {
         Err(liveness::Interrupted.into())

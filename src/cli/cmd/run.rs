@@ -3,16 +3,22 @@
 
 use super::CliError;
 use crate::cli::args::CaseArgs;
+use crate::cli::spec::UsageError;
 use crate::measure::environment::Probe;
 use crate::measure::liveness;
 use crate::measure::runner::run_round;
+use crate::report::baseline;
 use crate::report::estimate::Stop;
+use crate::report::results::Loaded;
 use crate::report::series::{RunInfo, Series};
 use crate::report::summary;
 use crate::transport::TransportId;
 
 pub fn run(transport: TransportId, args: &CaseArgs) -> Result<(), CliError> {
     let spec = args.to_spec(transport)?;
+    if let Some(name) = &args.common.save_baseline {
+        baseline::check_name(name, "--save-baseline").map_err(UsageError)?;
+    }
     liveness::install_signal_handler().map_err(CliError::Failed)?;
     let run_info = RunInfo::new(None);
     let probe = Probe::start();
@@ -63,6 +69,15 @@ pub fn run(transport: TransportId, args: &CaseArgs) -> Result<(), CliError> {
     let saved = result
         .write_to_dir(&args.common.results_dir)
         .map_err(CliError::Failed)?;
+    if let Some(name) = &args.common.save_baseline {
+        let loaded = [Loaded {
+            path: saved.clone(),
+            result: result.clone(),
+        }];
+        let dir =
+            baseline::save(&args.common.results_dir, name, &loaded).map_err(CliError::Failed)?;
+        eprintln!("ipc-bench: kept as baseline '{name}' in {}", dir.display());
+    }
     if args.json {
         println!(
             "{}",

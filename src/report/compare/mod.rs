@@ -9,7 +9,7 @@ mod pair;
 mod single;
 
 pub use by_codec::by_codec;
-pub use pair::{pair, Comparison, SharedShift, MACHINE_DRIFT, MIN_CASES_FOR_SHIFT};
+pub use pair::{pair, CaseVerdict, Comparison, SharedShift, MACHINE_DRIFT, MIN_CASES_FOR_SHIFT};
 pub use single::{ranked, single};
 
 use crate::measure::traffic::Traffic;

@@ -46,9 +46,22 @@ pub struct SharedShift {
     pub cases: usize,
 }
 
+/// One case's verdict, for a caller that acts on it (`--fail-on`).
+#[derive(Debug, Clone)]
+pub struct CaseVerdict {
+    /// The case's result file stem (`spin-json-structured`).
+    pub name: String,
+    pub verdict: Verdict,
+    /// The ratio B/A the verdict was drawn from (against the shared shift
+    /// when there is one), as the table shows it.
+    pub ratio: String,
+}
+
 /// Two sets compared case by case.
 pub struct Comparison {
     pub table: Table,
+    /// Every case both sets hold, with its verdict.
+    pub verdicts: Vec<CaseVerdict>,
     /// Set when the sets share enough cases: the shift every case has in
     /// common, which the verdicts are relative to.
     pub shift: Option<SharedShift>,
@@ -126,6 +139,7 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
     let traffic = any_traffic(a.values().chain(b.values()));
     let any_debug = a.values().chain(b.values()).any(is_debug);
     let mut table = Table::new(pair_headers(traffic, any_debug, shift.is_some()));
+    let mut verdicts = Vec::new();
     let rate_entry = |r: Option<&BenchResult>| match r {
         Some(r) if r.verified => Entry::number(rate_with_spread(r), r.round_trips_per_sec),
         Some(_) => Entry::text("not verified"),
@@ -160,6 +174,13 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
                     None => *ratio,
                 };
                 row.push(Entry::text(verdict_text(&judged, threshold)));
+                if let Some(result) = rb.or(ra) {
+                    verdicts.push(CaseVerdict {
+                        name: crate::report::export::benchmark_name(result),
+                        verdict: estimate::verdict(&judged, threshold),
+                        ratio: ratio_with_interval(&judged),
+                    });
+                }
             }
             None => {
                 row.extend((0..blanks).map(|_| Entry::missing()));
@@ -173,7 +194,12 @@ pub fn pair(a: &[Loaded], b: &[Loaded], threshold: f64) -> Comparison {
         table.push(row);
     }
     let note = shift_note(shift.as_ref());
-    Comparison { table, shift, note }
+    Comparison {
+        table,
+        verdicts,
+        shift,
+        note,
+    }
 }
 
 /// What a reader must know to read the verdicts: the shift every case
