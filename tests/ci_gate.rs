@@ -203,7 +203,7 @@ fn a_saved_baseline_is_compared_with_the_current_results() {
         0,
     );
     assert!(
-        stdout.contains("pipe") && stdout.contains("verdicts"),
+        stdout.contains("pipe") && stdout.contains("B/A"),
         "{stdout}"
     );
     // Saving again replaces it.

@@ -970,6 +970,21 @@ fn the_flags_variables_and_defaults_of_run_and_matrix_are_pinned() {
             "windows",
         ]
     );
+    // compare's flags, its CI gate's among them (docs/commands.md and
+    // docs/ci.md name each).
+    assert_eq!(
+        flags("compare"),
+        [
+            "baseline",
+            "by",
+            "export-markdown",
+            "fail-on",
+            "format [table]",
+            "reference",
+            "results-dir=RESULTS_DIR [results/local]",
+            "threshold [5]",
+        ]
+    );
 }
 
 /// Every key of a result file, nested ones as `outer.inner`: the schema

@@ -552,7 +552,7 @@ fn bad_matrix_and_compare_input_is_a_usage_error() {
             vec!["compare", "a", "--by", "transport"],
             vec!["--by", "transport", "codec"],
         ),
-        (vec!["compare"], vec!["<A>"]),
+        (vec!["compare"], vec!["A [B]", "--baseline"]),
         (vec!["plot"], vec!["<INPUTS>"]),
     ];
     for (args, names) in cases {
