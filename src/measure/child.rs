@@ -114,7 +114,7 @@ pub fn main() -> ExitCode {
     };
     let _watchdog = Watchdog::start(
         Peer::Parent(config.parent_pid),
-        crate::transport::remove_all_regions,
+        crate::transport::clean_up_before_forced_exit,
     );
     if let Some(core) = config.child_core {
         if let Err(e) = placement::pin_to(core) {

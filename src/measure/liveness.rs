@@ -56,6 +56,16 @@ pub enum Peer {
     InProcess,
 }
 
+impl Peer {
+    /// The peer's pid, when it is another process.
+    pub fn pid(self) -> Option<u32> {
+        match self {
+            Peer::Child(pid) | Peer::Parent(pid) => Some(pid),
+            Peer::InProcess => None,
+        }
+    }
+}
+
 /// Watches the peer while a transport waits.
 #[derive(Debug)]
 pub struct Liveness {
@@ -282,9 +292,10 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    /// Starts watching `peer`; `cleanup` runs before a forced exit (it
-    /// removes shared-memory regions, since destructors will not run).
-    pub fn start(peer: Peer, cleanup: fn()) -> Self {
+    /// Starts watching `peer`; `cleanup` runs before a forced exit, given
+    /// the peer's pid (it removes shared-memory regions and what the dead
+    /// peer left, since destructors will not run).
+    pub fn start(peer: Peer, cleanup: fn(u32)) -> Self {
         Self::start_with(peer, cleanup, None)
     }
 
@@ -295,7 +306,7 @@ impl Watchdog {
     /// closed connection, a dead peer) and the run reports the stall.
     pub fn watching_progress(
         child: u32,
-        cleanup: fn(),
+        cleanup: fn(u32),
         progress: Progress,
         deadline: Duration,
     ) -> Self {
@@ -307,7 +318,7 @@ impl Watchdog {
         Self::start_with(Peer::Child(child), cleanup, Some(stall))
     }
 
-    fn start_with(peer: Peer, cleanup: fn(), mut stall: Option<StallWatch>) -> Self {
+    fn start_with(peer: Peer, cleanup: fn(u32), mut stall: Option<StallWatch>) -> Self {
         let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
         let watch = move || {
             let mut trouble_since: Option<Instant> = None;
@@ -341,7 +352,7 @@ impl Watchdog {
                 }
                 if waited >= FORCED_EXIT_AFTER {
                     eprintln!("error: {trouble}, and the run did not stop within {FORCED_EXIT_AFTER:?}; cleaning up and exiting");
-                    cleanup();
+                    cleanup(peer.pid().unwrap_or(0));
                     kill_registered_children();
                     let code = if trouble == PeerError::Interrupted(Interrupted) {
                         130

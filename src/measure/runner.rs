@@ -393,7 +393,7 @@ impl ParentRun<'_> {
             let progress = Progress::default();
             children.watchdogs.push(Watchdog::watching_progress(
                 child.pid(),
-                transport::remove_all_regions,
+                transport::clean_up_before_forced_exit,
                 progress.clone(),
                 stall_deadline,
             ));

@@ -561,6 +561,27 @@ mod imp {
             }
         }
 
+        fn remove_dead_peers(pid: u32) -> Vec<StaleResource> {
+            let mut removed = Vec::new();
+            let _ = Node::<Svc>::list(&config(), |state| {
+                if let NodeState::Dead(view) = state {
+                    let owner = view.details().as_ref().map(|d| d.process_id().value());
+                    if owner.is_some_and(|owner| owner as u32 == pid) {
+                        let node = view.id().value().to_string();
+                        if view.try_remove_stale_resources().is_ok() {
+                            removed.push(StaleResource {
+                                kind: "iceoryx2 node",
+                                path: node.into(),
+                                pid,
+                            });
+                        }
+                    }
+                }
+                CallbackProgression::Continue
+            });
+            removed
+        }
+
         fn sweep_stale(dry_run: bool) -> std::io::Result<Vec<StaleResource>> {
             let mut dead = Vec::new();
             let listed = Node::<Svc>::list(&config(), |state| {

@@ -311,6 +311,14 @@ pub trait Transport: Sized {
     fn sweep_stale(_dry_run: bool) -> std::io::Result<Vec<StaleResource>> {
         Ok(Vec::new())
     }
+
+    /// Before a forced exit (the peer died and the run did not end): removes
+    /// what the dead process `pid` left of this transport that only the
+    /// transport can see and no destructor will now remove (iceoryx2: that
+    /// process's dead nodes). Only what `pid` left, and only once it is dead.
+    fn remove_dead_peers(_pid: u32) -> Vec<StaleResource> {
+        Vec::new()
+    }
 }
 
 /// A transport whose messages are awaited inside an async runtime (tokio):
@@ -547,6 +555,31 @@ impl TransportId {
 impl std::fmt::Display for TransportId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// What a process forced to exit removes first, since its destructors will
+/// not run: the shared-memory regions it mapped, and what its dead peer
+/// `peer_pid` left that only a transport can see
+/// ([`Transport::remove_dead_peers`]). Each removal is said on stderr.
+pub fn clean_up_before_forced_exit(peer_pid: u32) {
+    remove_all_regions();
+    struct Remove(u32);
+    impl TransportVisitor for Remove {
+        type Output = Vec<StaleResource>;
+        fn visit<T: Transport>(self) -> Self::Output {
+            T::remove_dead_peers(self.0)
+        }
+    }
+    for info in TRANSPORTS {
+        for removed in dispatch(info.id, Remove(peer_pid)) {
+            eprintln!(
+                "removed the {} {} of the dead process {}",
+                removed.kind,
+                removed.path.display(),
+                removed.pid
+            );
+        }
     }
 }
 

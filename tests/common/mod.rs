@@ -84,7 +84,13 @@ pub fn leftovers(pids: &[u32]) -> Vec<String> {
     // their own (iceoryx2) add anything beyond the names checked above.
     for stale in ipc_bench::transport::sweep_transports_stale(true).unwrap_or_default() {
         if pids.contains(&stale.pid) {
-            found.push(format!("{} {}", stale.kind, stale.path.display()));
+            // Whose and which, so that one CI log can tell a rare leftover.
+            found.push(format!(
+                "{} {} of pid {}",
+                stale.kind,
+                stale.path.display(),
+                stale.pid
+            ));
         }
     }
     found
