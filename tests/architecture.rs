@@ -25,8 +25,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     // The result model stores what measuring produced.
     ("record", &["measure", "util"]),
     ("measure", &["record", "transport", "util"]),
-    // A transport's waits watch the peer; nothing else of measuring.
-    ("transport", &["measure::liveness", "util"]),
+    ("transport", &["util"]),
     ("util", &[]),
 ];
 

@@ -10,7 +10,9 @@ pub mod dispatch;
 pub mod engine;
 pub mod environment;
 pub mod handshake;
-pub mod liveness;
+/// Liveness lives with the transports, which wait with it; measuring uses
+/// it by this name too.
+pub use crate::transport::liveness;
 pub mod machine;
 pub mod message;
 pub mod own;

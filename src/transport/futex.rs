@@ -33,7 +33,7 @@
 use super::shm_region::{Region, IN_PLACE_FROM};
 use super::slot_ring::{Ring, RingSetup, Rings, MAX_SLOTS};
 use super::{Options, RunFlags, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::time::{Duration, Instant};

@@ -103,7 +103,7 @@ mod imp {
     use super::super::stale::StaleResource;
     use super::super::{Options, Transport, TransportError};
     use super::IoxPattern;
-    use crate::measure::liveness::Liveness;
+    use crate::transport::liveness::Liveness;
     use ::iceoryx2::active_request::ActiveRequest;
     use ::iceoryx2::node::NodeView;
     use ::iceoryx2::pending_response::PendingResponse;

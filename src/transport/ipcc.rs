@@ -6,7 +6,7 @@
 //! look the same.
 
 use super::{Options, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcSender};
 use ipc_channel::IpcError;
 use serde::{Deserialize, Serialize};

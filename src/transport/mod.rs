@@ -8,7 +8,7 @@
 //! the layers above carry a config as an opaque JSON value. Adding one is a
 //! file in this folder and one line in [`registry!`] below.
 
-use crate::measure::liveness::{Liveness, PeerError};
+use crate::transport::liveness::{Liveness, PeerError};
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
 use std::time::Duration;
@@ -505,6 +505,7 @@ macro_rules! registry {
 #[cfg(unix)]
 pub mod fds;
 mod label;
+pub mod liveness;
 mod shm_region;
 mod slot_ring;
 pub mod stale;

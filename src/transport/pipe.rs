@@ -7,7 +7,7 @@
 use super::fds::{duplicate, pipe, set_cloexec};
 use super::stream::Framed;
 use super::{Options, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

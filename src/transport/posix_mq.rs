@@ -17,7 +17,7 @@
 //! receive, so a gone peer is noticed within one slice.
 
 use super::{Options, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use nix::errno::Errno;
 use nix::mqueue::{
     mq_attr_member_t, mq_close, mq_getattr, mq_open, mq_send, mq_timedreceive, mq_unlink, MQ_OFlag,

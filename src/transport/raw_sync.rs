@@ -19,7 +19,7 @@
 use super::shm_region::{Region, IN_PLACE_FROM};
 use super::slot_ring::{Ring, Rings, MAX_SLOTS};
 use super::{Options, RunFlags, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use raw_sync::events::{BusyEvent, Event, EventImpl, EventInit, EventState};
 use raw_sync::Timeout;
 use serde::{Deserialize, Serialize};
@@ -224,7 +224,7 @@ impl Doorbell {
                 None => {
                     let slice = match wait {
                         WaitStrategy::Spin => SPIN_SLICE,
-                        WaitStrategy::Block => crate::measure::liveness::CHECK_INTERVAL,
+                        WaitStrategy::Block => crate::transport::liveness::CHECK_INTERVAL,
                     };
                     if event.wait(Timeout::Val(slice)).is_err() {
                         if wait == WaitStrategy::Spin {
@@ -408,7 +408,7 @@ impl Transport for RawSync {
 mod tests {
     use super::super::slot_ring::tests::{Shared, TestMemory};
     use super::*;
-    use crate::measure::liveness::Peer;
+    use crate::transport::liveness::Peer;
 
     /// The slot protocol (raw_sync's BusyEvent plus our fences) between two
     /// threads over a heap buffer, every byte checked. Under Miri:

@@ -12,7 +12,7 @@
 
 use super::shm_region::Region;
 use super::{Options, RunFlags, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use shared_mem_queue::byte_queue::ByteQueue;
 use std::time::Duration;

@@ -19,7 +19,7 @@
 use super::shm_region::{Region, IN_PLACE_FROM};
 use super::slot_ring::{Ring, RingSetup, Rings, MAX_SLOTS};
 use super::{Options, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use std::time::Duration;
 
 /// No settings of its own.

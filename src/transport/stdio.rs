@@ -19,7 +19,7 @@
 use super::fds::{duplicate, pipe, set_cloexec};
 use super::stream::Framed;
 use super::{ChildStdio, Options, RunFlags, TrafficKind, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 use std::fs::File;

@@ -2,7 +2,7 @@
 //! the framing the kernel-baseline transports share.
 
 use super::TransportError;
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 

@@ -170,7 +170,7 @@ mod imp {
     use super::super::stream::{accept_socket, capacity, stream_error, COALESCE_LIMIT, HEADER};
     use super::super::{Awaited, Options, TrafficKind, Transport, TransportError};
     use super::{Config, Runtime, Socket};
-    use crate::measure::liveness::Liveness;
+    use crate::transport::liveness::Liveness;
     use serde::{Deserialize, Serialize};
     use std::net::Ipv4Addr;
     use std::path::PathBuf;

@@ -10,7 +10,7 @@
 //! answering, which the run's stall deadline turns into an error.
 
 use super::{Options, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};

@@ -13,7 +13,7 @@
 
 use super::stream::accept_polling;
 use super::{Options, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::io::{ErrorKind, IoSlice, Read};

@@ -5,7 +5,7 @@
 
 use super::stream::{accept_socket, framed_socket, Framed};
 use super::{Options, Transport, TransportError};
-use crate::measure::liveness::Liveness;
+use crate::transport::liveness::Liveness;
 use serde::{Deserialize, Serialize};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
