@@ -14,7 +14,7 @@
 //! - [`report`]: what is made of result files: series and their estimates,
 //!   comparisons, tables, summaries, charts.
 //! - [`record`]: the result model, the one vocabulary both sides share:
-//!   measuring writes it, reporting reads it.
+//!   measuring writes it, reporting reads it, and it imports neither.
 //! - [`measure`]: what runs in the parent and the child while a case runs:
 //!   the handshake, the engine's loops, the runner, liveness, placement,
 //!   statistics, message formats, traffic.

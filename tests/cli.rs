@@ -1378,7 +1378,7 @@ fn a_fixed_rate_keeps_its_schedule_and_times_from_it() {
         );
         let r = BenchResult::read(&file).unwrap();
         assert!(r.verified);
-        assert_eq!(r.traffic, ipc_bench::measure::traffic::Traffic::rate(2000));
+        assert_eq!(r.traffic, ipc_bench::record::Traffic::rate(2000));
         assert_eq!(r.samples.len(), 2);
         for s in &r.samples {
             // 2000/s for 0.3 s makes 600 requests due; none may leave early.

@@ -11,10 +11,9 @@ use ipc_bench::measure::dispatch::boxed_format;
 use ipc_bench::measure::handshake::{
     ChildConfig, ChildReport, StreamRole, MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION,
 };
-use ipc_bench::measure::message::{
-    Complexity, MessageFormat, PingMessage, PongMessage, RawString, Structured,
-};
+use ipc_bench::measure::message::{MessageFormat, PingMessage, PongMessage, RawString, Structured};
 use ipc_bench::measure::own::file::MessagesFile;
+use ipc_bench::record::Complexity;
 use ipc_bench::transport;
 use proptest::prelude::*;
 

@@ -6,9 +6,10 @@
 //! `AllMatrixFlags`).
 
 use crate::measure::handshake::MAX_PAYLOAD_BYTES;
-use crate::measure::message::Complexity;
-use crate::measure::placement::PinMode;
-use crate::measure::traffic::{Pattern, MAX_CHILDREN, MAX_RATE_PER_SEC, MAX_WINDOW};
+use crate::record::traffic::{MAX_CHILDREN, MAX_RATE_PER_SEC, MAX_WINDOW};
+use crate::record::Complexity;
+use crate::record::Pattern;
+use crate::record::PinMode;
 use crate::record::DEFAULT_PAYLOAD_BYTES;
 use crate::report::table::Format;
 use crate::transport::{AllMatrixFlags, AllRunFlags, TransportId};

@@ -18,8 +18,8 @@
 //! one-line reason. The program is its own child: it re-executes itself,
 //! so both sides know the type.
 
-use crate::measure::message::ShapeName;
 use crate::measure::own::{self, Origin, OwnShape, OwnValue};
+use crate::record::ShapeName;
 use codecs::Carries;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -100,7 +100,7 @@ impl<T: OwnValue> OwnMessages<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::message::Complexity;
+    use crate::record::Complexity;
 
     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Point {

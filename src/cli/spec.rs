@@ -7,13 +7,14 @@
 use crate::cli::args::{CaseArgs, CommonArgs, MatrixArgs};
 use crate::cli::matrix::MatrixSpec;
 use crate::measure::engine::EngineConfig;
-use crate::measure::message::Complexity;
-use crate::measure::placement::{self, PinMode};
+use crate::measure::placement::{self};
 use crate::measure::runner::{CaseSettings, CaseSpec};
-use crate::measure::traffic::{
-    Pattern, Traffic, DEFAULT_MATRIX_RATES, DEFAULT_MATRIX_WINDOWS, DEFAULT_RATE_PER_SEC,
-    DEFAULT_STREAM_WINDOW,
+use crate::record::traffic::{
+    DEFAULT_MATRIX_RATES, DEFAULT_MATRIX_WINDOWS, DEFAULT_RATE_PER_SEC, DEFAULT_STREAM_WINDOW,
 };
+use crate::record::Complexity;
+use crate::record::PinMode;
+use crate::record::{Pattern, Traffic};
 use crate::transport::{TransportId, TRANSPORTS};
 use codecs::CodecId;
 use std::path::{Path, PathBuf};
@@ -279,7 +280,7 @@ pub fn default_complexities() -> Vec<Complexity> {
 
 /// The codec `codec` for own shape `name`, if it carries it.
 fn check_own_codec(
-    name: crate::measure::message::ShapeName,
+    name: crate::record::ShapeName,
     codec: &str,
     flag: &str,
 ) -> Result<CodecId, UsageError> {

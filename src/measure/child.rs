@@ -10,8 +10,9 @@ use crate::measure::handshake::{
     ChildConfig, ChildReport, CHILD_ROLE_ENV, CONTROL_FD_ENV, REPORT_FD_ENV,
 };
 use crate::measure::liveness::{self, Liveness, Peer, Watchdog};
-use crate::measure::message::{Complexity, MessageFormat};
+use crate::measure::message::MessageFormat;
 use crate::measure::placement;
+use crate::record::Complexity;
 use crate::transport::{self, Options, Transport, TransportId};
 use codecs::CodecId;
 use serde::Deserialize;

@@ -2,9 +2,9 @@
 //! the codec's share of a round trip (timed right after each round of a
 //! run), and the codec-only figures of `ipc-bench codecs`.
 
-use crate::measure::message::Complexity;
 use crate::measure::message::{MessageFormat, VerifyError};
 use crate::measure::own::{self, OwnCodec};
+use crate::record::Complexity;
 use codecs::shapes::{LogBatch, OrderRequest, PingMessage, ShapeMessage, Telemetry};
 use codecs::{Codec, CodecError, CodecId, CodecVisitor};
 use serde::{Deserialize, Serialize};

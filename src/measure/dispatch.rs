@@ -1,10 +1,9 @@
 //! Turning run-time names (transport, complexity, codec) into one
 //! monomorphized `(Transport, MessageFormat)` pair.
 
-use crate::measure::message::{
-    Complexity, MessageFormat, Out, RawString, Shaped, Structured, VerifyError,
-};
+use crate::measure::message::{MessageFormat, Out, RawString, Shaped, Structured, VerifyError};
 use crate::measure::own;
+use crate::record::Complexity;
 #[cfg(feature = "tokio")]
 use crate::transport::Awaited;
 use crate::transport::{self, Transport, TransportId, TransportVisitor};

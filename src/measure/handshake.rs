@@ -3,7 +3,7 @@
 //! JSON report line when it is ready (or why it refuses), and one more when it
 //! has finished (with what it measured on its side).
 
-use crate::measure::message::Complexity;
+use crate::record::Complexity;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever [`ChildConfig`] or [`ChildReport`] change incompatibly.
@@ -133,10 +133,10 @@ impl ChildConfig {
             )));
         }
         if let Some(StreamRole { window, .. }) = self.stream {
-            if !(1..=crate::measure::traffic::MAX_WINDOW).contains(&window) {
+            if !(1..=crate::record::traffic::MAX_WINDOW).contains(&window) {
                 return Err(ConfigError::OutOfRange(format!(
                     "stream window {window} is outside 1..={}",
-                    crate::measure::traffic::MAX_WINDOW
+                    crate::record::traffic::MAX_WINDOW
                 )));
             }
         }
@@ -258,7 +258,7 @@ mod tests {
         v["max_message_bytes"] = serde_json::json!(usize::MAX / 2);
         let err = ChildConfig::parse(&v.to_string()).unwrap_err();
         assert!(err.to_string().contains("max_message_bytes"), "{err}");
-        for window in [0, crate::measure::traffic::MAX_WINDOW + 1] {
+        for window in [0, crate::record::traffic::MAX_WINDOW + 1] {
             let mut v = serde_json::to_value(config()).unwrap();
             v["stream"]["window"] = serde_json::json!(window);
             let err = ChildConfig::parse(&v.to_string()).unwrap_err();

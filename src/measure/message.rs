@@ -8,21 +8,11 @@
 //! [`MessageFormat`] hides the difference from the ping-pong engine.
 
 use codecs::{Codec, CodecError};
-use serde::{Deserialize, Serialize};
 
 use codecs::shapes::ShapeMessage;
 pub use codecs::shapes::{make_payload, PingMessage, PongMessage, CHILD_ID, PARENT_ID};
 
-pub use crate::measure::complexity::{Complexity, ShapeName};
-
-/// The sizes of a shape's messages when they differ (a team's own
-/// samples), header included: smallest, median, largest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireSpread {
-    pub min: usize,
-    pub median: usize,
-    pub max: usize,
-}
+use crate::record::{Complexity, WireSpread};
 
 /// A reply that does not answer the ping that was sent.
 #[derive(Debug, thiserror::Error)]

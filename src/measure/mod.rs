@@ -5,7 +5,6 @@
 pub mod child;
 pub mod child_process;
 pub mod codec_cost;
-pub mod complexity;
 pub mod dispatch;
 pub mod engine;
 pub mod environment;

@@ -14,8 +14,9 @@
 //! engine calls them through one indirect call per message, the same for
 //! every case of the shape.
 
-use crate::measure::message::WireSpread;
-use crate::measure::message::{expect_eq, Complexity, MessageFormat, Out, ShapeName, VerifyError};
+use crate::measure::message::{expect_eq, MessageFormat, Out, VerifyError};
+use crate::record::WireSpread;
+use crate::record::{Complexity, ShapeName};
 use codecs::{Carries, CodecError, CodecId, SerdeCodec, SerdeCodecVisitor};
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::BTreeMap;

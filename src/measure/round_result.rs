@@ -3,11 +3,11 @@
 //! where its time went, as a one-round [`BenchResult`] with one [`Sample`].
 
 use crate::measure::engine::{EngineConfig, Measurement};
-use crate::measure::machine::MachineInfo;
-use crate::measure::message::Complexity;
-use crate::measure::message::WireSpread;
-use crate::measure::placement::Placement;
-use crate::measure::traffic::Traffic;
+use crate::record::Complexity;
+use crate::record::MachineInfo;
+use crate::record::Placement;
+use crate::record::Traffic;
+use crate::record::WireSpread;
 use crate::record::{now_rfc3339, BenchResult, CpuUsage, RoundPhases, Sample};
 
 /// Everything a round's result is built from.

@@ -1,7 +1,7 @@
 //! Latency histograms and CPU time.
 
+use crate::record::latency::LatencySummary;
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Highest latency the histogram tracks exactly; longer ones are clamped.
@@ -86,18 +86,6 @@ impl LatencyRecorder {
             max: h.max(),
         })
     }
-}
-
-/// Round-trip latency percentiles, in nanoseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LatencySummary {
-    pub min: u64,
-    pub mean: f64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
 }
 
 /// Single-core memory bandwidth: how many MB per second one thread copies

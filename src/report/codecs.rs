@@ -2,9 +2,9 @@
 //! figures over rounds, and its table beside the transports' results.
 
 use crate::measure::codec_cost::{CodecCaseSpec, CodecSample, Sizes};
-use crate::measure::machine::MachineInfo;
-use crate::measure::message::Complexity;
+use crate::record::Complexity;
 use crate::record::Interval;
+use crate::record::MachineInfo;
 use crate::report::estimate::{median, median_interval};
 use crate::report::table::{Entry, Table};
 use serde::{Deserialize, Serialize};

@@ -2,9 +2,9 @@
 //! rounds with their intervals, latency from all rounds, and warnings on
 //! whatever makes the figures less sure than they look.
 
-use crate::measure::environment::Environment;
 use crate::measure::runner::Round;
 use crate::measure::stats::LatencyRecorder;
+use crate::record::Environment;
 use crate::record::{BenchResult, PaceClass, Sample, SetAside};
 use crate::report::estimate::{median, median_interval, Stop};
 use crate::report::stopping::{two_modes, StoppingRule};
@@ -604,7 +604,7 @@ mod tests {
         };
         let paced = |rate: f64, n: usize, late_ns: u64| {
             let mut r = round(rate, n, vec![]);
-            r.result.traffic = crate::measure::traffic::Traffic::rate(1000);
+            r.result.traffic = crate::record::Traffic::rate(1000);
             let mut from_intended = LatencyRecorder::default();
             from_intended.record(std::time::Duration::from_nanos(late_ns));
             r.latency_from_intended = Some(from_intended);

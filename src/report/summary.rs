@@ -230,7 +230,7 @@ fn traffic_lines(out: &mut String, result: &BenchResult) {
 
 /// The latency percentiles, from the due time and from the send where both exist.
 fn latency_lines(out: &mut String, result: &BenchResult) {
-    let percentiles = |l: &crate::measure::stats::LatencySummary| {
+    let percentiles = |l: &crate::record::LatencySummary| {
         format!(
             "p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
             format_ns(l.p50 as f64),

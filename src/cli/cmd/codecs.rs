@@ -4,8 +4,8 @@ use super::CliError;
 use crate::cli::args::CodecsArgs;
 use crate::cli::spec::{check_codec, UsageError};
 use crate::measure::codec_cost::{self, CodecCaseSpec};
-use crate::measure::message::Complexity;
 use crate::record::now_rfc3339;
+use crate::record::Complexity;
 use crate::report::codecs::{CodecsReport, CODECS_SCHEMA_VERSION};
 use crate::report::estimate::median_rank_bounds;
 use crate::report::results::write_json_atomically;
@@ -67,7 +67,7 @@ pub fn codecs(args: &CodecsArgs) -> Result<(), CliError> {
         budget_secs: args.budget,
         ci_coverage: median_rank_bounds(args.rounds).map(|(_, _, coverage)| coverage),
         seed,
-        machine: machine::MachineInfo::current(),
+        machine: crate::record::MachineInfo::current(),
         cases: cases
             .iter()
             .zip(sizes)

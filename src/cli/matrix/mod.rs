@@ -24,12 +24,12 @@ mod simulation;
 pub use run::run;
 pub use schedule::schedule;
 
-use crate::measure::message::{Complexity, ShapeName};
 use crate::measure::own;
-use crate::measure::placement::PinMode;
 use crate::measure::runner::{CaseSettings, CaseSpec};
-use crate::measure::traffic::Traffic;
+use crate::record::PinMode;
+use crate::record::Traffic;
 use crate::record::{case_stem, RoundPhases};
+use crate::record::{Complexity, ShapeName};
 use crate::report::estimate::Stop;
 use crate::report::results::Loaded;
 #[cfg(doc)]
@@ -225,7 +225,7 @@ pub struct MatrixOutcome {
     pub statuses: Vec<CaseStatus>,
     pub interrupted: bool,
     /// The machine over the whole matrix.
-    pub environment: crate::measure::environment::Environment,
+    pub environment: crate::record::Environment,
     /// Where the wall time went.
     pub time: TimeSpent,
 }

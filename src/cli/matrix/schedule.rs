@@ -3,10 +3,10 @@
 //! transport kept together with the reference in its middle.
 
 use super::PlannedCase;
-use crate::measure::message::Complexity;
-use crate::measure::placement::PinMode;
 use crate::measure::runner::CaseSpec;
-use crate::measure::traffic::Traffic;
+use crate::record::Complexity;
+use crate::record::PinMode;
+use crate::record::Traffic;
 use codecs::CodecId;
 
 /// The order of every round: indices into `cases`, shuffled afresh each

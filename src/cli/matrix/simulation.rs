@@ -8,10 +8,10 @@
 
 use super::scheduler::Scheduler;
 use super::{plan, MatrixSpec, PlannedCase};
-use crate::measure::message::Complexity;
-use crate::measure::placement::PinMode;
 use crate::measure::runner::{CaseSettings, Round};
-use crate::measure::traffic::Traffic;
+use crate::record::Complexity;
+use crate::record::PinMode;
+use crate::record::Traffic;
 use crate::record::{BenchResult, SetAside};
 use crate::report::pace::NEIGHBOURHOOD_SECS;
 use crate::report::series::RunInfo;

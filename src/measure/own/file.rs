@@ -4,7 +4,7 @@
 //! checks it read the same bytes.
 
 use super::{register, Origin, OwnShape};
-use crate::measure::message::{Complexity, ShapeName};
+use crate::record::{Complexity, ShapeName};
 use serde::{Deserialize, Serialize};
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};

@@ -2,9 +2,9 @@
 //! with each codec's ratio to json's.
 
 use super::*;
-use crate::measure::message::Complexity;
-use crate::measure::traffic::Traffic;
 use crate::record::BenchResult;
+use crate::record::Complexity;
+use crate::record::Traffic;
 use crate::report::results::Loaded;
 use crate::report::table::{Entry, Table};
 use std::collections::{BTreeMap, BTreeSet};

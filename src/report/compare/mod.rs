@@ -12,8 +12,8 @@ pub use by_codec::by_codec;
 pub use pair::{pair, CaseVerdict, Comparison, SharedShift, MACHINE_DRIFT, MIN_CASES_FOR_SHIFT};
 pub use single::{ranked, single};
 
-use crate::measure::traffic::Traffic;
 use crate::record::BenchResult;
+use crate::record::Traffic;
 use crate::report::estimate::{median_interval, paired_ratio, unpaired_ratio, Ratio};
 use crate::report::results::Loaded;
 use crate::report::table::Entry;
@@ -92,7 +92,7 @@ pub(super) fn ratio_text(ratio: f64) -> String {
 /// The payload figure; a team's own shape has none (its sizes are in the
 /// Wire column).
 pub(crate) fn payload_entry(complexity: &str, payload_bytes: usize) -> Entry {
-    match crate::measure::message::Complexity::builtin(complexity).is_some() {
+    match crate::record::Complexity::builtin(complexity).is_some() {
         true => Entry::number(format!("{payload_bytes} B"), payload_bytes as f64),
         false => Entry::text("samples"),
     }

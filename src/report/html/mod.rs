@@ -4,8 +4,8 @@
 //! `<details>` of its row, and the charts inline. No request leaves the
 //! page: styles, script and SVG charts are all in the file.
 
-use crate::measure::machine::MachineInfo;
 use crate::record::BenchResult;
+use crate::record::MachineInfo;
 use crate::report::codecs::CodecsReport;
 use crate::report::compare::{by_codec, ranked, CaseKey};
 use crate::report::results::Loaded;

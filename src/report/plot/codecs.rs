@@ -2,7 +2,7 @@
 //! per message shape, from `codecs.json`.
 
 use super::style::*;
-use crate::measure::message::Complexity;
+use crate::record::Complexity;
 use crate::report::codecs::{CodecCase, Figure};
 use anyhow::anyhow;
 use plotters::prelude::*;

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use std::path::Path;
 
 /// Picks one percentile out of a latency summary.
-pub(super) type Percentile = fn(&crate::measure::stats::LatencySummary) -> u64;
+pub(super) type Percentile = fn(&crate::record::LatencySummary) -> u64;
 
 /// Latency percentiles p50, p99 and p99.9 of every case (from all rounds),
 /// fastest first, on a log scale; behind p50 and p99 a band from the

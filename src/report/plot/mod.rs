@@ -45,7 +45,7 @@ pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>>
     // capacity: those results go to the load chart only; fan-outs (and the
     // one-child runs beside them) to the fan-out chart; the rest, the
     // closed loop with one child, to the charts below.
-    let of = |keep: &dyn Fn(&crate::measure::traffic::Traffic) -> bool| -> Vec<Loaded> {
+    let of = |keep: &dyn Fn(&crate::record::Traffic) -> bool| -> Vec<Loaded> {
         results
             .iter()
             .filter(|l| keep(&l.result.traffic))

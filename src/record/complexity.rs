@@ -150,6 +150,15 @@ impl std::fmt::Display for Complexity {
     }
 }
 
+/// The sizes of a shape's messages when they differ (a team's own
+/// samples), header included: smallest, median, largest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireSpread {
+    pub min: usize,
+    pub median: usize,
+    pub max: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,19 +1,28 @@
 //! The result model: what one run of a case records, as its result file
 //! stores it. Measuring fills it in, reporting reads it; the types a result
 //! file stores (intervals, why a case stopped, two modes, back-pressure,
-//! message path, wire bytes) are defined here so neither side imports the
-//! other for them. Files on disk: [`crate::report::results`].
+//! message path, wire bytes), and the vocabulary they are written in (shapes,
+//! traffic, placement, latency, the machine and its environment), are
+//! defined here, so neither side imports the other for them and nothing
+//! here depends on how it was measured. Files on disk: [`crate::report::results`].
 //!
 //! The schema is documented in `docs/result-files.md`; bump
 //! [`SCHEMA_VERSION`] on any change that an older reader would misread.
 
-use crate::measure::environment::Environment;
-use crate::measure::machine::MachineInfo;
-use crate::measure::message::{Complexity, WireSpread};
-use crate::measure::placement::Placement;
-use crate::measure::stats::LatencySummary;
-use crate::measure::traffic::Traffic;
+pub mod complexity;
+pub mod environment;
+pub mod latency;
+pub mod machine;
+pub mod placement;
+pub mod traffic;
+
+pub use complexity::{Complexity, ShapeName, WireSpread};
+pub use environment::{BusyProcess, Environment};
+pub use latency::LatencySummary;
+pub use machine::MachineInfo;
+pub use placement::{PinMode, Placement};
 use serde::{Deserialize, Serialize};
+pub use traffic::{Pattern, Traffic};
 
 /// Version 4: rounds may be set aside (`set_aside`), and kept rounds are
 /// read against their class's pace (`pace`).
@@ -360,7 +369,7 @@ pub fn case_stem(
     codec: &str,
     complexity: Complexity,
     payload_bytes: usize,
-    pin: crate::measure::placement::PinMode,
+    pin: PinMode,
     traffic: &Traffic,
 ) -> String {
     let mut name = transport.to_string();
@@ -372,7 +381,7 @@ pub fn case_stem(
     if payload_bytes != DEFAULT_PAYLOAD_BYTES {
         name.push_str(&format!("-{payload_bytes}B"));
     }
-    if pin != crate::measure::placement::PinMode::None {
+    if pin != PinMode::None {
         name.push_str(&format!("-pin-{}", pin.name()));
     }
     name.push_str(&traffic.stem_suffix());
