@@ -1034,6 +1034,7 @@ fn the_keys_of_a_result_file_are_pinned() {
         "environment.isolated_cpus",
         "environment.load_average",
         "environment.logical_cores",
+        "environment.rounds_watched",
         "environment.smt_siblings",
         "environment.steal_percent",
         "environment.virtualized",

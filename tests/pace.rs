@@ -172,6 +172,7 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
     // so the burn's edges blur by that much).
     let edge = ipc_bench::report::pace::NEIGHBOURHOOD_SECS + 0.5;
     let (mut inside, mut inside_aside, mut outside, mut outside_aside) = (0, 0, 0, 0);
+    let mut inside_named = 0;
     let mut seen = String::new();
     for (result, sample) in disturbed
         .iter()
@@ -190,6 +191,13 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
         if from > burn_from + edge && to < burn_to - edge {
             inside += 1;
             inside_aside += usize::from(aside);
+            // And each says who burnt: the shells.
+            let burners_seen = sample
+                .busy_neighbours
+                .iter()
+                .flatten()
+                .any(|p| p.name == "sh");
+            inside_named += usize::from(burners_seen);
         } else if to < burn_from - edge || from > burn_to + edge {
             outside += 1;
             outside_aside += usize::from(aside);
@@ -199,6 +207,10 @@ fn rounds_run_while_every_core_burns_are_set_aside() {
     assert!(
         inside_aside * 10 >= inside * 8,
         "{inside_aside} of {inside} rounds inside the burn set aside\n{seen}"
+    );
+    assert!(
+        inside_named * 10 >= inside * 8,
+        "{inside_named} of {inside} rounds inside the burn name the burners\n{seen}"
     );
     // Outside it, most rounds are kept: not every one, as this VM has slow
     // spells of its own (0.6–0.8× for a few seconds, every minute or so,

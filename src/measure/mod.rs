@@ -14,6 +14,7 @@ pub mod handshake;
 pub use crate::transport::liveness;
 pub mod machine;
 pub mod message;
+pub mod neighbours;
 pub mod own;
 pub mod placement;
 pub mod round_result;

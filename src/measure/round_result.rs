@@ -80,6 +80,7 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
         pace: None,
         spell_pace: None,
         set_aside: None,
+        busy_neighbours: None,
     };
     BenchResult {
         schema_version: crate::record::SCHEMA_VERSION,

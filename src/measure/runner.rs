@@ -10,13 +10,10 @@ use crate::measure::handshake::{ChildConfig, ChildReport, StreamRole, PROTOCOL_V
 use crate::measure::liveness::{self, Interrupted, Liveness, Peer, Progress, Watchdog};
 use crate::measure::message::MessageFormat;
 use crate::measure::own::{self, file::MessagesFile};
-use crate::measure::placement::{self};
+use crate::measure::placement;
 use crate::measure::round_result::{round_result, RoundFacts};
 use crate::measure::stats::{self, LatencyRecorder};
-use crate::record::Complexity;
-use crate::record::PinMode;
-use crate::record::Traffic;
-use crate::record::{BenchResult, RoundPhases};
+use crate::record::{BenchResult, BusyProcess, Complexity, PinMode, RoundPhases, Traffic};
 use crate::transport::{self, Options, Transport, TransportId};
 use anyhow::{anyhow, bail, Context};
 use std::path::PathBuf;
@@ -101,6 +98,17 @@ pub struct Round {
     pub latency: Option<LatencyRecorder>,
     /// At a fixed rate: latency from each request's due time.
     pub latency_from_intended: Option<LatencyRecorder>,
+}
+
+impl Round {
+    /// The round with the other programs busy while it ran (`None`: not
+    /// looked at; see [`crate::measure::neighbours::Neighbours`]).
+    pub fn with_neighbours(mut self, busy: Option<Vec<BusyProcess>>) -> Self {
+        for sample in &mut self.result.samples {
+            sample.busy_neighbours = busy.clone();
+        }
+        self
+    }
 }
 
 /// A round's children as the parent holds them while the round runs: their

@@ -14,8 +14,15 @@ pub struct Environment {
     pub steal_percent: Option<f64>,
     /// One-minute load average at the start and at the end.
     pub load_average: Option<(f64, f64)>,
-    /// Other processes that used at least a tenth of a core over the run.
+    /// Other programs that used at least a tenth of a core: while the
+    /// result's rounds ran, each with the rounds it was busy in, when they
+    /// were looked at round by round (see `rounds_watched`); over the whole
+    /// run otherwise.
     pub busy_processes: Vec<BusyProcess>,
+    /// How many of the result's rounds were looked at for busy programs;
+    /// null when only the whole run was (`doctor`, older files).
+    #[serde(default)]
+    pub rounds_watched: Option<usize>,
     /// The cpufreq governor of each core that has one (`performance`,
     /// `powersave`, `schedutil`, ...), deduplicated.
     pub governors: Vec<String>,
@@ -28,13 +35,83 @@ pub struct Environment {
     pub logical_cores: usize,
 }
 
-/// A process that competed for the CPU during the run.
+/// A program that competed for the CPU during the run (or one round).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BusyProcess {
     pub pid: u32,
     pub name: String,
-    /// Cores' worth of CPU it used on average over the run (0.5 = half a core).
+    /// Cores' worth of CPU it used on average (0.5 = half a core): while
+    /// the rounds in `rounds` ran, or over the whole time looked at when
+    /// that is empty.
     pub cores: f64,
+    /// The rounds it was busy in; empty for one round's own list, the
+    /// whole run's, and in older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<usize>,
+}
+
+/// Most busy programs a result names.
+const MOST_NAMED: usize = 5;
+
+impl Environment {
+    /// This environment with its busy programs read round by round: from
+    /// each round's number and its list (`None`: not looked at). Leaves the
+    /// whole run's list when no round was looked at.
+    pub fn with_rounds<'a>(
+        mut self,
+        rounds: impl IntoIterator<Item = (usize, Option<&'a [BusyProcess]>)>,
+    ) -> Self {
+        let mut watched = 0;
+        let mut seen: Vec<BusyProcess> = Vec::new();
+        for (round, busy) in rounds {
+            let Some(busy) = busy else { continue };
+            watched += 1;
+            for p in busy {
+                match seen.iter_mut().find(|s| s.pid == p.pid && s.name == p.name) {
+                    Some(s) => {
+                        // A running mean over the rounds it was busy in.
+                        let n = s.rounds.len() as f64;
+                        s.cores = (s.cores * n + p.cores) / (n + 1.0);
+                        s.rounds.push(round);
+                    }
+                    None => seen.push(BusyProcess {
+                        rounds: vec![round],
+                        ..p.clone()
+                    }),
+                }
+            }
+        }
+        if watched > 0 {
+            // The busiest: the most CPU over the rounds watched.
+            let weight = |p: &BusyProcess| p.cores * p.rounds.len() as f64;
+            seen.sort_by(|a, b| weight(b).total_cmp(&weight(a)));
+            seen.truncate(MOST_NAMED);
+            self.busy_processes = seen;
+            self.rounds_watched = Some(watched);
+        }
+        self
+    }
+}
+
+/// `1–3, 5, 7–8`: round numbers as ranges.
+fn round_ranges(rounds: &[usize]) -> String {
+    let mut sorted = rounds.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+            j += 1;
+        }
+        parts.push(match j - i {
+            0 => sorted[i].to_string(),
+            _ => format!("{}–{}", sorted[i], sorted[j]),
+        });
+        i = j + 1;
+    }
+    parts.join(", ")
 }
 
 impl Environment {
@@ -49,8 +126,17 @@ impl Environment {
             }
         }
         for p in &self.busy_processes {
+            let when = match self.rounds_watched {
+                Some(watched) if !p.rounds.is_empty() => format!(
+                    " while {} of {watched} rounds ran (round{} {})",
+                    p.rounds.len(),
+                    if p.rounds.len() == 1 { "" } else { "s" },
+                    round_ranges(&p.rounds)
+                ),
+                _ => String::new(),
+            };
             out.push(format!(
-                "another program was busy: {} (pid {}) used {:.0} % of a core",
+                "another program was busy: {} (pid {}) used {:.0} % of a core{when}",
                 p.name,
                 p.pid,
                 p.cores * 100.0
@@ -153,5 +239,74 @@ impl Environment {
             }),
         ));
         rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn busy(pid: u32, name: &str, cores: f64) -> BusyProcess {
+        BusyProcess {
+            pid,
+            name: name.to_string(),
+            cores,
+            rounds: Vec::new(),
+        }
+    }
+
+    fn quiet() -> Environment {
+        Environment {
+            virtualized: None,
+            steal_percent: None,
+            load_average: None,
+            busy_processes: vec![busy(9, "whole run", 0.2)],
+            rounds_watched: None,
+            governors: Vec::new(),
+            smt_siblings: None,
+            clock_source: None,
+            isolated_cpus: None,
+            logical_cores: 2,
+        }
+    }
+
+    #[test]
+    fn busy_programs_are_named_with_the_rounds_they_ran_in() {
+        let a = [busy(7, "ipc-bench", 0.9)];
+        let b = [busy(7, "ipc-bench", 0.5), busy(8, "cc1", 0.2)];
+        let rounds: [(usize, Option<&[BusyProcess]>); 5] = [
+            (1, Some(&a)),
+            (2, Some(&b)),
+            (3, Some(&[])),
+            (4, None),
+            (5, Some(&a)),
+        ];
+        let env = quiet().with_rounds(rounds);
+        assert_eq!(env.rounds_watched, Some(4));
+        let warnings = env.warnings();
+        assert_eq!(
+            warnings,
+            [
+                "another program was busy: ipc-bench (pid 7) used 77 % of a core while 3 of 4 rounds ran (rounds 1–2, 5)",
+                "another program was busy: cc1 (pid 8) used 20 % of a core while 1 of 4 rounds ran (round 2)",
+            ]
+        );
+        // No round looked at: the whole run's list stays, said as before.
+        let env = quiet().with_rounds([(1, None)]);
+        assert_eq!(
+            env.warnings(),
+            ["another program was busy: whole run (pid 9) used 20 % of a core"]
+        );
+        // Looked at and nobody busy: nobody named.
+        assert!(quiet()
+            .with_rounds([(1, Some(&[][..]))])
+            .warnings()
+            .is_empty());
+    }
+
+    #[test]
+    fn rounds_read_as_ranges() {
+        assert_eq!(round_ranges(&[5, 1, 2, 3, 7, 8, 8]), "1–3, 5, 7–8");
+        assert_eq!(round_ranges(&[4]), "4");
     }
 }

@@ -226,6 +226,11 @@ pub struct Sample {
     /// Why this round is left out of the figures, when it is.
     #[serde(default)]
     pub set_aside: Option<SetAside>,
+    /// The other programs that used at least a tenth of a core while this
+    /// round ran (this run's own processes never), busiest first; null when
+    /// not looked at (no `/proc`, older files).
+    #[serde(default)]
+    pub busy_neighbours: Option<Vec<BusyProcess>>,
 }
 
 impl Sample {

@@ -82,6 +82,7 @@ impl BenchResult {
             pace: None,
             spell_pace: None,
             set_aside: None,
+            busy_neighbours: None,
         }];
         self.warnings
             .push("a version-1 result: one round, so no interval".to_string());

@@ -371,6 +371,14 @@ impl Series {
         result.run_id = Some(run.run_id.clone());
         result.seed = run.seed;
         result.samples = samples;
+        let environment = environment.map(|e| {
+            e.with_rounds(
+                result
+                    .samples
+                    .iter()
+                    .map(|s| (s.round, s.busy_neighbours.as_deref())),
+            )
+        });
         result.warnings = warnings(&result, environment.as_ref());
         result.environment = environment;
         Some(result)
@@ -548,6 +556,7 @@ mod tests {
             pace: None,
             spell_pace: None,
             set_aside: None,
+            busy_neighbours: None,
         }];
         let mut latency = LatencyRecorder::default();
         latency.record(std::time::Duration::from_nanos((1e9 / rate) as u64));

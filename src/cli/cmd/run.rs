@@ -6,6 +6,7 @@ use crate::cli::args::CaseArgs;
 use crate::cli::spec::UsageError;
 use crate::measure::environment::Probe;
 use crate::measure::liveness;
+use crate::measure::neighbours::Neighbours;
 use crate::measure::runner::run_round;
 use crate::report::baseline;
 use crate::report::estimate::Stop;
@@ -22,6 +23,7 @@ pub fn run(transport: TransportId, args: &CaseArgs) -> Result<(), CliError> {
     liveness::install_signal_handler().map_err(CliError::Failed)?;
     let run_info = RunInfo::new(None);
     let probe = Probe::start();
+    let mut neighbours = Neighbours::start();
     let mut series = Series::default();
     let rule = crate::report::stopping::StoppingRule::of(&spec.settings);
     let clock = std::time::Instant::now();
@@ -38,7 +40,7 @@ pub fn run(transport: TransportId, args: &CaseArgs) -> Result<(), CliError> {
                 break;
             }
         }
-        series.push(run_round(&spec, round)?);
+        series.push(run_round(&spec, round)?.with_neighbours(neighbours.round_done()));
         if let Some(hold) = paused_hold(&series) {
             if rule.min_rounds == 1 {
                 return Err(CliError::Failed(anyhow::anyhow!(

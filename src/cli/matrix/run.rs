@@ -6,6 +6,7 @@ use super::scheduler::{Next, Scheduler};
 use super::*;
 use crate::measure::environment::Probe;
 use crate::measure::liveness;
+use crate::measure::neighbours::Neighbours;
 use crate::measure::runner::{run_round, CaseSettings, RunError};
 use crate::record::now_rfc3339;
 use crate::report::results::{write_json, Loaded, MATRIX_SUMMARY_FILE};
@@ -41,6 +42,8 @@ struct MatrixRun<'a> {
     scheduler: Scheduler<'a>,
     run_info: RunInfo,
     probe: Probe,
+    /// Who else was busy, round by round.
+    neighbours: Neighbours,
     started: String,
     statuses: Vec<CaseStatus>,
     time: TimeSpent,
@@ -107,6 +110,7 @@ impl<'a> MatrixRun<'a> {
             scheduler: Scheduler::new(cases, spec),
             run_info: RunInfo::new(Some(spec.seed)),
             probe: Probe::start(),
+            neighbours: Neighbours::start(),
             started: now_rfc3339(),
             statuses,
             time: TimeSpent::default(),
@@ -137,8 +141,13 @@ impl<'a> MatrixRun<'a> {
     fn round(&mut self, i: usize, pass: usize, progress: &mut dyn Progress) -> anyhow::Result<()> {
         let case = &self.cases[i];
         let began = Instant::now();
-        match run_round(&case.spec, pass) {
+        let outcome = run_round(&case.spec, pass);
+        // A look at every process, between rounds: what grew since the last
+        // look is what else ran while this round did.
+        let busy = self.neighbours.round_done();
+        match outcome {
             Ok(round) => {
+                let round = round.with_neighbours(busy);
                 if let Some(phases) = round.result.samples.first().and_then(|s| s.phases) {
                     self.time.rounds.add(&phases);
                 }
