@@ -54,6 +54,47 @@ fn check_result(result: &BenchResult, transport: &str, codec: &str, complexity: 
     );
     assert!(result.cpu.parent_secs.unwrap() > 0.0 && result.cpu.child_secs.unwrap() > 0.0);
     assert!(!result.machine.rustc_version.is_empty());
+    check_memory(result, transport);
+}
+
+/// Each process's peak, and the buffers the transport holds at the child's
+/// end: of the kind its mechanism has, and nothing else of the child's
+/// (its report channel, STDERR).
+fn check_memory(result: &BenchResult, transport: &str) {
+    use ipc_bench::record::BufferKind::*;
+    let memory = result.memory.as_ref().expect("memory recorded");
+    if !cfg!(target_os = "linux") {
+        assert!(memory.transport_buffers.is_none());
+        return;
+    }
+    // A process that ran at all: a megabyte and more, under a gigabyte.
+    for peak in [memory.parent_peak_bytes, memory.child_peak_bytes] {
+        let peak = peak.unwrap_or_else(|| panic!("{memory:?}"));
+        assert!((1 << 20..1 << 30).contains(&peak), "{memory:?}");
+    }
+    let buffers = memory.transport_buffers.as_ref().unwrap();
+    let count = |kind| buffers.iter().filter(|b| b.kind == kind).count();
+    assert!(buffers.iter().all(|b| b.bytes > 0), "{buffers:?}");
+    let expected: &[(_, std::ops::RangeInclusive<usize>)] = match transport {
+        "spin" | "raw-sync" | "futex" | "shared-mem-queue" | "iceoryx2" => {
+            &[(SharedMemory, 1..=usize::MAX)]
+        }
+        // One pipe each way, STDIN and STDOUT for stdio; never its reports'.
+        "pipe" | "stdio" => &[(Pipe, 2..=2)],
+        "posix-mq" => &[(MessageQueue, 2..=2)],
+        _ => &[
+            (SocketSend, 1..=usize::MAX),
+            (SocketReceive, 1..=usize::MAX),
+        ],
+    };
+    for (kind, range) in expected {
+        assert!(range.contains(&count(*kind)), "{transport}: {buffers:?}");
+    }
+    let expected_kinds = expected.iter().map(|(k, _)| k).collect::<Vec<_>>();
+    assert!(
+        buffers.iter().all(|b| expected_kinds.contains(&&b.kind)),
+        "{transport}: {buffers:?}"
+    );
 }
 
 /// Every transport with every compiled codec and both complexities; its
@@ -1059,6 +1100,10 @@ fn the_keys_of_a_result_file_are_pinned() {
         "machine.rustc_version",
         "machine.virtualized",
         "memcpy_mb_per_sec",
+        "memory",
+        "memory.child_peak_bytes",
+        "memory.parent_peak_bytes",
+        "memory.transport_buffers",
         "message_path",
         "message_path.receive",
         "message_path.send",

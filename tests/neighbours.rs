@@ -70,10 +70,7 @@ fn two_spinning_runs_at_once_each_name_the_other() {
         // Never itself.
         assert!(naming(result, own).is_none(), "{all}");
         // Every round was looked at, and each round says whom it saw.
-        assert_eq!(
-            result.environment.as_ref().unwrap().rounds_watched,
-            Some(3)
-        );
+        assert_eq!(result.environment.as_ref().unwrap().rounds_watched, Some(3));
         assert!(result.samples.iter().all(|s| s.busy_neighbours.is_some()));
         assert!(
             result

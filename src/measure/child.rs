@@ -10,6 +10,7 @@ use crate::measure::handshake::{
     ChildConfig, ChildReport, CHILD_ROLE_ENV, CONTROL_FD_ENV, REPORT_FD_ENV,
 };
 use crate::measure::liveness::{self, Liveness, Peer, Watchdog};
+use crate::measure::memory::{self, Holdings};
 use crate::measure::message::MessageFormat;
 use crate::measure::placement;
 use crate::record::Complexity;
@@ -105,10 +106,20 @@ pub fn main() -> ExitCode {
     if let Err(e) = liveness::install_signal_handler() {
         eprintln!("ipc-bench child: {e}");
     }
-    let (line, _control) = match read_config_line() {
+    let (line, control) = match read_config_line() {
         Ok(read) => read,
         Err(e) => return refuse(e),
     };
+    // What this process holds before its transport connects (the report
+    // channel opened first, so it is not taken for the transport's); with the
+    // configuration on a channel of its own, STDIN and STDOUT are the
+    // transport's pipes, and count as its.
+    report_sink();
+    let held_before = Holdings::now().map(|h| match control {
+        Some(_) => h.without(&[0, 1]),
+        None => h,
+    });
+    let _control = control;
     let config = match ChildConfig::parse(line.trim_end()) {
         Ok(config) => config,
         Err(e) => return refuse(e.to_string()),
@@ -145,12 +156,16 @@ pub fn main() -> ExitCode {
         config.complexity,
         codec,
         config.payload_bytes,
-        ChildRun { config: &config },
+        ChildRun {
+            config: &config,
+            held_before,
+        },
     )
 }
 
 struct ChildRun<'a> {
     config: &'a ChildConfig,
+    held_before: Option<Holdings>,
 }
 
 impl CaseVisitor for ChildRun<'_> {
@@ -238,6 +253,13 @@ impl ChildRun<'_> {
                     round_trips: served.round_trips,
                     cpu_secs: served.cpu.map(|d| d.as_secs_f64()),
                     one_way_ns: served.one_way.map(|h| h.buckets()),
+                    peak_bytes: memory::peak_bytes(),
+                    // Read now, with the transport still open: a socket's
+                    // buffers as the kernel has grown them.
+                    buffers: self
+                        .held_before
+                        .as_ref()
+                        .and_then(|before| Some(Holdings::now()?.buffers_since(before))),
                 });
                 ExitCode::SUCCESS
             }

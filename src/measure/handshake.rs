@@ -3,7 +3,7 @@
 //! JSON report line when it is ready (or why it refuses), and one more when it
 //! has finished (with what it measured on its side).
 
-use crate::record::Complexity;
+use crate::record::{Complexity, TransportBuffer};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever [`ChildConfig`] or [`ChildReport`] change incompatibly.
@@ -70,6 +70,12 @@ pub enum ChildReport {
         /// A stream's one-way latencies, as `[nanoseconds, count]` buckets.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         one_way_ns: Option<Vec<[u64; 2]>>,
+        /// The child's peak resident memory over its life, in bytes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peak_bytes: Option<u64>,
+        /// The buffers its end of the transport held as it ended.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        buffers: Option<Vec<TransportBuffer>>,
     },
     /// Failed after it was ready.
     Failed { error: String },
@@ -275,11 +281,19 @@ mod tests {
                 round_trips: 5,
                 cpu_secs: Some(0.5),
                 one_way_ns: None,
+                peak_bytes: Some(3_145_728),
+                buffers: Some(vec![TransportBuffer {
+                    kind: crate::record::BufferKind::Pipe,
+                    of: "pipe:[77]".into(),
+                    bytes: 65_536,
+                }]),
             },
             ChildReport::Done {
                 round_trips: 5,
                 cpu_secs: None,
                 one_way_ns: Some(vec![[100, 3], [2000, 1]]),
+                peak_bytes: None,
+                buffers: None,
             },
             ChildReport::Failed {
                 error: "bad".into(),

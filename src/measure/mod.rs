@@ -13,6 +13,7 @@ pub mod handshake;
 /// it by this name too.
 pub use crate::transport::liveness;
 pub mod machine;
+pub mod memory;
 pub mod message;
 pub mod neighbours;
 pub mod own;

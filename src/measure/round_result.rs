@@ -3,12 +3,10 @@
 //! where its time went, as a one-round [`BenchResult`] with one [`Sample`].
 
 use crate::measure::engine::{EngineConfig, Measurement};
-use crate::record::Complexity;
-use crate::record::MachineInfo;
-use crate::record::Placement;
-use crate::record::Traffic;
-use crate::record::WireSpread;
-use crate::record::{now_rfc3339, BenchResult, CpuUsage, RoundPhases, Sample};
+use crate::record::{
+    now_rfc3339, BenchResult, Complexity, CpuUsage, LatencySummary, MachineInfo, MemoryUse,
+    Placement, RoundPhases, Sample, Traffic, WireSpread,
+};
 
 /// Everything a round's result is built from.
 pub struct RoundFacts<'a> {
@@ -36,6 +34,8 @@ pub struct RoundFacts<'a> {
     pub placement: Placement,
     /// The sizes of the messages, when they differ (a team's own samples).
     pub wire_spread: Option<WireSpread>,
+    /// What the processes and the transport held.
+    pub memory: MemoryUse,
 }
 
 /// The one-round result of `facts`; every round trip in it was verified.
@@ -62,26 +62,12 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
         .latency_from_intended
         .as_ref()
         .and_then(|l| l.summary());
-    let sample = Sample {
-        round: facts.round,
-        started: facts.started,
-        duration_secs: secs,
-        round_trips: measurement.round_trips,
-        round_trips_per_sec: rate,
-        ns_per_round_trip,
-        latency_p50_ns: latency.as_ref().map(|l| l.p50),
-        latency_p99_ns: latency.as_ref().map(|l| l.p99),
-        latency_from_intended_p99_ns: latency_from_intended.as_ref().map(|l| l.p99),
-        cpu_ns_per_round_trip: cpu_ns,
-        intervals_per_sec: measurement.intervals.clone(),
-        codec_ns_per_round_trip: facts.codec_ns,
-        phases: Some(facts.phases),
-        longest_hold_secs: Some(measurement.longest_hold.as_secs_f64()),
-        pace: None,
-        spell_pace: None,
-        set_aside: None,
-        busy_neighbours: None,
-    };
+    let sample = round_sample(
+        &facts,
+        cpu_ns,
+        latency.as_ref(),
+        latency_from_intended.as_ref(),
+    );
     BenchResult {
         schema_version: crate::record::SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -138,5 +124,37 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
         seed: None,
         warnings: Vec::new(),
         environment: None,
+        memory: Some(facts.memory),
+    }
+}
+
+/// The round as one of its case's samples.
+fn round_sample(
+    facts: &RoundFacts,
+    cpu_ns: Option<f64>,
+    latency: Option<&LatencySummary>,
+    latency_from_intended: Option<&LatencySummary>,
+) -> Sample {
+    let measurement = facts.measurement;
+    let secs = measurement.elapsed.as_secs_f64();
+    Sample {
+        round: facts.round,
+        started: facts.started.clone(),
+        duration_secs: secs,
+        round_trips: measurement.round_trips,
+        round_trips_per_sec: measurement.round_trips as f64 / secs,
+        ns_per_round_trip: secs * 1e9 / measurement.round_trips as f64,
+        latency_p50_ns: latency.map(|l| l.p50),
+        latency_p99_ns: latency.map(|l| l.p99),
+        latency_from_intended_p99_ns: latency_from_intended.map(|l| l.p99),
+        cpu_ns_per_round_trip: cpu_ns,
+        intervals_per_sec: measurement.intervals.clone(),
+        codec_ns_per_round_trip: facts.codec_ns,
+        phases: Some(facts.phases),
+        longest_hold_secs: Some(measurement.longest_hold.as_secs_f64()),
+        pace: None,
+        spell_pace: None,
+        set_aside: None,
+        busy_neighbours: None,
     }
 }

@@ -8,12 +8,15 @@ use crate::measure::engine::Measurement;
 use crate::measure::engine::{EngineConfig, Link, Phase, PingPong};
 use crate::measure::handshake::{ChildConfig, ChildReport, StreamRole, PROTOCOL_VERSION};
 use crate::measure::liveness::{self, Interrupted, Liveness, Peer, Progress, Watchdog};
+use crate::measure::memory;
 use crate::measure::message::MessageFormat;
 use crate::measure::own::{self, file::MessagesFile};
 use crate::measure::placement;
 use crate::measure::round_result::{round_result, RoundFacts};
 use crate::measure::stats::{self, LatencyRecorder};
-use crate::record::{BenchResult, BusyProcess, Complexity, PinMode, RoundPhases, Traffic};
+use crate::record::{
+    BenchResult, BusyProcess, Complexity, MemoryUse, PinMode, RoundPhases, Traffic,
+};
 use crate::transport::{self, Options, Transport, TransportId};
 use anyhow::{anyhow, bail, Context};
 use std::path::PathBuf;
@@ -98,6 +101,13 @@ pub struct Round {
     pub latency: Option<LatencyRecorder>,
     /// At a fixed rate: latency from each request's due time.
     pub latency_from_intended: Option<LatencyRecorder>,
+}
+
+/// What the children reported about themselves after a round.
+struct FromChildren {
+    /// Every child's CPU time, when each reported it.
+    cpu_secs: Option<f64>,
+    memory: MemoryUse,
 }
 
 impl Round {
@@ -294,6 +304,8 @@ impl ParentRun<'_> {
     ) -> anyhow::Result<Round> {
         let spec = self.spec;
         let began = Instant::now();
+        // The parent's peak from here: this round's, not an earlier case's.
+        let peak_reset = memory::reset_peak();
         report_stale_regions();
         // Large payloads are bounded by copying; measure that limit now, on
         // this machine, before anything else runs.
@@ -312,8 +324,12 @@ impl ParentRun<'_> {
         let (measurement, measuring_began, started) =
             self.conclude(&mut children, outcome, stall_deadline)?;
         let engine_done = Instant::now();
-        let (measurement, child_cpu_secs) = self.collect(children, measurement)?;
+        let (measurement, from_children) = self.collect(children, measurement)?;
         let children_done = Instant::now();
+        let memory = MemoryUse {
+            parent_peak_bytes: peak_reset.then(memory::peak_bytes).flatten(),
+            ..from_children.memory
+        };
 
         // The children are gone and the machine quiet: time the same messages
         // without a transport, for the codec's share of the round trip.
@@ -342,13 +358,14 @@ impl ParentRun<'_> {
             codec: format.codec_name(),
             complexity: format.complexity(),
             measurement: &measurement,
-            child_cpu_secs,
+            child_cpu_secs: from_children.cpu_secs,
             codec_ns,
             phases,
             started,
             memcpy_mb_per_sec: memcpy,
             placement,
             wire_spread: format.wire_spread(),
+            memory,
         });
         Ok(Round {
             result,
@@ -492,7 +509,7 @@ impl ParentRun<'_> {
         &self,
         children: Children<T>,
         mut measurement: Measurement,
-    ) -> anyhow::Result<(Measurement, Option<f64>)> {
+    ) -> anyhow::Result<(Measurement, FromChildren)> {
         let spec = self.spec;
         let timeout = spec.settings.handshake_timeout;
         let Children {
@@ -501,6 +518,7 @@ impl ParentRun<'_> {
             watchdogs,
         } = children;
         let mut child_cpu = Some(0.0);
+        let mut child_memory: Option<MemoryUse> = None;
         let mut one_way: Option<LatencyRecorder> = None;
         for (child, link) in processes.iter_mut().zip(links.iter_mut()) {
             let (round_trips, cpu_secs, buckets) =
@@ -509,7 +527,21 @@ impl ParentRun<'_> {
                         round_trips,
                         cpu_secs,
                         one_way_ns,
-                    } => (round_trips, cpu_secs, one_way_ns),
+                        peak_bytes,
+                        buffers,
+                    } => {
+                        // The largest child's peak; the first child's buffers.
+                        let this = MemoryUse {
+                            parent_peak_bytes: None,
+                            child_peak_bytes: peak_bytes,
+                            transport_buffers: buffers,
+                        };
+                        child_memory = Some(match child_memory.take() {
+                            Some(first) => this.merge(first),
+                            None => this,
+                        });
+                        (round_trips, cpu_secs, one_way_ns)
+                    }
                     other => bail!("unexpected report from the child after the run: {other:?}"),
                 };
             let sent = measurement.total_round_trips();
@@ -542,7 +574,13 @@ impl ParentRun<'_> {
             }
         }
         drop(watchdogs);
-        Ok((measurement, child_cpu))
+        Ok((
+            measurement,
+            FromChildren {
+                cpu_secs: child_cpu,
+                memory: child_memory.unwrap_or_default(),
+            },
+        ))
     }
 }
 

@@ -13,6 +13,7 @@ pub mod complexity;
 pub mod environment;
 pub mod latency;
 pub mod machine;
+pub mod memory;
 pub mod placement;
 pub mod traffic;
 
@@ -20,6 +21,7 @@ pub use complexity::{Complexity, ShapeName, WireSpread};
 pub use environment::{BusyProcess, Environment};
 pub use latency::LatencySummary;
 pub use machine::MachineInfo;
+pub use memory::{BufferKind, MemoryUse, TransportBuffer};
 pub use placement::{PinMode, Placement};
 use serde::{Deserialize, Serialize};
 pub use traffic::{Pattern, Traffic};
@@ -177,6 +179,10 @@ pub struct BenchResult {
     /// What affects the figures, read at the start and end of the run.
     #[serde(default)]
     pub environment: Option<Environment>,
+    /// The memory the case held: each process's peak, and the transport's
+    /// buffers. Null in older files.
+    #[serde(default)]
+    pub memory: Option<MemoryUse>,
 }
 
 /// What one round measured.

@@ -362,6 +362,13 @@ impl Series {
                 .filter_map(|r| r.memcpy_mb_per_sec)
                 .collect::<Vec<_>>(),
         );
+        // The highest peaks of every round, set aside or not: memory does
+        // not slow with the machine.
+        result.memory = self
+            .rounds
+            .iter()
+            .filter_map(|r| r.memory.clone())
+            .reduce(crate::record::MemoryUse::merge);
         // Every round was verified, those set aside too.
         result.verified = self.rounds.iter().all(|r| r.verified);
         result.timestamp = self

@@ -40,8 +40,6 @@ pub fn format_ns(ns: f64) -> String {
     }
 }
 
-/// The block printed after a run, in the spirit of hyperfine's; `codec_reason`
-/// says why the codec was used (named, or the build's default).
 /// `5`, `2.5`: a share as a percentage, without needless decimals.
 pub fn percent(share: f64) -> String {
     let text = format!("{:.3}", share * 100.0);
@@ -73,9 +71,41 @@ pub fn short_rate(rate: f64) -> String {
     format!("{value:.digits$}{unit}")
 }
 
+/// `512 B`, `4 KiB`, `208 KiB`, `1.5 MiB`: a size in binary units, a
+/// decimal only below ten and only when it is not whole.
+pub fn bytes(count: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if count < 1024 {
+        return format!("{count} B");
+    }
+    let mut value = count as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let unit = UNITS[unit];
+    if value < 10.0 && (value * 10.0).round() % 10.0 != 0.0 {
+        format!("{value:.1} {unit}")
+    } else {
+        format!("{value:.0} {unit}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(4096), "4 KiB");
+        assert_eq!(bytes(212_992), "208 KiB");
+        assert_eq!(bytes(1_572_864), "1.5 MiB");
+        assert_eq!(bytes(65_536 * 1024), "64 MiB");
+        assert_eq!(bytes(3 << 40), "3 TiB");
+    }
 
     #[test]
     fn thousands_are_grouped() {

@@ -67,6 +67,9 @@ pub fn ranked<'a>(results: &'a [Loaded], reference: Option<&str>) -> (Table, Vec
         match verified_rate(r) {
             Some(rate) => {
                 row.extend(figure_entries(r, rate, columns.paced));
+                if columns.memory {
+                    row.extend(memory_entries(r));
+                }
                 if reference.is_some() {
                     row.push(reference_entry(r, &key, reference, &references));
                 }
@@ -94,6 +97,8 @@ struct Columns {
     debug: bool,
     /// Streams among them: one-way units.
     streams: bool,
+    /// Results that say what memory they held (older files do not).
+    memory: bool,
 }
 
 impl Columns {
@@ -104,6 +109,7 @@ impl Columns {
             debug: results.iter().any(|l| is_debug(&l.result)),
             // A stream's rows count messages one way, and time them one way.
             streams: results.iter().any(|l| l.result.traffic.is_stream()),
+            memory: results.iter().any(|l| l.result.memory.is_some()),
         }
     }
 
@@ -143,6 +149,9 @@ impl Columns {
             "CPU/round trip"
         };
         headers.extend([cpu, "Wire B", "Codec share", "Rounds"].map(String::from));
+        if self.memory {
+            headers.extend(MEMORY_HEADERS.map(String::from));
+        }
         if let Some(reference) = reference {
             headers.push(format!("vs {reference}"));
         }
@@ -197,6 +206,31 @@ fn figure_entries(r: &BenchResult, rate: f64, paced: bool) -> Vec<Entry> {
     });
     row.push(rounds_entry(r));
     row
+}
+
+/// The memory columns: each process's peak resident memory, and what the
+/// transport's buffers and shared memory held at the child's end.
+const MEMORY_HEADERS: [&str; 2] = ["Peak RSS parent / child", "Transport holds"];
+
+/// A row's memory: peaks sorted by the child's (the parent's includes the
+/// tool itself), buffers by their total.
+fn memory_entries(r: &BenchResult) -> [Entry; 2] {
+    let Some(memory) = &r.memory else {
+        return [Entry::missing(), Entry::missing()];
+    };
+    let or_dash = |b: Option<u64>| b.map_or("–".to_string(), crate::util::format::bytes);
+    let peaks = match (memory.parent_peak_bytes, memory.child_peak_bytes) {
+        (None, None) => Entry::missing(),
+        (parent, child) => Entry::number(
+            format!("{} / {}", or_dash(parent), or_dash(child)),
+            child.or(parent).unwrap_or(0) as f64,
+        ),
+    };
+    let held = match memory.transport_bytes() {
+        Some(bytes) => Entry::number(crate::util::format::bytes(bytes), bytes as f64),
+        None => Entry::missing(),
+    };
+    [peaks, held]
 }
 
 /// A row's throughput as a multiple of the reference transport's, for the
