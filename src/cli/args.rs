@@ -58,6 +58,10 @@ pub enum Command {
     /// warnings, the ranked table (sortable, filterable), each case's rounds
     /// and the charts.
     Report(ReportArgs),
+    /// Pick the transports and codecs that meet a service's constraints at
+    /// its rate, from result files: ranked, with the figure that left out
+    /// each other case; exit 1 when none meets them.
+    Pick(PickArgs),
     /// Remove shared-memory regions and socket directories left by ipc-bench processes that no longer exist.
     Clean(CleanArgs),
     /// Report what on this machine makes figures noisy, with advice.
@@ -198,6 +202,46 @@ pub struct CodecsArgs {
     /// How to print the table: table, markdown, csv or json.
     #[arg(long, default_value = "table", value_parser = enum_parser::<Format>("format", "--format"))]
     pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct PickArgs {
+    /// A directory of result files, or one file [default: --results-dir].
+    pub dir: Option<PathBuf>,
+    /// Where results are when no directory is given.
+    #[arg(long, env = "RESULTS_DIR", default_value = "results/local")]
+    pub results_dir: PathBuf,
+    /// The rate the service runs at: max (flat out, the closed loop), or
+    /// requests per second (100, 10k), as the results were measured with
+    /// --pattern rate.
+    #[arg(long, value_name = "RATE", value_parser = pick_rate)]
+    pub rate: PickRate,
+    /// The highest p99 latency allowed, with its unit (100us, 1.5ms): at a
+    /// fixed rate from each request's due time.
+    #[arg(long, value_name = "TIME", value_parser = crate::util::parse::latency_ns)]
+    pub p99: Option<f64>,
+    /// The most CPU both processes may burn, in percent of one core (1,
+    /// 0.5, 150).
+    #[arg(long, value_name = "PERCENT", value_parser = |v: &str| crate::util::parse::percent_up_to(v, 100.0 * MAX_CORES))]
+    pub cpu: Option<f64>,
+    /// The most memory the transport may hold at one end (its buffers and
+    /// shared memory): 64KiB, 1MiB, 4MB.
+    #[arg(long, value_name = "SIZE", value_parser = crate::util::parse::size_bytes)]
+    pub memory: Option<u64>,
+    /// The highest share of a round trip the codec may take, in percent.
+    #[arg(long, value_name = "PERCENT", value_parser = |v: &str| crate::util::parse::percent_up_to(v, 100.0))]
+    pub codec_share: Option<f64>,
+}
+
+/// More cores than any machine this runs on: a `--cpu` above them is a typo.
+const MAX_CORES: f64 = 1024.0;
+
+/// `--rate` of `pick`: flat out, or requests per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PickRate(pub Option<u64>);
+
+fn pick_rate(value: &str) -> Result<PickRate, String> {
+    crate::util::parse::rate_or_max(value).map(PickRate)
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ pub mod estimate;
 pub mod export;
 pub mod html;
 pub mod pace;
+pub mod pick;
 pub mod plot;
 pub mod results;
 pub mod series;

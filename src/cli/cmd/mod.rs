@@ -7,6 +7,7 @@ mod codecs;
 mod compare;
 mod doctor;
 mod matrix;
+mod pick;
 mod plot;
 mod report;
 mod run;
@@ -164,6 +165,7 @@ pub fn main() -> ExitCode {
         Some(Command::Codecs(args)) => codecs::codecs(&args),
         Some(Command::Plot(args)) => plot::plot(&args),
         Some(Command::Report(args)) => report::report(&args),
+        Some(Command::Pick(args)) => pick::pick(&args),
         Some(Command::Clean(args)) => clean::clean(args.dry_run),
         Some(Command::Doctor(args)) => doctor::doctor(&args),
         // The bare command is the main job: the default matrix, its table,

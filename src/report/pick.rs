@@ -1,0 +1,432 @@
+//! `pick`: a results set made into a choice. Given the rate a service runs
+//! at and what it can afford (a p99 latency, a share of a core, the memory
+//! its transport holds, the share of a round trip its codec may take), the
+//! cases measured at that rate that meet every constraint, ranked, and for
+//! each one left out the figure that decided it.
+//!
+//! At a fixed rate the latency is the one a caller sees, from each
+//! request's due time, and the CPU is both processes' time per second at
+//! that rate (the price of the wait while idle); flat out (`max`), the
+//! closed loop's latency and CPU. The fits are ranked flat out by
+//! throughput, at a fixed rate by that p99; rows the data cannot separate
+//! share a rank (throughput by its interval, p99 by the range of its rounds'
+//! p99s), as in every table.
+
+use crate::record::BenchResult;
+use crate::report::compare::{payload_entry, CaseKey};
+use crate::report::estimate::shared_ranks;
+use crate::report::table::{Entry, Table};
+use crate::util::format::{bytes, format_ns, group_thousands, percent};
+
+/// Below this share of its offered rate a case did not run at that rate.
+const SUSTAINED_SHARE: f64 = 0.99;
+
+/// What a team asks of the mechanism it picks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Constraints {
+    /// Requests per second, or `None` for flat out.
+    pub rate: Option<u64>,
+    pub p99_ns: Option<f64>,
+    /// Both processes' CPU time per second, in cores (0.01 = 1 % of one).
+    pub cpu_cores: Option<f64>,
+    /// What the transport holds at one end, in bytes.
+    pub memory_bytes: Option<u64>,
+    /// The codec's share of a round trip (0.1 = 10 %).
+    pub codec_share: Option<f64>,
+}
+
+impl Constraints {
+    /// `100/s`, `flat out`.
+    pub fn rate_text(&self) -> String {
+        match self.rate {
+            Some(r) => format!("{}/s", group_thousands(r as f64)),
+            None => "flat out".to_string(),
+        }
+    }
+
+    /// `p99 ≤ 100 µs, CPU ≤ 1 % of a core`: every constraint given.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(ns) = self.p99_ns {
+            parts.push(format!("p99 ≤ {}", format_ns(ns)));
+        }
+        if let Some(cores) = self.cpu_cores {
+            parts.push(format!("CPU ≤ {} % of a core", round_percent(cores)));
+        }
+        if let Some(b) = self.memory_bytes {
+            parts.push(format!("transport holds ≤ {}", bytes(b)));
+        }
+        if let Some(share) = self.codec_share {
+            parts.push(format!("codec share ≤ {} %", percent(share)));
+        }
+        match parts.is_empty() {
+            true => "no constraint but the rate".to_string(),
+            false => parts.join(", "),
+        }
+    }
+}
+
+/// One constraint a case misses, and by how much.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Miss {
+    /// The flag of the constraint (`--p99`), or why the case has no figure.
+    pub flag: &'static str,
+    /// `p99 121 µs > 100 µs`.
+    pub text: String,
+    /// Its figure over the limit (1.2: 20 % over); infinite when the case
+    /// has no figure for it.
+    pub over: f64,
+}
+
+/// A case measured at the rate asked, with its figures and what it misses.
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    pub result: &'a BenchResult,
+    pub p99_ns: Option<f64>,
+    pub cpu_cores: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    pub misses: Vec<Miss>,
+}
+
+impl Candidate<'_> {
+    /// `pipe json`, `raw-sync-spin postcard structured 1024 B`: enough to
+    /// tell it from the others of its set.
+    pub fn name(&self, with_shape: bool) -> String {
+        let key = CaseKey::of(self.result);
+        let mut name = format!("{} {}", key.transport_label(), key.codec);
+        if with_shape {
+            name.push_str(&format!(" {} {} B", key.complexity, key.payload_bytes));
+        }
+        if key.placement != "none" {
+            name.push_str(&format!(" pinned {}", key.placement));
+        }
+        name
+    }
+
+    /// How far it is from meeting every constraint: its worst miss.
+    fn distance(&self) -> f64 {
+        self.misses.iter().map(|m| m.over).fold(1.0, f64::max)
+    }
+}
+
+/// The answer: the cases that fit, ranked, and those left out.
+#[derive(Debug)]
+pub struct Pick<'a> {
+    pub constraints: Constraints,
+    /// Fits, best first, each with its rank and whether it is shared.
+    pub fits: Vec<(Candidate<'a>, usize, bool)>,
+    /// The others, closest first.
+    pub left_out: Vec<Candidate<'a>>,
+    /// Constraints no case meets, each with the best figure there is.
+    pub unmet: Vec<String>,
+    /// Whether the cases differ in shape, payload or placement.
+    pub shapes_differ: bool,
+}
+
+/// The results of `results` measured at the rate asked, as a pick; `Err`
+/// with what rates they hold when none is at that rate.
+pub fn pick<'a>(results: &'a [BenchResult], constraints: Constraints) -> Result<Pick<'a>, String> {
+    let at_rate: Vec<&BenchResult> = results
+        .iter()
+        .filter(|r| r.traffic.children == 1 && !r.traffic.is_stream())
+        .filter(|r| match constraints.rate {
+            Some(rate) => r.traffic.offered_rate_per_sec == Some(rate),
+            None => r.traffic.is_ping_pong(),
+        })
+        .collect();
+    if at_rate.is_empty() {
+        return Err(rates_held(results));
+    }
+    let mut fits = Vec::new();
+    let mut left_out = Vec::new();
+    for result in at_rate.iter().copied() {
+        let candidate = judge(result, &constraints);
+        match candidate.misses.is_empty() {
+            true => fits.push(candidate),
+            false => left_out.push(candidate),
+        }
+    }
+    left_out.sort_by(|a, b| a.distance().total_cmp(&b.distance()));
+    let unmet = unmet(&at_rate, &constraints);
+    let shapes_differ = at_rate.windows(2).any(|w| {
+        let (a, b) = (CaseKey::of(w[0]), CaseKey::of(w[1]));
+        (a.complexity, a.payload_bytes, a.placement) != (b.complexity, b.payload_bytes, b.placement)
+    });
+    Ok(Pick {
+        constraints,
+        fits: rank(fits, constraints.rate.is_none()),
+        left_out,
+        unmet,
+        shapes_differ,
+    })
+}
+
+/// `at 100/s: no results; these hold max, 1,000/s and 10,000/s`.
+fn rates_held(results: &[BenchResult]) -> String {
+    let mut rates: Vec<Option<u64>> = results
+        .iter()
+        .filter(|r| r.traffic.children == 1 && !r.traffic.is_stream())
+        .map(|r| r.traffic.offered_rate_per_sec)
+        .collect();
+    rates.sort();
+    rates.dedup();
+    let held: Vec<String> = rates
+        .iter()
+        .map(|r| match r {
+            Some(r) => format!("{}/s", group_thousands(*r as f64)),
+            None => "max".to_string(),
+        })
+        .collect();
+    match held.is_empty() {
+        true => "accepted: a rate these results were measured at, but they hold only streams and fan-outs".to_string(),
+        false => format!("accepted: a rate these results were measured at: {}", held.join(", ")),
+    }
+}
+
+/// The figures a constraint reads, and the misses of one case.
+fn judge<'a>(result: &'a BenchResult, c: &Constraints) -> Candidate<'a> {
+    let p99_ns = match c.rate {
+        Some(_) => result.latency_from_intended_ns.as_ref(),
+        None => result.latency_ns.as_ref(),
+    }
+    .map(|l| l.p99 as f64);
+    let cpu_cores = result
+        .cpu
+        .ns_per_round_trip
+        .map(|ns| ns * result.round_trips_per_sec / 1e9);
+    let memory_bytes = result.memory.as_ref().and_then(|m| m.transport_bytes());
+    let mut misses = Vec::new();
+    let mut miss = |flag, text: String, over: f64| misses.push(Miss { flag, text, over });
+    if !result.verified {
+        miss(
+            "verified",
+            "its messages were not all verified".into(),
+            f64::INFINITY,
+        );
+    }
+    if let Some(rate) = c.rate {
+        let offered = rate as f64;
+        if result.round_trips_per_sec < SUSTAINED_SHARE * offered {
+            miss(
+                "--rate",
+                format!(
+                    "kept up with only {}/s of the {}/s offered",
+                    group_thousands(result.round_trips_per_sec),
+                    group_thousands(offered)
+                ),
+                offered / result.round_trips_per_sec.max(1e-9),
+            );
+        }
+    }
+    let mut check = |flag: &'static str,
+                     figure: Option<f64>,
+                     limit: Option<f64>,
+                     show: &dyn Fn(f64) -> String,
+                     what: &str| {
+        let Some(limit) = limit else { return };
+        match figure {
+            Some(f) if f <= limit => {}
+            Some(f) => miss(
+                flag,
+                format!("{what} {} > {}", show(f), show(limit)),
+                f / limit.max(f64::MIN_POSITIVE),
+            ),
+            None => miss(flag, format!("no {what} figure"), f64::INFINITY),
+        }
+    };
+    check("--p99", p99_ns, c.p99_ns, &|ns| format_ns(ns), "p99");
+    check(
+        "--cpu",
+        cpu_cores,
+        c.cpu_cores,
+        &|cores| format!("{} % of a core", round_percent(cores)),
+        "CPU",
+    );
+    check(
+        "--memory",
+        memory_bytes.map(|b| b as f64),
+        c.memory_bytes.map(|b| b as f64),
+        &|b| bytes(b as u64),
+        "transport holds",
+    );
+    check(
+        "--codec-share",
+        result.codec_share,
+        c.codec_share,
+        &|s| format!("{} %", percent(s)),
+        "codec share",
+    );
+    Candidate {
+        result,
+        p99_ns,
+        cpu_cores,
+        memory_bytes,
+        misses,
+    }
+}
+
+/// The constraints no case at the rate meets on its own, each with the
+/// case that comes closest.
+fn unmet(at_rate: &[&BenchResult], c: &Constraints) -> Vec<String> {
+    let judged: Vec<Candidate> = at_rate.iter().map(|r| judge(r, c)).collect();
+    let mut out = Vec::new();
+    for flag in ["--rate", "--p99", "--cpu", "--memory", "--codec-share"] {
+        let misses: Vec<(&Candidate, &Miss)> = judged
+            .iter()
+            .filter_map(|j| j.misses.iter().find(|m| m.flag == flag).map(|m| (j, m)))
+            .collect();
+        if !misses.is_empty() && misses.len() == judged.len() {
+            let (closest, miss) = misses
+                .iter()
+                .min_by(|a, b| a.1.over.total_cmp(&b.1.over))
+                .expect("not empty");
+            out.push(format!(
+                "no case meets {flag}: the closest, {}, has {}",
+                closest.name(false),
+                miss.text
+            ));
+        }
+    }
+    out
+}
+
+/// The fits in order with their ranks: flat out by throughput (shared
+/// where intervals overlap), at a rate by p99 (shared where the rounds'
+/// p99 ranges overlap).
+fn rank(mut fits: Vec<Candidate>, flat_out: bool) -> Vec<(Candidate, usize, bool)> {
+    let intervals: Vec<Option<crate::record::Interval>> = if flat_out {
+        fits.sort_by(|a, b| {
+            b.result
+                .round_trips_per_sec
+                .total_cmp(&a.result.round_trips_per_sec)
+        });
+        fits.iter()
+            .map(|f| f.result.round_trips_per_sec_ci95)
+            .collect()
+    } else {
+        fits.sort_by(|a, b| {
+            let p99 = |c: &Candidate| c.p99_ns.unwrap_or(f64::INFINITY);
+            p99(a).total_cmp(&p99(b))
+        });
+        // Lower is better: the ranges negated, so "beaten beyond doubt"
+        // reads the same way as for throughput.
+        fits.iter()
+            .map(|f| {
+                f.result
+                    .due_p99_round_range()
+                    .map(|(lo, hi)| crate::record::Interval {
+                        lo: -(hi as f64),
+                        hi: -(lo as f64),
+                    })
+            })
+            .collect()
+    };
+    let ranks = shared_ranks(&intervals);
+    fits.into_iter()
+        .zip(ranks)
+        .map(|(f, (rank, shared))| (f, rank, shared))
+        .collect()
+}
+
+/// The fits as a table.
+pub fn table(pick: &Pick) -> Table {
+    let mut headers = vec!["Rank", "Transport", "Codec"];
+    if pick.shapes_differ {
+        headers.extend(["Complexity", "Payload", "Placement"]);
+    }
+    let p99 = match pick.constraints.rate {
+        Some(_) => "p99 from due",
+        None => "p99",
+    };
+    headers.extend([
+        "Round trips/s",
+        p99,
+        "CPU (both, of a core)",
+        "Transport holds",
+        "Codec share",
+    ]);
+    let mut table = Table::new(headers);
+    for (fit, rank, shared) in &pick.fits {
+        let key = CaseKey::of(fit.result);
+        let r = fit.result;
+        let mut row = vec![
+            Entry::number(
+                if *shared {
+                    format!("={rank}")
+                } else {
+                    rank.to_string()
+                },
+                *rank as f64,
+            ),
+            Entry::text(key.transport_label()),
+            Entry::text(key.codec.clone()),
+        ];
+        if pick.shapes_differ {
+            row.push(Entry::text(key.complexity.clone()));
+            row.push(payload_entry(&key.complexity, key.payload_bytes));
+            row.push(Entry::text(key.placement.clone()));
+        }
+        row.push(Entry::number(
+            crate::util::format::short_rate(r.round_trips_per_sec),
+            r.round_trips_per_sec,
+        ));
+        let or_missing = |v: Option<f64>, show: &dyn Fn(f64) -> String| match v {
+            Some(v) => Entry::number(show(v), v),
+            None => Entry::missing(),
+        };
+        row.push(or_missing(fit.p99_ns, &|ns| format_ns(ns)));
+        row.push(or_missing(fit.cpu_cores, &|c| {
+            format!("{} %", round_percent(c))
+        }));
+        row.push(or_missing(fit.memory_bytes.map(|b| b as f64), &|b| {
+            bytes(b as u64)
+        }));
+        row.push(or_missing(r.codec_share, &|s| {
+            format!("{:.0} %", s * 100.0)
+        }));
+        table.push(row);
+    }
+    table
+}
+
+/// `0.42`, `3.1`, `198`: a share of a core in percent, two significant
+/// digits below ten (a limit given as `1` stays `1`).
+fn round_percent(cores: f64) -> String {
+    let p = cores * 100.0;
+    let text = match p {
+        p if p < 1.0 => format!("{p:.2}"),
+        p if p < 10.0 => format!("{p:.1}"),
+        p => format!("{p:.0}"),
+    };
+    match text.contains('.') {
+        true => text.trim_end_matches('0').trim_end_matches('.').to_string(),
+        false => text,
+    }
+}
+
+/// The lines after the table: what was left out and why, what no case
+/// meets, and, when nothing fits, the closest case.
+pub fn explain(pick: &Pick) -> Vec<String> {
+    let mut lines = Vec::new();
+    if pick.fits.is_empty() {
+        if let Some(closest) = pick.left_out.first() {
+            let misses: Vec<&str> = closest.misses.iter().map(|m| m.text.as_str()).collect();
+            lines.push(format!(
+                "no case meets every constraint; the closest is {}, which misses: {}",
+                closest.name(pick.shapes_differ),
+                misses.join("; ")
+            ));
+        }
+    }
+    lines.extend(pick.unmet.iter().cloned());
+    for out in &pick.left_out {
+        let misses: Vec<&str> = out.misses.iter().map(|m| m.text.as_str()).collect();
+        lines.push(format!(
+            "left out: {}: {} at {}",
+            out.name(pick.shapes_differ),
+            misses.join("; "),
+            pick.constraints.rate_text()
+        ));
+    }
+    lines
+}
