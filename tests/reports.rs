@@ -939,6 +939,7 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
     for text in [
         "Traffic",
         "p99 from due",
+        "CPU of a core",
         "ping-pong",
         "rate 2,000/s",
         "rate 20,000/s",
@@ -971,8 +972,18 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
             "spin",
         ],
     );
+    check_chart(
+        &charts.path().join("cpu-load.svg"),
+        &[
+            "CPU of both processes against offered load",
+            "% of one core",
+            "offered requests per second",
+            "pipe",
+            "spin",
+        ],
+    );
     assert!(charts.path().join("throughput.svg").exists());
-    // Only fixed-rate results: the load chart alone.
+    // Only fixed-rate results: the load charts alone.
     let paced = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
@@ -982,6 +993,7 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
     }
     let written = stdout_of(cmd().arg("plot").arg(paced.path()));
     assert!(written.contains("load.svg"), "{written}");
+    assert!(written.contains("cpu-load.svg"), "{written}");
     assert!(!written.contains("throughput.svg"), "{written}");
 }
 

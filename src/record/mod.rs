@@ -240,6 +240,11 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// The CPU time both processes used per second of this round, in cores.
+    pub fn cpu_cores(&self) -> Option<f64> {
+        Some(self.cpu_ns_per_round_trip? * self.round_trips_per_sec / 1e9)
+    }
+
     /// When its measured phase began, in seconds since the Unix epoch.
     pub fn started_secs(&self) -> Option<f64> {
         let at = humantime::parse_rfc3339(&self.started).ok()?;
@@ -351,6 +356,25 @@ impl BenchResult {
     /// [`Sample::kept_rate`]): what the figures are made of.
     pub fn rates(&self) -> Vec<f64> {
         self.samples.iter().filter_map(Sample::kept_rate).collect()
+    }
+
+    /// The CPU time both processes used per second of the run, in cores
+    /// (0.5: half of one): the median of its kept rounds', each its CPU per
+    /// round trip times its rate. At a fixed rate, the price of the wait.
+    pub fn cpu_cores(&self) -> Option<f64> {
+        let mut rounds: Vec<f64> = self
+            .samples
+            .iter()
+            .filter(|s| s.set_aside.is_none())
+            .filter_map(Sample::cpu_cores)
+            .collect();
+        rounds.sort_by(f64::total_cmp);
+        let n = rounds.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(rounds[n / 2]),
+            _ => Some((rounds[n / 2 - 1] + rounds[n / 2]) / 2.0),
+        }
     }
 
     /// At a fixed rate, the lowest and highest of the rounds' own p99 from

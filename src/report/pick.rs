@@ -190,10 +190,7 @@ fn judge<'a>(result: &'a BenchResult, c: &Constraints) -> Candidate<'a> {
         None => result.latency_ns.as_ref(),
     }
     .map(|l| l.p99 as f64);
-    let cpu_cores = result
-        .cpu
-        .ns_per_round_trip
-        .map(|ns| ns * result.round_trips_per_sec / 1e9);
+    let cpu_cores = result.cpu_cores();
     let memory_bytes = result.memory.as_ref().and_then(|m| m.transport_bytes());
     let mut misses = Vec::new();
     let mut miss = |flag, text: String, over: f64| misses.push(Miss { flag, text, over });

@@ -142,6 +142,8 @@ impl Columns {
             // At a fixed rate, the latency a caller sees (from the due time),
             // all rounds together, with the lowest and highest round's.
             headers.push("p99 from due".into());
+            // And what the wait costs at that rate.
+            headers.push("CPU of a core".into());
         }
         let cpu = if streams {
             "CPU each"
@@ -195,6 +197,10 @@ fn figure_entries(r: &BenchResult, rate: f64, paced: bool) -> Vec<Entry> {
                 },
                 l.p99 as f64,
             ),
+            None => Entry::missing(),
+        });
+        row.push(match r.cpu_cores() {
+            Some(cores) => Entry::number(format!("{:.1} %", cores * 100.0), cores),
             None => Entry::missing(),
         });
     }

@@ -10,6 +10,7 @@
 //! One file per chart; what they share is in `style`.
 
 mod codecs;
+mod cpu_load;
 mod latency;
 mod load;
 mod pace;
@@ -20,6 +21,7 @@ mod throughput;
 mod versus_json;
 
 pub use codecs::codecs_chart;
+pub use cpu_load::cpu_load_chart;
 pub use latency::latency_chart;
 pub use load::load_chart;
 pub use pace::{has_pace, pace_chart};
@@ -34,7 +36,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Writes every chart into `dir` (the payload chart only when the results
-/// hold more than one payload size, the load chart only for fixed-rate
+/// hold more than one payload size, the load and CPU-load charts only for fixed-rate
 /// results, the stream chart only for streams, which the other charts
 /// leave out, and the pace chart only when rounds were read against a
 /// pace); returns the files written.
@@ -57,6 +59,9 @@ pub fn write_all(results: &[Loaded], dir: &Path) -> anyhow::Result<Vec<PathBuf>>
         let load = dir.join("load.svg");
         load_chart(&paced, &load).with_context(|| format!("writing {}", load.display()))?;
         written.push(load);
+        let cpu = dir.join("cpu-load.svg");
+        cpu_load_chart(&paced, &cpu).with_context(|| format!("writing {}", cpu.display()))?;
+        written.push(cpu);
     }
     let streams = of(&|t| t.is_stream());
     if !streams.is_empty() {
