@@ -192,7 +192,8 @@ impl CaseArgs {
                 self.rounds,
                 child_bin,
                 true,
-            ),
+            )
+            .for_traffic(&traffic),
         })
     }
 }

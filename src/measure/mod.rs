@@ -2,6 +2,7 @@
 //! runs, from the STDIN handshake to the engine's loops and the figures they
 //! produce. Nothing here reads a result file or knows about reports.
 
+pub mod case_settings;
 pub mod child;
 pub mod child_process;
 pub mod codec_cost;

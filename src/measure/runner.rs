@@ -2,6 +2,7 @@
 //! config over STDIN, connect the transport, run the engine, collect the
 //! child's own figures and turn everything into a [`BenchResult`].
 
+pub use crate::measure::case_settings::{CaseSettings, MIN_DUE_REQUESTS};
 use crate::measure::child_process::{describe_status, first_exited, ChildProcess, ChildStdio};
 use crate::measure::dispatch::{dispatch_case, CaseVisitor};
 use crate::measure::engine::Measurement;
@@ -19,7 +20,6 @@ use crate::record::{
 };
 use crate::transport::{self, Options, Transport, TransportId};
 use anyhow::{anyhow, bail, Context};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Payload size from which results carry the machine's memcpy bandwidth.
@@ -50,32 +50,6 @@ pub struct CaseSpec {
     /// Closed loop or fixed rate.
     pub traffic: Traffic,
     pub settings: CaseSettings,
-}
-
-/// What every case of one `run` or `matrix` shares.
-#[derive(Debug, Clone)]
-pub struct CaseSettings {
-    /// How many times each case runs at least (each time a fresh child):
-    /// the planned rounds, after which its interval is first looked at.
-    pub rounds: usize,
-    /// The most rounds a case may take while its interval is too wide.
-    pub max_rounds: usize,
-    /// The interval's aim as a share of the median (0.05: ±5 %); `None`:
-    /// the planned rounds and no more.
-    pub precision: Option<f64>,
-    /// The whole run's time budget for rounds beyond the planned ones.
-    pub max_time: Option<Duration>,
-    pub engine: EngineConfig,
-    /// The executable to run as the child; `None` re-executes this one.
-    pub child_bin: Option<PathBuf>,
-    /// How long each handshake step may take.
-    pub handshake_timeout: Duration,
-    /// How long a running round may go without a reply, an acknowledgement
-    /// or a stream send before the child is stopped and the round fails.
-    pub stall_timeout: Duration,
-    /// Say on stderr when the warm-up and the measured phase begin (a single
-    /// run does; a matrix shows its own progress instead).
-    pub announce_phases: bool,
 }
 
 /// Why a case produced no result.

@@ -2,11 +2,13 @@
 
 use super::CliError;
 use crate::cli::args::MatrixArgs;
-use crate::cli::matrix::{MatrixOutcome, MatrixSpec};
+use crate::cli::matrix::{MatrixOutcome, MatrixSpec, PlannedCase};
 use crate::cli::spec::UsageError;
 use crate::measure::environment::Probe;
+use crate::measure::runner::CaseSettings;
 use crate::report::results::MATRIX_SUMMARY_FILE;
 use crate::{cli::matrix, measure::liveness, measure::machine, report::compare, report::summary};
+use std::time::Duration;
 
 /// The matrix's cases, or why none can run: no codec carries its own
 /// shapes, or its transports refuse every combination.
@@ -62,7 +64,7 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
     for warning in before.finish(None).warnings() {
         eprintln!("warning: {warning}");
     }
-    eprintln!("{}", plan_line(&spec, cases.len()));
+    eprintln!("{}", plan_line(&spec, &cases));
     for line in &codecs_left_out {
         eprintln!("ipc-bench: {line}");
     }
@@ -132,7 +134,7 @@ pub fn matrix(args: &MatrixArgs) -> Result<(), CliError> {
 
 /// What is about to run: cases, rounds, the seed, and the extra rounds the
 /// precision may add.
-fn plan_line(spec: &MatrixSpec, cases: usize) -> String {
+fn plan_line(spec: &MatrixSpec, cases: &[PlannedCase]) -> String {
     let extra = match spec.settings.precision {
         Some(p) => format!(
             ", then more for those not yet within ±{} % (up to {} rounds, {})",
@@ -145,9 +147,26 @@ fn plan_line(spec: &MatrixSpec, cases: usize) -> String {
         ),
         None => String::new(),
     };
+    let planned = CaseSettings::planned_time(cases.iter().map(|c| &c.spec.settings));
+    // Say why a sweep down to low rates takes long: its rounds are sized by
+    // requests, not by --duration.
+    let stretched = cases
+        .iter()
+        .filter(|c| c.spec.settings.engine.duration > spec.settings.engine.duration)
+        .count();
+    let stretched = match stretched {
+        0 => String::new(),
+        n => format!(
+            "; {n} at low fixed rates measure {} requests a round, longer than --duration",
+            crate::measure::runner::MIN_DUE_REQUESTS
+        ),
+    };
     format!(
-        "ipc-bench: {} cases × {} rounds in a shuffled order (--seed {} replays it){extra}",
-        cases, spec.settings.rounds, spec.seed
+        "ipc-bench: {} cases × {} rounds in a shuffled order (--seed {} replays it){extra}; the planned rounds take about {}{stretched}",
+        cases.len(),
+        spec.settings.rounds,
+        spec.seed,
+        humantime::format_duration(Duration::from_secs(planned.as_secs().max(1)))
     )
 }
 

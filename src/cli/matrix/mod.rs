@@ -127,7 +127,7 @@ pub fn plan(spec: &MatrixSpec) -> Result<Plan, transport::TransportError> {
                                     payload_bytes,
                                     pin,
                                     traffic,
-                                    settings: spec.settings.clone(),
+                                    settings: spec.settings.for_traffic(&traffic),
                                 };
                                 plan.cases.push(PlannedCase {
                                     name,

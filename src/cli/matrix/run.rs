@@ -72,7 +72,7 @@ pub fn run(
             break;
         }
         let elapsed = run.clock.elapsed();
-        let left = estimate_left(cases, &spec.settings, next, elapsed);
+        let left = estimate_left(cases, next, elapsed);
         progress.case_started(
             next.step,
             next.total,
@@ -285,24 +285,11 @@ fn placement_cores(series: &Series) -> Option<(usize, usize)> {
 
 /// Time left: the steps still to run at the pace so far, or at their
 /// configured length before the first one has finished.
-fn estimate_left(
-    cases: &[PlannedCase],
-    settings: &CaseSettings,
-    next: Next,
-    elapsed: Duration,
-) -> Duration {
+fn estimate_left(cases: &[PlannedCase], next: Next, elapsed: Duration) -> Duration {
     let remaining = next.total.saturating_sub(next.step) as u32;
     if next.step > 0 {
         elapsed / next.step as u32 * remaining
     } else {
-        let per_round: Duration = cases
-            .iter()
-            .map(|c| {
-                c.spec.settings.engine.warmup
-                    + c.spec.settings.engine.duration
-                    + Duration::from_millis(100)
-            })
-            .sum();
-        per_round * settings.rounds as u32
+        CaseSettings::planned_time(cases.iter().map(|c| &c.spec.settings))
     }
 }
