@@ -100,6 +100,26 @@ results rounds="10":
     "$bench" plot "$out/stream"
     just results-mechanisms '{{ rounds }}'
     just results-codecs '{{ rounds }}'
+    just results-rates
+
+# The cost at the rate you run into results/reference/rates/ (part of `results`): spin, futex, pipe, unix-socket and iceoryx2 with JSON across cores at 1, 10, 100, 1,000 and 10,000 requests a second and flat out (a round holds at least 20 requests: at 1/s, 20 s), with the latency from the due time, the CPU per second and the memory each holds; its charts (load.svg, cpu-load.svg) and page. About 12 minutes on 2 cores.
+results-rates rounds="5":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release --features full --bin ipc-bench
+    bench=target/release/ipc-bench
+    out=results/reference/rates
+    rm -rf "$out"
+    "$bench" matrix --transports spin,futex,pipe,unix-socket,iceoryx2 --codecs json \
+        --complexities structured --pin cross --patterns ping-pong,rate --rates 1,10,100,1k,10k \
+        --rounds '{{ rounds }}' --max-time 120 --results-dir "$out" --format markdown > "$out.table.tmp"
+    mv "$out.table.tmp" "$out/table.md"
+    "$bench" plot "$out"
+    "$bench" report "$out"
+    for rate in 1 100 10k; do
+        "$bench" pick "$out" --rate "$rate" --p99 1ms --cpu 5 > "$out/pick-$rate.txt" || true
+    done
+    "$bench" pick "$out" --rate max > "$out/pick-max.txt"
 
 # The mechanisms question into results/reference/{mechanisms,sleeping-wait,stdio}/ (part of `results`): every kernel mechanism and shared-memory wait ranked across cores and on one core, with the async tax; the sleeping wait against spinning and blocking, flat out and at 10,000 round trips/s; stdio carrying JSON as a language server does
 results-mechanisms rounds="10":
