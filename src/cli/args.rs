@@ -597,15 +597,7 @@ fn rate_parser(
     source: &'static str,
 ) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
     move |value: &str| {
-        let value = value.trim();
-        let (digits, unit) = match value.strip_suffix(['k', 'K']) {
-            Some(d) => (d, 1_000),
-            None => match value.strip_suffix('M') {
-                Some(d) => (d, 1_000_000),
-                None => (value, 1),
-            },
-        };
-        match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)) {
+        match crate::util::parse::per_second(value) {
             Some(n) if (1..=MAX_RATE_PER_SEC).contains(&n) => Ok(n),
             _ => Err(format!(
                 "accepted: requests per second from 1 to {MAX_RATE_PER_SEC}, a whole number with an optional k or M, like 5000, 10k or 1M ({source})"

@@ -48,7 +48,16 @@ pub fn rate_or_max(value: &str) -> Result<Option<u64>, String> {
     if value.eq_ignore_ascii_case("max") {
         return Ok(None);
     }
-    let value = value.strip_suffix("/s").unwrap_or(value);
+    match per_second(value.strip_suffix("/s").unwrap_or(value)) {
+        Some(n) if n > 0 => Ok(Some(n)),
+        _ => Err(accepted.to_string()),
+    }
+}
+
+/// A whole number of requests per second, with an optional `k`
+/// (thousands) or `M` (millions) after it; `None` when it is not one.
+pub fn per_second(value: &str) -> Option<u64> {
+    let value = value.trim();
     let (digits, unit) = match value.strip_suffix(['k', 'K']) {
         Some(d) => (d, 1_000),
         None => match value.strip_suffix('M') {
@@ -56,10 +65,7 @@ pub fn rate_or_max(value: &str) -> Result<Option<u64>, String> {
             None => (value, 1),
         },
     };
-    match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)) {
-        Some(n) if n > 0 => Ok(Some(n)),
-        _ => Err(accepted.to_string()),
-    }
+    digits.parse::<u64>().ok()?.checked_mul(unit)
 }
 
 /// A latency with its unit: `250ns`, `10us` (or `10µs`), `1.5ms`, `2s`; in

@@ -1,6 +1,7 @@
 //! The price of the wait: both processes' CPU against the offered rate,
 //! for fixed-rate results.
 
+use super::load::{against_offered_rate, offered, RateAxis};
 use super::style::*;
 use crate::record::BenchResult;
 use crate::report::results::Loaded;
@@ -20,52 +21,31 @@ pub fn cpu_load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         .into_iter()
         .filter(|r| r.traffic.offered_rate_per_sec.is_some() && cpu_percent(r).is_some())
         .collect();
-    let first = *rows
-        .first()
-        .ok_or_else(|| anyhow!("no verified fixed-rate results with CPU figures to plot"))?;
-    let colours = Colours::new(&rows);
-    let codecs = codec_labels(&rows);
-    let panels_of = facets(&rows);
-    let x = log_fit(rows.iter().map(|r| offered(r)))?;
+    if rows.is_empty() {
+        return Err(anyhow!(
+            "no verified fixed-rate results with CPU figures to plot"
+        ));
+    }
     let y = log_fit(rows.iter().flat_map(|r| {
         let (lo, hi) = round_range(r).unwrap_or((0.0, 0.0));
         [cpu_percent(r).unwrap_or(0.0), lo, hi]
     }))?;
-    let (area, legend_area) = canvas(
+    against_offered_rate(
+        &rows,
         path,
-        (1000 + LEGEND_WIDTH, 60 + 520 * panels_of.len() as u32),
-        "CPU of both processes against offered load, in % of one core; bars: each round's lowest to highest (log–log, lower is better)",
-    )?;
-    let panels = area.split_evenly((panels_of.len(), 1));
-    for ((placement, payload), panel) in panels_of.iter().zip(&panels) {
-        let mut chart = log_log_panel(
-            panel,
-            format!("pin {placement}, {payload} B — {}", machine_line(first)),
-            (&x, "offered requests per second"),
-            (&y, "CPU, % of one core"),
-            &|v| match *v {
+        RateAxis {
+            title: "CPU of both processes against offered load, in % of one core; bars: each round's lowest to highest (log–log, lower is better)",
+            y,
+            y_desc: "CPU, % of one core",
+            y_format: &|v| match *v {
                 v if v >= 10.0 => format!("{v:.0} %"),
                 v if v >= 1.0 => format!("{v:.1} %"),
                 v => format!("{v:.2} %"),
             },
-        )?;
-        let lines = lines_in(&rows, |r| {
-            r.placement.mode.name() == placement && r.payload_bytes == *payload
-        });
-        for ((transport, codec), mut points) in lines {
-            points.sort_by_key(|r| r.traffic.offered_rate_per_sec);
-            let shape = codecs.iter().position(|c| *c == codec).unwrap_or(0);
-            draw_line(&mut chart, &points, colours.of(&transport), shape)?;
-        }
-    }
-    transport_and_codec_legend(&legend_area, &colours, &rows, &codecs)?;
-    area.present().map_err(drawing_error)?;
-    Ok(())
-}
-
-/// The offered rate of a fixed-rate result.
-fn offered(r: &BenchResult) -> f64 {
-    r.traffic.offered_rate_per_sec.unwrap_or(1) as f64
+        },
+        &draw_line,
+        &|_, _| Ok(()),
+    )
 }
 
 /// The result's CPU per second, in percent of one core.

@@ -21,13 +21,9 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
             r.traffic.offered_rate_per_sec.is_some() && r.latency_from_intended_ns.is_some()
         })
         .collect();
-    let first = *rows
-        .first()
-        .ok_or_else(|| anyhow!("no verified fixed-rate results to plot"))?;
-    let colours = Colours::new(&rows);
-    let codecs = codec_labels(&rows);
-    let panels_of = facets(&rows);
-    let x = log_fit(rows.iter().map(|r| offered(r)))?;
+    if rows.is_empty() {
+        return Err(anyhow!("no verified fixed-rate results to plot"));
+    }
     let y = log_fit(rows.iter().flat_map(|r| {
         let (lo, hi) = r
             .due_p99_round_range()
@@ -36,10 +32,52 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
             });
         [from_due(r), from_send(r), lo, hi]
     }))?;
+    against_offered_rate(
+        &rows,
+        path,
+        RateAxis {
+            title: "p99 latency against offered load, one request in flight; bars: each round's lowest to highest (log–log, lower is better)",
+            y,
+            y_desc: "p99 latency",
+            y_format: &|v| crate::util::format::format_ns(*v),
+        },
+        &draw_line,
+        &timing_legend,
+    )
+}
+
+/// The y axis of a chart against the offered rate.
+pub(super) struct RateAxis<'a> {
+    pub title: &'a str,
+    pub y: std::ops::Range<f64>,
+    pub y_desc: &'a str,
+    pub y_format: &'a dyn Fn(&f64) -> String,
+}
+
+/// How one transport and codec's line is drawn across the offered rates.
+pub(super) type DrawLine =
+    dyn Fn(&mut LogLog, &[&BenchResult], RGBColor, usize) -> anyhow::Result<()>;
+
+/// A chart of `rows` (fixed-rate results, at least one) against their
+/// offered rate, log–log: one panel per placement and payload size, a line
+/// per transport (colour) and codec (marker) drawn by `draw`, the legend of
+/// both, then `more_legend` below it.
+pub(super) fn against_offered_rate(
+    rows: &[&BenchResult],
+    path: &Path,
+    axis: RateAxis,
+    draw: &DrawLine,
+    more_legend: &dyn Fn(&Area, i32) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let first = *rows.first().ok_or_else(|| anyhow!("nothing to plot"))?;
+    let colours = Colours::new(rows);
+    let codecs = codec_labels(rows);
+    let panels_of = facets(rows);
+    let x = log_fit(rows.iter().map(|r| offered(r)))?;
     let (area, legend_area) = canvas(
         path,
         (1000 + LEGEND_WIDTH, 60 + 520 * panels_of.len() as u32),
-        "p99 latency against offered load, one request in flight; bars: each round's lowest to highest (log–log, lower is better)",
+        axis.title,
     )?;
     let panels = area.split_evenly((panels_of.len(), 1));
     for ((placement, payload), panel) in panels_of.iter().zip(&panels) {
@@ -47,20 +85,20 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
             panel,
             format!("pin {placement}, {payload} B — {}", machine_line(first)),
             (&x, "offered requests per second"),
-            (&y, "p99 latency"),
-            &|v| crate::util::format::format_ns(*v),
+            (&axis.y, axis.y_desc),
+            axis.y_format,
         )?;
-        let lines = lines_in(&rows, |r| {
+        let lines = lines_in(rows, |r| {
             r.placement.mode.name() == placement && r.payload_bytes == *payload
         });
         for ((transport, codec), mut points) in lines {
             points.sort_by_key(|r| r.traffic.offered_rate_per_sec);
             let shape = codecs.iter().position(|c| *c == codec).unwrap_or(0);
-            draw_line(&mut chart, &points, colours.of(&transport), shape)?;
+            draw(&mut chart, &points, colours.of(&transport), shape)?;
         }
     }
-    let next = transport_and_codec_legend(&legend_area, &colours, &rows, &codecs)?;
-    timing_legend(&legend_area, next)?;
+    let next = transport_and_codec_legend(&legend_area, &colours, rows, &codecs)?;
+    more_legend(&legend_area, next)?;
     area.present().map_err(drawing_error)?;
     Ok(())
 }
@@ -105,7 +143,7 @@ fn timing_legend(legend_area: &Area, next: i32) -> anyhow::Result<()> {
 }
 
 /// The offered rate of a fixed-rate result.
-fn offered(r: &BenchResult) -> f64 {
+pub(super) fn offered(r: &BenchResult) -> f64 {
     r.traffic.offered_rate_per_sec.unwrap_or(1) as f64
 }
 
