@@ -6,6 +6,7 @@
 //! child processes) are never named. Where there is no `/proc`, nothing is
 //! looked at, and rounds record `None` ("not looked"), never "nobody".
 
+use crate::record::environment::MOST_NAMED;
 use crate::record::BusyProcess;
 use std::time::Instant;
 
@@ -17,8 +18,6 @@ pub const BUSY_CORES: f64 = 0.1;
 /// ticks (10 ms at the usual 100 Hz), so a single tick inside a 50 ms round
 /// would read as a fifth of a core.
 const MIN_TICKS: u64 = 2;
-/// Most programs named between two looks, busiest first.
-pub const MOST_NAMED: usize = 5;
 
 /// One process's CPU time at a look.
 #[derive(Debug, Clone, PartialEq)]

@@ -50,8 +50,8 @@ pub struct BusyProcess {
     pub rounds: Vec<usize>,
 }
 
-/// Most busy programs a result names.
-const MOST_NAMED: usize = 5;
+/// Most busy programs a result (or one look between rounds) names.
+pub const MOST_NAMED: usize = 5;
 
 impl Environment {
     /// This environment with its busy programs read round by round: from

@@ -189,3 +189,7 @@ impl Traffic {
         *self == Traffic::default()
     }
 }
+
+/// Below this share of its offered rate, a fixed-rate round (or case) did
+/// not run at that rate: it fell behind its schedule.
+pub const SUSTAINED_SHARE: f64 = 0.99;

@@ -12,14 +12,12 @@
 //! share a rank (throughput by its interval, p99 by the range of its rounds'
 //! p99s), as in every table.
 
+use crate::record::traffic::SUSTAINED_SHARE;
 use crate::record::BenchResult;
 use crate::report::compare::{payload_entry, CaseKey};
 use crate::report::estimate::shared_ranks;
 use crate::report::table::{Entry, Table};
 use crate::util::format::{bytes, format_ns, group_thousands, percent};
-
-/// Below this share of its offered rate a case did not run at that rate.
-const SUSTAINED_SHARE: f64 = 0.99;
 
 /// What a team asks of the mechanism it picks.
 #[derive(Debug, Clone, Copy, PartialEq)]

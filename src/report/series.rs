@@ -4,6 +4,7 @@
 
 use crate::measure::runner::Round;
 use crate::measure::stats::LatencyRecorder;
+use crate::record::traffic::SUSTAINED_SHARE;
 use crate::record::Environment;
 use crate::record::{BenchResult, PaceClass, Sample, SetAside};
 use crate::report::estimate::{median, median_interval, Stop};
@@ -17,9 +18,6 @@ pub const ROUNDS_FOR_95: usize = 6;
 const UNSTEADY_ROUND: f64 = 1.5;
 /// An interval wider than this (either side of the median) is named in a warning.
 const UNSTABLE_SPREAD: f64 = 0.10;
-/// A fixed-rate round that achieved less than this share of the offered
-/// rate fell behind its schedule (one that keeps up achieves all of it).
-const SUSTAINED_SHARE: f64 = 0.99;
 
 /// Which run the rounds belong to.
 #[derive(Debug, Clone)]

@@ -161,7 +161,7 @@ fn from_send(r: &BenchResult) -> f64 {
 
 /// Whether the case achieved less than the rate it was offered.
 fn fell_behind(r: &BenchResult) -> bool {
-    r.round_trips_per_sec < 0.99 * offered(r)
+    r.round_trips_per_sec < crate::record::traffic::SUSTAINED_SHARE * offered(r)
 }
 
 /// One transport and codec across the offered rates: p99 from the due time
