@@ -963,11 +963,12 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
     check_chart(
         &charts.path().join("load.svg"),
         &[
-            "p99 latency against offered load",
+            "p99 and p50 latency against offered load",
             "lowest to highest",
             "offered requests per second",
             "the due time",
             "the actual send",
+            "p50 from due, 95 % band",
             "pipe",
             "spin",
         ],
@@ -977,6 +978,9 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
         &[
             "CPU of both processes against offered load",
             "% of one core",
+            "band: the 95 % interval of the median round",
+            // Two rounds: each point's band is their range.
+            "<polygon",
             "offered requests per second",
             "pipe",
             "spin",

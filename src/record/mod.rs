@@ -155,6 +155,11 @@ pub struct BenchResult {
     /// Null for ping-pong.
     #[serde(default)]
     pub latency_from_intended_ns: Option<LatencySummary>,
+    /// At a fixed rate, with five kept rounds or more: the 95 % interval of
+    /// `latency_from_intended_ns.p50`, the rounds resampled whole (see
+    /// `report::latency_interval`). Null otherwise.
+    #[serde(default)]
+    pub latency_from_intended_p50_ci95: Option<Interval>,
     /// In a stream: how many sends found the window full and waited for
     /// the consumer, over all rounds. Null otherwise.
     #[serde(default)]

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod estimate;
 pub mod export;
 pub mod html;
+pub mod latency_interval;
 pub mod pace;
 pub mod pick;
 pub mod plot;

@@ -5,9 +5,9 @@
 use crate::measure::runner::Round;
 use crate::measure::stats::LatencyRecorder;
 use crate::record::traffic::SUSTAINED_SHARE;
-use crate::record::Environment;
-use crate::record::{BenchResult, PaceClass, Sample, SetAside};
+use crate::record::{BenchResult, Environment, PaceClass, Sample, SetAside};
 use crate::report::estimate::{median, median_interval, Stop};
+use crate::report::latency_interval;
 use crate::report::stopping::{two_modes, StoppingRule};
 
 /// Rounds from which the median's interval reaches 95 % (see
@@ -205,19 +205,25 @@ impl Series {
         self.pace_class = class;
     }
 
+    /// The kept rounds' latency histograms (from the send, from the due
+    /// time), as `kept_rounds` picks them.
+    fn kept_latency(&self) -> impl Iterator<Item = &[Vec<[u64; 2]>; 2]> + '_ {
+        let rounds = self.rounds.iter().zip(&self.round_latency);
+        rounds
+            .filter(|(round, _)| round.samples.iter().all(|s| s.set_aside.is_none()))
+            .map(|(_, latency)| latency)
+    }
+
     /// Merges the kept rounds' latency histograms afresh.
     fn merge_kept_latency(&mut self) {
-        self.latency = None;
-        self.latency_from_intended = None;
-        for (round, [sent, due]) in self.rounds.iter().zip(&self.round_latency) {
-            if round.samples.iter().any(|s| s.set_aside.is_some()) {
-                continue; // as `kept_rounds` leaves it out
-            }
+        let (mut sent_all, mut due_all) = (None, None);
+        for [sent, due] in self.kept_latency() {
             let from =
                 |b: &Vec<[u64; 2]>| (!b.is_empty()).then(|| LatencyRecorder::from_buckets(b));
-            merge_into(&mut self.latency, from(sent).as_ref());
-            merge_into(&mut self.latency_from_intended, from(due).as_ref());
+            merge_into(&mut sent_all, from(sent).as_ref());
+            merge_into(&mut due_all, from(due).as_ref());
         }
+        (self.latency, self.latency_from_intended) = (sent_all, due_all);
     }
 
     /// Rounds kept for the figures.
@@ -334,6 +340,8 @@ impl Series {
             .latency_from_intended
             .as_ref()
             .and_then(|l| l.summary());
+        let due: Vec<&[[u64; 2]]> = self.kept_latency().map(|[_, due]| due.as_slice()).collect();
+        result.latency_from_intended_p50_ci95 = latency_interval::median_interval(&due);
         result.cpu = self.kept_cpu(&kept_samples);
         let codec: Vec<f64> = kept_samples
             .iter()

@@ -247,6 +247,14 @@ fn latency_lines(out: &mut String, result: &BenchResult) {
                 "  Latency:      (all rounds, from the due time: what a caller sees) {}",
                 percentiles(due)
             );
+            if let Some(i) = result.latency_from_intended_p50_ci95 {
+                let _ = writeln!(
+                    out,
+                    "                its p50's 95 % interval: {}–{} (rounds resampled whole)",
+                    format_ns(i.lo),
+                    format_ns(i.hi)
+                );
+            }
             let _ = writeln!(
                 out,
                 "                (from the actual send, hiding waits behind late replies) {}",

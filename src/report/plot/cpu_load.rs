@@ -1,9 +1,10 @@
 //! The price of the wait: both processes' CPU against the offered rate,
 //! for fixed-rate results.
 
-use super::load::{against_offered_rate, offered, RateAxis};
+use super::load::{against_offered_rate, band, offered, RateAxis};
 use super::style::*;
 use crate::record::BenchResult;
+use crate::record::Interval;
 use crate::report::results::Loaded;
 use anyhow::anyhow;
 use plotters::prelude::*;
@@ -13,8 +14,8 @@ use std::path::Path;
 /// each fixed-rate result, the CPU time both processes used per second of
 /// the run, in percent of one core (median of its rounds), against the
 /// offered rate, log–log, a line per transport (colour) and codec (marker),
-/// one panel per placement and payload size, each round's lowest to highest
-/// as a bar. A spinning wait is flat near a core per spinning process
+/// one panel per placement and payload size, the 95 % interval of the
+/// median round as a band. A spinning wait is flat near a core per spinning process
 /// whatever the rate; a sleeping one falls with the rate.
 pub fn cpu_load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
     let rows: Vec<&BenchResult> = verified(results)
@@ -27,14 +28,14 @@ pub fn cpu_load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         ));
     }
     let y = log_fit(rows.iter().flat_map(|r| {
-        let (lo, hi) = round_range(r).unwrap_or((0.0, 0.0));
-        [cpu_percent(r).unwrap_or(0.0), lo, hi]
+        let at = cpu_percent(r).unwrap_or(0.0);
+        cpu_interval(r).map_or([at; 3], |i| [at, i.lo, i.hi])
     }))?;
     against_offered_rate(
         &rows,
         path,
         RateAxis {
-            title: "CPU of both processes against offered load, in % of one core; bars: each round's lowest to highest (log–log, lower is better)",
+            title: "CPU of both processes against offered load, in % of one core; band: the 95 % interval of the median round (log–log, lower is better)",
             y,
             y_desc: "CPU, % of one core",
             y_format: &|v| match *v {
@@ -53,18 +54,16 @@ fn cpu_percent(r: &BenchResult) -> Option<f64> {
     r.cpu_cores().map(|cores| cores * 100.0)
 }
 
-/// The lowest and highest of its rounds' CPU, when it has two or more.
-fn round_range(r: &BenchResult) -> Option<(f64, f64)> {
+/// The 95 % interval of the median of its rounds' CPU (order statistics:
+/// the rounds' range up to eight rounds), when it has two rounds or more.
+fn cpu_interval(r: &BenchResult) -> Option<Interval> {
     let rounds: Vec<f64> = r
         .samples
         .iter()
+        .filter(|s| s.set_aside.is_none())
         .filter_map(|s| s.cpu_cores().map(|c| c * 100.0))
         .collect();
-    (rounds.len() >= 2).then(|| {
-        let lo = rounds.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = rounds.iter().copied().fold(0.0, f64::max);
-        (lo, hi)
-    })
+    crate::report::estimate::median_interval(&rounds).map(|(i, _)| i)
 }
 
 fn draw_line(
@@ -74,24 +73,16 @@ fn draw_line(
     shape: usize,
 ) -> anyhow::Result<()> {
     let at = |r: &&BenchResult| Some((offered(r), cpu_percent(r)?));
+    let intervals: Vec<_> = points
+        .iter()
+        .map(|r| (offered(r), cpu_interval(r)))
+        .collect();
+    band(chart, &intervals, colour)?;
     chart
         .draw_series(LineSeries::new(
             points.iter().filter_map(at),
             colour.stroke_width(2),
         ))
-        .map_err(drawing_error)?;
-    chart
-        .draw_series(points.iter().filter_map(|r| {
-            let (lo, hi) = round_range(r)?;
-            Some(ErrorBar::new_vertical(
-                offered(r),
-                lo,
-                cpu_percent(r)?,
-                hi,
-                colour.stroke_width(1),
-                6,
-            ))
-        }))
         .map_err(drawing_error)?;
     for point in points.iter().filter_map(at) {
         codec_marker(shape, colour, point, chart)?;

@@ -30,13 +30,16 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
             .map_or((from_due(r), from_due(r)), |(lo, hi)| {
                 (lo as f64, hi as f64)
             });
-        [from_due(r), from_send(r), lo, hi]
+        let p50 = due_p50(r).map_or([from_due(r); 3], |(p50, i)| {
+            i.map_or([p50; 3], |i| [p50, i.lo, i.hi])
+        });
+        [from_due(r), from_send(r), lo, hi, p50[0], p50[1], p50[2]]
     }))?;
     against_offered_rate(
         &rows,
         path,
         RateAxis {
-            title: "p99 latency against offered load, one request in flight; bars: each round's lowest to highest (log–log, lower is better)",
+            title: "p99 and p50 latency against offered load, one request in flight; bars: each round's own p99, lowest to highest; band: the p50's 95 % interval (log–log, lower is better)",
             y,
             y_desc: "p99 latency",
             y_format: &|v| crate::util::format::format_ns(*v),
@@ -130,6 +133,21 @@ fn timing_legend(legend_area: &Area, next: i32) -> anyhow::Result<()> {
             ("the due time (caller's view)".to_string(), line(false)),
             ("the actual send".to_string(), line(true)),
             (
+                "p50 from due, 95 % band".to_string(),
+                Box::new(|a: &Area, (x, y): (i32, i32)| {
+                    a.draw(&Rectangle::new(
+                        [(x - 10, y - 4), (x + 10, y + 4)],
+                        BLACK.mix(0.18).filled(),
+                    ))
+                    .map_err(drawing_error)?;
+                    a.draw(&PathElement::new(
+                        vec![(x - 10, y), (x + 10, y)],
+                        BLACK.stroke_width(1),
+                    ))
+                    .map_err(drawing_error)
+                }),
+            ),
+            (
                 "ringed: fell behind".to_string(),
                 Box::new(|a: &Area, at: (i32, i32)| {
                     a.draw(&Circle::new(at, 7, BLACK.stroke_width(1)))
@@ -154,6 +172,45 @@ fn from_due(r: &BenchResult) -> f64 {
         .map_or(0.0, |l| l.p99 as f64)
 }
 
+/// The p50 from the due time, with its interval when the rounds gave one.
+fn due_p50(r: &BenchResult) -> Option<(f64, Option<crate::record::Interval>)> {
+    let p50 = r.latency_from_intended_ns.as_ref()?.p50 as f64;
+    Some((p50, r.latency_from_intended_p50_ci95))
+}
+
+/// A shaded band between each point's interval, along a line's points in
+/// the order given (ascending rate): a polygon for every run of points that
+/// have one; points without an interval break it.
+pub(super) fn band(
+    chart: &mut LogLog,
+    points: &[(f64, Option<crate::record::Interval>)],
+    colour: RGBColor,
+) -> anyhow::Result<()> {
+    for run in points.split(|(_, i)| i.is_none()) {
+        let edge: Vec<(f64, crate::record::Interval)> =
+            run.iter().filter_map(|(x, i)| Some((*x, (*i)?))).collect();
+        if edge.is_empty() {
+            continue;
+        }
+        let mut outline: Vec<(f64, f64)> = edge.iter().map(|(x, i)| (*x, i.lo)).collect();
+        outline.extend(edge.iter().rev().map(|(x, i)| (*x, i.hi)));
+        if edge.len() == 1 {
+            // One point: a short bar wide enough to see.
+            let (x, i) = edge[0];
+            outline = vec![
+                (x / 1.08, i.lo),
+                (x * 1.08, i.lo),
+                (x * 1.08, i.hi),
+                (x / 1.08, i.hi),
+            ];
+        }
+        chart
+            .draw_series([Polygon::new(outline, colour.mix(0.18).filled())])
+            .map_err(drawing_error)?;
+    }
+    Ok(())
+}
+
 /// p99 latency from each request's actual send.
 fn from_send(r: &BenchResult) -> f64 {
     r.latency_ns.as_ref().map_or(0.0, |l| l.p99 as f64)
@@ -173,6 +230,18 @@ fn draw_line(
     colour: RGBColor,
     shape: usize,
 ) -> anyhow::Result<()> {
+    let p50s: Vec<(f64, (f64, Option<crate::record::Interval>))> = points
+        .iter()
+        .filter_map(|r| Some((offered(r), due_p50(r)?)))
+        .collect();
+    let intervals: Vec<_> = p50s.iter().map(|(x, (_, i))| (*x, *i)).collect();
+    band(chart, &intervals, colour)?;
+    chart
+        .draw_series(LineSeries::new(
+            p50s.iter().map(|(x, (p50, _))| (*x, *p50)),
+            colour.stroke_width(1),
+        ))
+        .map_err(drawing_error)?;
     chart
         .draw_series(LineSeries::new(
             points.iter().map(|r| (offered(r), from_due(r))),
