@@ -30,14 +30,17 @@ fn warmup_words(result: &BenchResult) -> String {
 
 /// One line on how sure a set of results is: how many are within the
 /// precision they aimed at, the median interval, and why the others
-/// stopped short. `None` when no result aimed at a precision.
+/// stopped short. `None` when no result aimed at a precision. Results at a
+/// fixed rate are left out and counted apart: their throughput is the rate
+/// they were offered, whose interval of almost nothing would make the
+/// median interval of a rate sweep ±0 %.
 pub fn precision_line(results: &[crate::report::results::Loaded]) -> Option<String> {
     use std::collections::BTreeMap;
-    let aimed: Vec<_> = results
+    let (paced, aimed): (Vec<_>, Vec<_>) = results
         .iter()
         .map(|l| &l.result)
         .filter(|r| r.precision.is_some())
-        .collect();
+        .partition(|r| r.traffic.offered_rate_per_sec.is_some());
     let precision = aimed.first()?.precision?;
     let spreads: Vec<f64> = aimed
         .iter()
@@ -70,6 +73,12 @@ pub fn precision_line(results: &[crate::report::results::Loaded]) -> Option<Stri
     if !short.is_empty() {
         let reasons: Vec<String> = short.iter().map(|(why, n)| format!("{n} {why}")).collect();
         line.push_str(&format!("; the others: {}", reasons.join(", ")));
+    }
+    if !paced.is_empty() {
+        line.push_str(&format!(
+            "; {} at fixed rates not counted (their throughput is the rate offered)",
+            paced.len()
+        ));
     }
     Some(line)
 }
@@ -367,5 +376,50 @@ fn memory_line(memory: &crate::record::MemoryUse) -> Option<String> {
     match (peaks, held) {
         (Some(p), Some(h)) => Some(format!("{p}; {h}")),
         (p, h) => p.or(h),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Interval, Traffic};
+    use crate::report::results::Loaded;
+
+    fn loaded(rate: f64, half_width: f64, traffic: Traffic) -> Loaded {
+        let mut result: BenchResult =
+            serde_json::from_str(include_str!("../../tests/data/v2-result.json")).unwrap();
+        result.round_trips_per_sec = rate;
+        result.round_trips_per_sec_ci95 = Some(Interval {
+            lo: rate * (1.0 - half_width),
+            hi: rate * (1.0 + half_width),
+        });
+        result.precision = Some(0.05);
+        result.traffic = traffic;
+        Loaded {
+            path: "x.json".into(),
+            result,
+        }
+    }
+
+    #[test]
+    fn fixed_rates_do_not_count_towards_the_precision() {
+        let closed = [0.03, 0.08, 0.12].map(|w| loaded(1e5, w, Traffic::default()));
+        let mut all: Vec<Loaded> = closed.into_iter().collect();
+        for _ in 0..4 {
+            all.push(loaded(100.0, 0.0001, Traffic::rate(100)));
+        }
+        let line = precision_line(&all).unwrap();
+        assert!(
+            line.starts_with(
+                "precision: 1 of 3 cases within ±5 % (2 within ±10 %), median interval ±8.0 %"
+            ),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("; 4 at fixed rates not counted (their throughput is the rate offered)"),
+            "{line}"
+        );
+        // Only fixed rates: nothing to say about precision.
+        assert_eq!(precision_line(&all[3..]), None);
     }
 }
