@@ -36,10 +36,9 @@ const RESAMPLES: usize = 1000;
 /// same interval.
 const SEED: u64 = 0x9e37_79b9;
 
-/// Student's t quantile at 97.5 % for `df` degrees of freedom (at least 1),
-/// from the normal quantile by Hill's expansion (Abramowitz and Stegun
-/// 26.7.5): within 0.3 % of the exact value from 4 degrees of freedom up,
-/// 3 % at 1 (read from the table there).
+/// Student's t quantile at 97.5 % for `df` degrees of freedom: the table's
+/// values for 1 to 3, and from 4 up the normal quantile corrected by Hill's
+/// expansion (Abramowitz and Stegun 26.7.5), within 0.3 % of the table.
 fn t_975(df: usize) -> f64 {
     match df {
         0 | 1 => 12.706,
