@@ -938,6 +938,7 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
     }
     for text in [
         "Traffic",
+        "p50 from due",
         "p99 from due",
         "CPU of a core",
         "ping-pong",

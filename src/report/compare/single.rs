@@ -140,7 +140,9 @@ impl Columns {
         headers.extend(units.map(String::from));
         if paced {
             // At a fixed rate, the latency a caller sees (from the due time),
-            // all rounds together, with the lowest and highest round's.
+            // all rounds together: the p50 with its interval, the p99 with
+            // the lowest and highest round's.
+            headers.push("p50 from due".into());
             headers.push("p99 from due".into());
             // And what the wait costs at that rate.
             headers.push("CPU of a core".into());
@@ -183,6 +185,21 @@ fn figure_entries(r: &BenchResult, rate: f64, paced: bool) -> Vec<Entry> {
         None => row.extend([Entry::missing(), Entry::missing()]),
     }
     if paced {
+        row.push(match &r.latency_from_intended_ns {
+            Some(l) => {
+                let p50 = l.p50 as f64;
+                let text = match r.latency_from_intended_p50_ci95 {
+                    Some(i) => format!(
+                        "{} ±{:.0} %",
+                        format_ns(p50),
+                        100.0 * i.relative_half_width(p50)
+                    ),
+                    None => format_ns(p50),
+                };
+                Entry::number(text, p50)
+            }
+            None => Entry::missing(),
+        });
         row.push(match &r.latency_from_intended_ns {
             // With the rounds' own range: a tail this far out moves a lot.
             Some(l) => Entry::number(
