@@ -452,6 +452,12 @@ impl Interval {
 
     /// The larger distance from `centre` to an end, as a fraction of it: the
     /// `±4 %` printed next to a median.
+    /// `±3 %`: the larger side of the interval around `centre`, as tables
+    /// print it after a figure.
+    pub fn plus_minus(&self, centre: f64) -> String {
+        format!("±{:.0} %", 100.0 * self.relative_half_width(centre))
+    }
+
     pub fn relative_half_width(&self, centre: f64) -> f64 {
         if centre == 0.0 {
             return 0.0;

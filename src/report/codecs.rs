@@ -104,7 +104,7 @@ pub fn summarize(case: CodecCaseSpec, sizes: Sizes, samples: Vec<CodecSample>) -
 fn time_text(f: &Figure) -> String {
     let text = crate::util::format::format_ns(f.median);
     match f.ci95 {
-        Some(ci) => format!("{text} ±{:.0} %", 100.0 * ci.relative_half_width(f.median)),
+        Some(ci) => format!("{text} {}", ci.plus_minus(f.median)),
         None => text,
     }
 }

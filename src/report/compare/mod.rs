@@ -192,9 +192,9 @@ pub(super) fn rate_with_spread(r: &BenchResult) -> String {
     }
     match &r.round_trips_per_sec_ci95 {
         Some(ci) => format!(
-            "{} ±{:.0} %",
+            "{} {}",
             short_rate(r.round_trips_per_sec),
-            100.0 * ci.relative_half_width(r.round_trips_per_sec)
+            ci.plus_minus(r.round_trips_per_sec)
         ),
         None => format!("{} (1 round)", short_rate(r.round_trips_per_sec)),
     }
@@ -237,9 +237,8 @@ pub(super) fn cpu_entry(r: &BenchResult) -> Entry {
         .collect();
     match r.cpu.ns_per_round_trip {
         Some(cpu) => {
-            let spread = median_interval(&per_round).map_or(String::new(), |(ci, _)| {
-                format!(" ±{:.0} %", 100.0 * ci.relative_half_width(cpu))
-            });
+            let spread = median_interval(&per_round)
+                .map_or(String::new(), |(ci, _)| format!(" {}", ci.plus_minus(cpu)));
             Entry::number(format!("{}{spread}", format_ns(cpu)), cpu)
         }
         None => Entry::missing(),

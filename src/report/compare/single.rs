@@ -189,11 +189,7 @@ fn figure_entries(r: &BenchResult, rate: f64, paced: bool) -> Vec<Entry> {
             Some(l) => {
                 let p50 = l.p50 as f64;
                 let text = match r.latency_from_intended_p50_ci95 {
-                    Some(i) => format!(
-                        "{} ±{:.0} %",
-                        format_ns(p50),
-                        100.0 * i.relative_half_width(p50)
-                    ),
+                    Some(i) => format!("{} {}", format_ns(p50), i.plus_minus(p50)),
                     None => format_ns(p50),
                 };
                 Entry::number(text, p50)

@@ -41,7 +41,7 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         RateAxis {
             title: "p99 and p50 latency against offered load, one request in flight; bars: each round's own p99, lowest to highest; band: the p50's 95 % interval (log–log, lower is better)",
             y,
-            y_desc: "p99 latency",
+            y_desc: "latency",
             y_format: &|v| crate::util::format::format_ns(*v),
         },
         &draw_line,
