@@ -1276,6 +1276,52 @@ fn a_run_adds_rounds_until_sure_and_says_how_it_stopped() {
     assert!(out.contains("after 3 rounds"), "{out}");
 }
 
+/// A fixed rate's throughput is the rate offered, so it aims its precision
+/// at its p50 from the due time: a precision no p50 reaches in six rounds
+/// takes every round it may, and says which figure fell short.
+#[test]
+fn a_fixed_rate_adds_rounds_until_its_p50_is_sure() {
+    let run = |precision: &str, dir: &std::path::Path| {
+        stdout_of(
+            cmd(IPC_BENCH)
+                .args([
+                    "run",
+                    "--transport",
+                    "pipe",
+                    "--pattern",
+                    "rate",
+                    "--rate",
+                    "2k",
+                ])
+                .args(["--duration", "0.05", "--warmup", "0.01", "--rounds", "5"])
+                .args(["--precision", precision, "--max-rounds", "6"])
+                .args(["--max-time", "600", "--results-dir"])
+                .arg(dir),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = run("0.01", dir.path());
+    let r = BenchResult::read(&only_file(dir.path())).unwrap();
+    assert_eq!((r.rounds, r.stopped), (6, Some(Stop::MaxRounds)), "{out}");
+    assert!(
+        out.contains("aimed at ±0.01 % on the p50 from the due time;"),
+        "{out}"
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("p50 from the due time not within ±0.01 % after 6 rounds")),
+        "{:?}",
+        r.warnings
+    );
+    // One any p50 meets: the planned rounds.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run("99", dir.path());
+    let r = BenchResult::read(&only_file(dir.path())).unwrap();
+    assert_eq!((r.rounds, r.stopped), (5, Some(Stop::Precise)), "{out}");
+    assert!(r.latency_from_intended_p50_ci95.is_some(), "{out}");
+}
+
 /// `doctor` reports every check with a value and advice, and exits 0.
 #[test]
 fn doctor_reports_the_environment_with_advice() {

@@ -482,9 +482,10 @@ pub struct CommonArgs {
           value_parser = seconds_parser("HANDSHAKE_TIMEOUT_SECONDS", false))]
     pub handshake_timeout: f64,
 
-    /// After the planned rounds, a case whose median's 95 % interval is wider
-    /// than ± this many percent gets more rounds, until it is within it, it
-    /// reaches --max-rounds, or --max-time ends. 0: the planned rounds only.
+    /// After the planned rounds, a case whose median's 95 % interval (a fixed
+    /// rate's: its p50 from the due time's) is wider than ± this many percent
+    /// gets more rounds, until it is within it, it reaches --max-rounds, or
+    /// --max-time ends. 0: the planned rounds only.
     #[arg(long, env = "PRECISION", default_value = "5", value_name = "PERCENT",
           value_parser = precision_parser)]
     pub precision: f64,

@@ -357,6 +357,27 @@ impl BenchResult {
         format!("{stem}.json")
     }
 
+    /// Whether the case aims its precision at its p50 from the due time
+    /// rather than its throughput: a fixed rate's throughput is the rate it
+    /// offered, so its latency is the figure in question.
+    pub fn aims_at_latency(&self) -> bool {
+        self.traffic.offered_rate_per_sec.is_some() && self.latency_from_intended_ns.is_some()
+    }
+
+    /// The interval of the figure the case aims at (see
+    /// [`Self::aims_at_latency`]), as the larger side's share of the figure;
+    /// `None` without an interval.
+    pub fn aimed_spread(&self) -> Option<f64> {
+        if self.aims_at_latency() {
+            // The p50's interval is symmetric on a log scale around it.
+            return self
+                .latency_from_intended_p50_ci95
+                .map(|ci| ci.relative_half_width((ci.lo * ci.hi).sqrt()));
+        }
+        self.round_trips_per_sec_ci95
+            .map(|ci| ci.relative_half_width(self.round_trips_per_sec))
+    }
+
     /// Each kept round's throughput at its class's usual pace (see
     /// [`Sample::kept_rate`]): what the figures are made of.
     pub fn rates(&self) -> Vec<f64> {
@@ -450,14 +471,14 @@ impl Interval {
         self.lo <= other.hi && other.lo <= self.hi
     }
 
-    /// The larger distance from `centre` to an end, as a fraction of it: the
-    /// `±4 %` printed next to a median.
     /// `±3 %`: the larger side of the interval around `centre`, as tables
     /// print it after a figure.
     pub fn plus_minus(&self, centre: f64) -> String {
         format!("±{:.0} %", 100.0 * self.relative_half_width(centre))
     }
 
+    /// The larger distance from `centre` to an end, as a fraction of it: the
+    /// `±4 %` printed next to a median.
     pub fn relative_half_width(&self, centre: f64) -> f64 {
         if centre == 0.0 {
             return 0.0;

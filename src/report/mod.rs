@@ -18,3 +18,4 @@ pub mod spells;
 pub mod stopping;
 pub mod summary;
 pub mod table;
+pub mod warnings;

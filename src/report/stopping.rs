@@ -172,14 +172,20 @@ impl StoppingRule {
     /// case in two modes goes on to its most rounds or the budget, and its
     /// result names both.
     pub fn decide(&self, rates: &[f64]) -> Option<Stop> {
-        let n = rates.len();
+        self.decide_by(rates.len(), |precision| within(rates, precision))
+    }
+
+    /// The same for any figure: `n` kept rounds, and `within` saying whether
+    /// the figure's interval is within a precision (a fixed rate's p50 from
+    /// the due time, see [`crate::report::latency_interval::median_within`]).
+    pub fn decide_by(&self, n: usize, within: impl FnOnce(f64) -> bool) -> Option<Stop> {
         let Some(precision) = self.precision else {
             return (n >= self.min_rounds).then_some(Stop::Planned);
         };
         if n < self.min_rounds {
             return None;
         }
-        if within(rates, precision) {
+        if within(precision) {
             return Some(Stop::Precise);
         }
         (n >= self.max_rounds).then_some(Stop::MaxRounds)
@@ -187,17 +193,26 @@ impl StoppingRule {
 
     /// Runs the rule on `draw`n rounds as a run would (more rounds only up
     /// to each look), returning the rounds it kept and why it stopped.
-    pub fn simulate(&self, mut draw: impl FnMut() -> f64) -> (Vec<f64>, Stop) {
-        let mut rates = Vec::new();
+    pub fn simulate(&self, draw: impl FnMut() -> f64) -> (Vec<f64>, Stop) {
+        self.simulate_by(draw, within)
+    }
+
+    /// The same for rounds of any kind, `within` judging a figure of them.
+    pub fn simulate_by<R>(
+        &self,
+        mut draw: impl FnMut() -> R,
+        within: impl Fn(&[R], f64) -> bool,
+    ) -> (Vec<R>, Stop) {
+        let mut rounds = Vec::new();
         for look in self.looks() {
-            while rates.len() < look {
-                rates.push(draw());
+            while rounds.len() < look {
+                rounds.push(draw());
             }
-            if let Some(stop) = self.decide(&rates) {
-                return (rates, stop);
+            if let Some(stop) = self.decide_by(rounds.len(), |p| within(&rounds, p)) {
+                return (rounds, stop);
             }
         }
-        (rates, Stop::MaxRounds)
+        (rounds, Stop::MaxRounds)
     }
 }
 

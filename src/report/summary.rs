@@ -31,32 +31,58 @@ fn warmup_words(result: &BenchResult) -> String {
 /// One line on how sure a set of results is: how many are within the
 /// precision they aimed at, the median interval, and why the others
 /// stopped short. `None` when no result aimed at a precision. Results at a
-/// fixed rate are left out and counted apart: their throughput is the rate
-/// they were offered, whose interval of almost nothing would make the
-/// median interval of a rate sweep ±0 %.
+/// fixed rate are counted apart, on the figure they aim at: their p50 from
+/// the due time. Their throughput is the rate they were offered, whose
+/// interval of almost nothing would make the median interval of a rate
+/// sweep ±0 %; one without due-time latency is left out.
 pub fn precision_line(results: &[crate::report::results::Loaded]) -> Option<String> {
-    use std::collections::BTreeMap;
-    let (paced, aimed): (Vec<_>, Vec<_>) = results
+    let aiming: Vec<&BenchResult> = results
         .iter()
         .map(|l| &l.result)
         .filter(|r| r.precision.is_some())
-        .partition(|r| r.traffic.offered_rate_per_sec.is_some());
-    let precision = aimed.first()?.precision?;
-    let spreads: Vec<f64> = aimed
-        .iter()
-        .filter_map(|r| {
-            r.round_trips_per_sec_ci95
-                .map(|ci| ci.relative_half_width(r.round_trips_per_sec))
-        })
         .collect();
+    let precision = aiming.first()?.precision?;
+    let (paced, closed): (Vec<&BenchResult>, Vec<&BenchResult>) = aiming
+        .iter()
+        .partition(|r| r.traffic.offered_rate_per_sec.is_some());
+    let on_latency: Vec<&BenchResult> = paced
+        .iter()
+        .copied()
+        .filter(|r| r.aims_at_latency())
+        .collect();
+    let mut parts = Vec::new();
+    if !closed.is_empty() {
+        parts.push(format!("precision: {}", tally(&closed, precision)));
+    }
+    if !on_latency.is_empty() {
+        let lead = match closed.is_empty() {
+            true => "precision",
+            false => "at fixed rates",
+        };
+        parts.push(format!(
+            "{lead}, on the p50 from the due time: {}",
+            tally(&on_latency, precision)
+        ));
+    }
+    let uncounted = paced.len() - on_latency.len();
+    if uncounted > 0 {
+        parts.push(format!(
+            "{uncounted} at fixed rates not counted (no latency from the due time)"
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// `3 of 5 cases within ±5 % (4 within ±10 %), median interval ±4.2 %; the
+/// others: 2 time budget reached`, on each result's aimed figure.
+fn tally(results: &[&BenchResult], precision: f64) -> String {
+    use std::collections::BTreeMap;
+    let spreads: Vec<f64> = results.iter().filter_map(|r| r.aimed_spread()).collect();
     let within = spreads.iter().filter(|&&s| s <= precision).count();
     let within_10 = spreads.iter().filter(|&&s| s <= 0.10).count();
     let mut short: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in &aimed {
-        let wide = r
-            .round_trips_per_sec_ci95
-            .is_none_or(|ci| ci.relative_half_width(r.round_trips_per_sec) > precision);
-        if wide {
+    for r in results {
+        if r.aimed_spread().is_none_or(|s| s > precision) {
             let why = match r.modes {
                 Some(_) => "two modes",
                 None => r.stopped.map_or("unknown", |s| s.reason()),
@@ -65,8 +91,8 @@ pub fn precision_line(results: &[crate::report::results::Loaded]) -> Option<Stri
         }
     }
     let mut line = format!(
-        "precision: {within} of {} cases within ±{} % ({within_10} within ±10 %), median interval ±{:.1} %",
-        aimed.len(),
+        "{within} of {} cases within ±{} % ({within_10} within ±10 %), median interval ±{:.1} %",
+        results.len(),
         percent(precision),
         100.0 * crate::report::estimate::median(&spreads).unwrap_or(f64::NAN)
     );
@@ -74,13 +100,7 @@ pub fn precision_line(results: &[crate::report::results::Loaded]) -> Option<Stri
         let reasons: Vec<String> = short.iter().map(|(why, n)| format!("{n} {why}")).collect();
         line.push_str(&format!("; the others: {}", reasons.join(", ")));
     }
-    if !paced.is_empty() {
-        line.push_str(&format!(
-            "; {} at fixed rates not counted (their throughput is the rate offered)",
-            paced.len()
-        ));
-    }
-    Some(line)
+    line
 }
 
 pub fn render(result: &BenchResult, saved_to: Option<&Path>, codec_reason: Option<&str>) -> String {
@@ -180,8 +200,12 @@ fn rounds_and_throughput(out: &mut String, result: &BenchResult) {
     if let (Some(precision), Some(stop)) = (result.precision, result.stopped) {
         let _ = writeln!(
             out,
-            "  Precision:    aimed at ±{} %; {} after {} rounds",
+            "  Precision:    aimed at ±{} %{}; {} after {} rounds",
             percent(precision),
+            match result.aims_at_latency() {
+                true => " on the p50 from the due time",
+                false => "",
+            },
             stop.reason(),
             result.rounds
         );
@@ -402,11 +426,20 @@ mod tests {
     }
 
     #[test]
-    fn fixed_rates_do_not_count_towards_the_precision() {
+    fn fixed_rates_are_counted_on_their_p50_from_the_due_time() {
         let closed = [0.03, 0.08, 0.12].map(|w| loaded(1e5, w, Traffic::default()));
         let mut all: Vec<Loaded> = closed.into_iter().collect();
-        for _ in 0..4 {
-            all.push(loaded(100.0, 0.0001, Traffic::rate(100)));
+        // Four fixed rates: throughput exact, p50 from due ±4 %, ±9 %, ±20 %
+        // and none yet (four rounds).
+        for p50_spread in [Some(0.04), Some(0.09), Some(0.2), None] {
+            let mut paced = loaded(100.0, 0.0001, Traffic::rate(100));
+            paced.result.stopped = Some(crate::record::Stop::Budget);
+            paced.result.latency_from_intended_ns = paced.result.latency_ns.clone();
+            paced.result.latency_from_intended_p50_ci95 = p50_spread.map(|w: f64| Interval {
+                lo: 50e3 / (1.0 + w),
+                hi: 50e3 * (1.0 + w),
+            });
+            all.push(paced);
         }
         let line = precision_line(&all).unwrap();
         assert!(
@@ -416,10 +449,21 @@ mod tests {
             "{line}"
         );
         assert!(
-            line.ends_with("; 4 at fixed rates not counted (their throughput is the rate offered)"),
+            line.ends_with("; at fixed rates, on the p50 from the due time: 1 of 4 cases within ±5 % (2 within ±10 %), median interval ±9.0 %; the others: 3 time budget reached"),
             "{line}"
         );
-        // Only fixed rates: nothing to say about precision.
-        assert_eq!(precision_line(&all[3..]), None);
+        // Only fixed rates: their line alone.
+        let only = precision_line(&all[3..]).unwrap();
+        assert!(
+            only.starts_with("precision, on the p50 from the due time: 1 of 4"),
+            "{only}"
+        );
+        // A fixed rate without due-time latency is not counted.
+        all[3].result.latency_from_intended_ns = None;
+        let line = precision_line(&all).unwrap();
+        assert!(
+            line.ends_with("; 1 at fixed rates not counted (no latency from the due time)"),
+            "{line}"
+        );
     }
 }

@@ -213,8 +213,9 @@ pub(super) fn rounds_entry(r: &BenchResult) -> Entry {
         Some(Stop::Failed) => Some("failed"),
         Some(Stop::Interrupted) => Some("interrupted"),
     };
-    let wide = match (r.precision, &r.round_trips_per_sec_ci95) {
-        (Some(precision), Some(ci)) => ci.relative_half_width(r.round_trips_per_sec) > precision,
+    // On the figure the case aimed at: a fixed rate's p50 from the due time.
+    let wide = match (r.precision, r.aimed_spread()) {
+        (Some(precision), Some(spread)) => spread > precision,
         _ => false,
     };
     let mut text = match short {
