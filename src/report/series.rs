@@ -487,7 +487,8 @@ mod tests {
             seed: None,
         };
         let paced = |rate: f64, n: usize, late_ns: u64| {
-            let mut r = round(rate, n, vec![]);
+            // At 10 requests per 100 ms or 20: the schedule, not the machine.
+            let mut r = round(rate, n, vec![10.0, 20.0, 10.0]);
             r.result.traffic = crate::record::Traffic::rate(1000);
             let mut from_intended = LatencyRecorder::default();
             from_intended.record(std::time::Duration::from_nanos(late_ns));
@@ -502,7 +503,17 @@ mod tests {
         assert!(
             !ok.warnings
                 .iter()
-                .any(|w| w.starts_with("could not sustain")),
+                .any(|w| w.starts_with("could not sustain")
+                    || w.starts_with("throughput changed")
+                    || w.contains("covers the median")),
+            "{:?}",
+            ok.warnings
+        );
+        // Its figure is the p50 from the due time: too few rounds for its interval.
+        assert!(
+            ok.warnings.iter().any(|w| w.starts_with(
+                "3 rounds: too few for the p50 from the due time to have an interval"
+            )),
             "{:?}",
             ok.warnings
         );

@@ -21,6 +21,16 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
         out.push(crate::report::summary::DEBUG_BUILD_WARNING.to_string());
     }
     match result.rounds {
+        // A fixed rate's figure is its p50 from the due time, whose interval
+        // needs five rounds (and has its own coverage, tested from five).
+        n if result.aims_at_latency() => {
+            let least = crate::report::latency_interval::MIN_ROUNDS;
+            if n < least {
+                out.push(format!(
+                    "{n} rounds: too few for the p50 from the due time to have an interval; use --rounds {least} or more"
+                ));
+            }
+        }
         0 | 1 => out.push(format!(
             "one round: no interval, and a rerun may differ by far more than any difference here; use --rounds {ROUNDS_FOR_95} or more"
         )),
@@ -66,10 +76,13 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
         }
     }
     // The round whose pace changed most within itself.
+    // A fixed rate's round trips per 100 ms follow its schedule (at 10/s,
+    // one or two): a change there says nothing about the machine.
+    let closed = result.traffic.offered_rate_per_sec.is_none();
     let unsteady = result
         .samples
         .iter()
-        .filter(|s| s.intervals_per_sec.len() >= 3)
+        .filter(|s| closed && s.intervals_per_sec.len() >= 3)
         .filter_map(|s| {
             let lo = s
                 .intervals_per_sec
