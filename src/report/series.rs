@@ -8,7 +8,7 @@ use crate::record::{BenchResult, Environment, PaceClass, Sample, SetAside};
 use crate::report::estimate::{median, median_interval, Stop};
 use crate::report::latency_interval;
 use crate::report::stopping::{two_modes, StoppingRule};
-pub use crate::report::warnings::{warnings, ROUNDS_FOR_95};
+use crate::report::warnings::warnings;
 
 /// Which run the rounds belong to.
 #[derive(Debug, Clone)]
