@@ -20,26 +20,7 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
     if result.machine.build_profile == "debug" {
         out.push(crate::report::summary::DEBUG_BUILD_WARNING.to_string());
     }
-    match result.rounds {
-        // A fixed rate's figure is its p50 from the due time, whose interval
-        // needs five rounds (and has its own coverage, tested from five).
-        n if result.aims_at_latency() => {
-            let least = crate::report::latency_interval::MIN_ROUNDS;
-            if n < least {
-                out.push(format!(
-                    "{n} rounds: too few for the p50 from the due time to have an interval; use --rounds {least} or more"
-                ));
-            }
-        }
-        0 | 1 => out.push(format!(
-            "one round: no interval, and a rerun may differ by far more than any difference here; use --rounds {ROUNDS_FOR_95} or more"
-        )),
-        n if n < ROUNDS_FOR_95 => out.push(format!(
-            "{n} rounds: the interval is their whole range and covers the median only {:.0} % of the time; {ROUNDS_FOR_95} or more rounds reach 95 %",
-            100.0 * result.ci_coverage.unwrap_or(0.0)
-        )),
-        _ => {}
-    }
+    out.extend(few_rounds(result));
     if let Some([slow, fast]) = &result.modes {
         out.push(format!(
             "two modes: the rounds fall into two groups, {}/s ({} rounds) and {}/s ({} rounds), even read against the machine's pace at their times; no one median describes them (a placement or wake-up path that changes from round to round?)",
@@ -75,31 +56,7 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
             ));
         }
     }
-    // The round whose pace changed most within itself.
-    // A fixed rate's round trips per 100 ms follow its schedule (at 10/s,
-    // one or two): a change there says nothing about the machine.
-    let closed = result.traffic.offered_rate_per_sec.is_none();
-    let unsteady = result
-        .samples
-        .iter()
-        .filter(|s| closed && s.intervals_per_sec.len() >= 3)
-        .filter_map(|s| {
-            let lo = s
-                .intervals_per_sec
-                .iter()
-                .copied()
-                .fold(f64::INFINITY, f64::min);
-            let hi = s.intervals_per_sec.iter().copied().fold(0.0, f64::max);
-            (lo > 0.0).then(|| (hi / lo, s.round))
-        })
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some((change, round)) = unsteady {
-        if change >= UNSTEADY_ROUND {
-            out.push(format!(
-                "throughput changed {change:.1}× inside round {round} (fastest against slowest 100 ms)"
-            ));
-        }
-    }
+    out.extend(unsteady_round(result));
     if let Some(offered) = result.traffic.offered_rate_per_sec {
         let offered = offered as f64;
         let behind = result
@@ -121,6 +78,57 @@ pub fn warnings(result: &BenchResult, environment: Option<&Environment>) -> Vec<
         out.extend(environment.warnings());
     }
     out
+}
+
+/// Too few rounds for the figure's interval, or for its full coverage.
+fn few_rounds(result: &BenchResult) -> Option<String> {
+    match result.rounds {
+        // A fixed rate's figure is its p50 from the due time, whose interval
+        // needs five rounds (and has its own coverage, tested from five).
+        n if result.aims_at_latency() => {
+            let least = crate::report::latency_interval::MIN_ROUNDS;
+            (n < least).then(|| format!(
+                "{n} rounds: too few for the p50 from the due time to have an interval; use --rounds {least} or more"
+            ))
+        }
+        0 | 1 => Some(format!(
+            "one round: no interval, and a rerun may differ by far more than any difference here; use --rounds {ROUNDS_FOR_95} or more"
+        )),
+        n if n < ROUNDS_FOR_95 => Some(format!(
+            "{n} rounds: the interval is their whole range and covers the median only {:.0} % of the time; {ROUNDS_FOR_95} or more rounds reach 95 %",
+            100.0 * result.ci_coverage.unwrap_or(0.0)
+        )),
+        _ => None,
+    }
+}
+
+/// The round whose pace changed most within itself, when it changed by
+/// [`UNSTEADY_ROUND`] or more.
+fn unsteady_round(result: &BenchResult) -> Option<String> {
+    // A fixed rate's round trips per 100 ms follow its schedule (at 10/s,
+    // one or two): a change there says nothing about the machine.
+    if result.traffic.offered_rate_per_sec.is_some() {
+        return None;
+    }
+    let (change, round) = result
+        .samples
+        .iter()
+        .filter(|s| s.intervals_per_sec.len() >= 3)
+        .filter_map(|s| {
+            let lo = s
+                .intervals_per_sec
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            let hi = s.intervals_per_sec.iter().copied().fold(0.0, f64::max);
+            (lo > 0.0).then(|| (hi / lo, s.round))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))?;
+    (change >= UNSTEADY_ROUND).then(|| {
+        format!(
+            "throughput changed {change:.1}× inside round {round} (fastest against slowest 100 ms)"
+        )
+    })
 }
 
 /// What the rounds set aside were, and when.
