@@ -1316,8 +1316,19 @@ fn a_fixed_rate_adds_rounds_until_its_p50_is_sure() {
         "{:?}",
         r.warnings
     );
-    // Its figure has its interval (five rounds or more).
+    // Its figures have their intervals (five rounds or more): the p50's,
+    // and the tails' around the pooled p99 and p99.9, printed in the summary.
     assert!(r.latency_from_intended_p50_ci95.is_some(), "{out}");
+    let due = r.latency_from_intended_ns.unwrap();
+    let tail = r.latency_from_intended_tail_ci95.expect("tail intervals");
+    for (figure, i) in [(due.p99, tail.p99), (due.p999, tail.p999)] {
+        let figure = figure as f64;
+        assert!(
+            i.lo <= figure && i.hi.is_none_or(|hi| figure <= hi),
+            "{i:?} {figure}"
+        );
+    }
+    assert!(out.contains("its p99's: "), "{out}");
 }
 
 /// `doctor` reports every check with a value and advice, and exits 0.

@@ -112,6 +112,7 @@ pub fn round_result(facts: RoundFacts) -> BenchResult {
         latency_ns: latency,
         latency_from_intended_ns: latency_from_intended,
         latency_from_intended_p50_ci95: None,
+        latency_from_intended_tail_ci95: None,
         cpu: CpuUsage {
             parent_secs,
             child_secs: facts.child_cpu_secs,

@@ -160,6 +160,11 @@ pub struct BenchResult {
     /// `report::latency_interval`). Null otherwise.
     #[serde(default)]
     pub latency_from_intended_p50_ci95: Option<Interval>,
+    /// At a fixed rate, with five kept rounds or more: the 95 % intervals of
+    /// `latency_from_intended_ns.p99` and `.p999` (see
+    /// `report::latency_interval::tail_interval`). Null otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_from_intended_tail_ci95: Option<TailIntervals>,
     /// In a stream: how many sends found the window full and waited for
     /// the consumer, over all rounds. Null otherwise.
     #[serde(default)]
@@ -485,6 +490,33 @@ impl Interval {
         }
         ((centre - self.lo).max(self.hi - centre) / centre).abs()
     }
+}
+
+/// The 95 % interval of a tail percentile. Its upper end is missing when
+/// the requests measured cannot bound the tail from above (too few of them
+/// lie beyond it): the tail may then be anywhere above `lo`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TailInterval {
+    pub lo: f64,
+    pub hi: Option<f64>,
+}
+
+impl TailInterval {
+    /// The interval with a missing upper end taken as unbounded: what
+    /// ranks compare.
+    pub fn bounded_or_open(&self) -> Interval {
+        Interval {
+            lo: self.lo,
+            hi: self.hi.unwrap_or(f64::INFINITY),
+        }
+    }
+}
+
+/// The intervals of a fixed rate's p99 and p99.9 from the due time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TailIntervals {
+    pub p99: TailInterval,
+    pub p999: TailInterval,
 }
 
 /// A class of transports whose rounds moved together over a run.

@@ -9,12 +9,13 @@
 //! that rate (the price of the wait while idle); flat out (`max`), the
 //! closed loop's latency and CPU. The fits are ranked flat out by
 //! throughput, at a fixed rate by that p99; rows the data cannot separate
-//! share a rank (throughput by its interval, p99 by the range of its rounds'
-//! p99s), as in every table.
+//! share a rank (by the interval of their throughput or p99), as in every
+//! table. A fit whose p99 meets `--p99` while its interval reaches past it
+//! is named as not sure.
 
 use crate::record::traffic::SUSTAINED_SHARE;
-use crate::record::BenchResult;
-use crate::report::compare::{payload_entry, CaseKey};
+use crate::record::{BenchResult, TailInterval};
+use crate::report::compare::{payload_entry, tail_range, CaseKey};
 use crate::report::estimate::shared_ranks;
 use crate::report::table::{Entry, Table};
 use crate::util::format::{bytes, format_ns, group_thousands, percent};
@@ -285,9 +286,8 @@ fn unmet(at_rate: &[&BenchResult], c: &Constraints) -> Vec<String> {
     out
 }
 
-/// The fits in order with their ranks: flat out by throughput (shared
-/// where intervals overlap), at a rate by p99 (shared where the rounds'
-/// p99 ranges overlap).
+/// The fits in order with their ranks: flat out by throughput, at a rate
+/// by p99, shared where their intervals overlap.
 fn rank(mut fits: Vec<Candidate>, flat_out: bool) -> Vec<(Candidate, usize, bool)> {
     let intervals: Vec<Option<crate::record::Interval>> = if flat_out {
         fits.sort_by(|a, b| {
@@ -303,16 +303,26 @@ fn rank(mut fits: Vec<Candidate>, flat_out: bool) -> Vec<(Candidate, usize, bool
             let p99 = |c: &Candidate| c.p99_ns.unwrap_or(f64::INFINITY);
             p99(a).total_cmp(&p99(b))
         });
-        // Lower is better: the ranges negated, so "beaten beyond doubt"
-        // reads the same way as for throughput.
+        // Lower is better: the intervals negated, so "beaten beyond doubt"
+        // reads the same way as for throughput. Files written before the
+        // p99 had an interval are ranked by their rounds' p99 range.
         fits.iter()
             .map(|f| {
-                f.result
-                    .due_p99_round_range()
-                    .map(|(lo, hi)| crate::record::Interval {
-                        lo: -(hi as f64),
-                        hi: -(lo as f64),
-                    })
+                let r = f.result;
+                let tail = r
+                    .latency_from_intended_tail_ci95
+                    .map(|t| t.p99.bounded_or_open());
+                let rounds = || {
+                    r.due_p99_round_range()
+                        .map(|(lo, hi)| crate::record::Interval {
+                            lo: lo as f64,
+                            hi: hi as f64,
+                        })
+                };
+                tail.or_else(rounds).map(|i| crate::record::Interval {
+                    lo: -i.hi,
+                    hi: -i.lo,
+                })
             })
             .collect()
     };
@@ -369,7 +379,12 @@ pub fn table(pick: &Pick) -> Table {
             Some(v) => Entry::number(show(v), v),
             None => Entry::missing(),
         };
-        row.push(or_missing(fit.p99_ns, &|ns| format_ns(ns)));
+        row.push(match (fit.p99_ns, tail_of(fit)) {
+            (Some(ns), Some(i)) => {
+                Entry::number(format!("{} ({})", format_ns(ns), tail_range(&i)), ns)
+            }
+            (v, _) => or_missing(v, &|ns| format_ns(ns)),
+        });
         row.push(or_missing(fit.cpu_cores, &|c| {
             format!("{} %", round_percent(c))
         }));
@@ -414,6 +429,7 @@ pub fn explain(pick: &Pick) -> Vec<String> {
         }
     }
     lines.extend(pick.unmet.iter().cloned());
+    lines.extend(not_sure(pick));
     for out in &pick.left_out {
         let misses: Vec<&str> = out.misses.iter().map(|m| m.text.as_str()).collect();
         lines.push(format!(
@@ -424,4 +440,112 @@ pub fn explain(pick: &Pick) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// A fixed-rate case's p99 interval from the due time.
+fn tail_of(c: &Candidate) -> Option<TailInterval> {
+    c.result.latency_from_intended_tail_ci95.map(|t| t.p99)
+}
+
+/// The fits whose p99 meets `--p99` while its 95 % interval reaches past
+/// the limit: the next run may not meet it.
+fn not_sure(pick: &Pick) -> Vec<String> {
+    let Some(limit) = pick.constraints.p99_ns else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for (fit, _, _) in &pick.fits {
+        let (Some(p99), Some(i)) = (fit.p99_ns, tail_of(fit)) else {
+            continue;
+        };
+        let reach = match i.hi {
+            Some(hi) if hi <= limit => continue,
+            Some(hi) => format!("its 95 % interval reaches {}", format_ns(hi)),
+            None => "too few of its requests lie beyond it to bound it from above".to_string(),
+        };
+        lines.push(format!(
+            "not sure of --p99: {}: p99 from due {} ≤ {}, but {reach}",
+            fit.name(pick.shapes_differ),
+            format_ns(p99),
+            format_ns(limit)
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{LatencySummary, TailIntervals, Traffic};
+
+    /// A case at 100/s with its p99 from the due time and that p99's
+    /// interval, in microseconds.
+    fn at_100(transport: &str, p99_us: u64, lo: f64, hi: Option<f64>) -> BenchResult {
+        let mut r: BenchResult =
+            serde_json::from_str(include_str!("../../tests/data/v2-result.json")).unwrap();
+        r.transport = transport.into();
+        r.traffic = Traffic::rate(100);
+        r.round_trips_per_sec = 100.0;
+        r.verified = true;
+        r.latency_from_intended_ns = Some(LatencySummary {
+            min: 1_000,
+            mean: 20_000.0,
+            p50: 20_000,
+            p90: 30_000,
+            p99: p99_us * 1_000,
+            p999: p99_us * 2_000,
+            max: p99_us * 3_000,
+        });
+        let p99 = TailInterval {
+            lo: lo * 1e3,
+            hi: hi.map(|h| h * 1e3),
+        };
+        r.latency_from_intended_tail_ci95 = Some(TailIntervals { p99, p999: p99 });
+        r
+    }
+
+    #[test]
+    fn a_p99_whose_interval_reaches_past_the_limit_is_not_sure() {
+        let results = [
+            at_100("futex", 40, 35.0, Some(50.0)),
+            at_100("pipe", 60, 55.0, None),
+            at_100("unix-socket", 90, 80.0, Some(120.0)),
+        ];
+        let constraints = Constraints {
+            rate: Some(100),
+            p99_ns: Some(100_000.0),
+            cpu_cores: None,
+            memory_bytes: None,
+            codec_share: None,
+        };
+        let pick = pick(&results, constraints).unwrap();
+        // futex's interval lies below the others': first alone. The pipe's
+        // reaches up without end, so it and unix-socket share the next rank.
+        let ranks: Vec<(String, usize, bool)> = pick
+            .fits
+            .iter()
+            .map(|(c, rank, shared)| (c.result.transport.clone(), *rank, *shared))
+            .collect();
+        assert_eq!(
+            ranks,
+            [
+                ("futex".to_string(), 1, false),
+                ("pipe".to_string(), 2, true),
+                ("unix-socket".to_string(), 2, true)
+            ]
+        );
+        let lines = explain(&pick);
+        let unsure: Vec<&String> = lines.iter().filter(|l| l.starts_with("not sure")).collect();
+        assert_eq!(unsure.len(), 2, "{lines:?}");
+        assert!(unsure[0].contains("pipe") && unsure[0].contains("to bound it from above"));
+        assert!(
+            unsure[1].contains("unix-socket")
+                && unsure[1].ends_with("but its 95 % interval reaches 120.00 µs"),
+            "{}",
+            unsure[1]
+        );
+        let table = table(&pick).render(crate::report::table::Format::Markdown);
+        assert!(table.contains("40.00 µs (35.00 µs–50.00 µs)"), "{table}");
+        assert!(table.contains("60.00 µs (≥55.00 µs)"), "{table}");
+    }
 }

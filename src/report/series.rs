@@ -345,6 +345,7 @@ impl Series {
             .and_then(|l| l.summary());
         let due: Vec<&[[u64; 2]]> = self.kept_latency().map(|[_, due]| due.as_slice()).collect();
         result.latency_from_intended_p50_ci95 = latency_interval::median_interval(&due);
+        result.latency_from_intended_tail_ci95 = latency_interval::tail_intervals(&due);
         result.cpu = self.kept_cpu(&kept_samples);
         let codec: Vec<f64> = kept_samples
             .iter()

@@ -1,6 +1,7 @@
 //! The human-readable summary of one run.
 
 use crate::record::BenchResult;
+use crate::report::compare::tail_range;
 use crate::util::format::{format_ns, group_thousands, percent};
 use std::fmt::Write;
 use std::path::Path;
@@ -286,6 +287,14 @@ fn latency_lines(out: &mut String, result: &BenchResult) {
                     "                its p50's 95 % interval: {}–{} (rounds resampled whole)",
                     format_ns(i.lo),
                     format_ns(i.hi)
+                );
+            }
+            if let Some(t) = result.latency_from_intended_tail_ci95 {
+                let _ = writeln!(
+                    out,
+                    "                its p99's: {}, its p99.9's: {} (≥: too few requests beyond it to bound it)",
+                    tail_range(&t.p99),
+                    tail_range(&t.p999)
                 );
             }
             let _ = writeln!(

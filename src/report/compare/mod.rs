@@ -10,7 +10,7 @@ mod single;
 
 pub use by_codec::by_codec;
 pub use pair::{pair, CaseVerdict, Comparison, SharedShift, MACHINE_DRIFT, MIN_CASES_FOR_SHIFT};
-pub use single::{ranked, single};
+pub use single::{ranked, single, tail_range};
 
 use crate::record::BenchResult;
 use crate::record::Traffic;

@@ -197,15 +197,10 @@ fn figure_entries(r: &BenchResult, rate: f64, paced: bool) -> Vec<Entry> {
             None => Entry::missing(),
         });
         row.push(match &r.latency_from_intended_ns {
-            // With the rounds' own range: a tail this far out moves a lot.
+            // With its interval: a tail this far out moves a lot.
             Some(l) => Entry::number(
-                match r.due_p99_round_range() {
-                    Some((lo, hi)) => format!(
-                        "{} ({}–{})",
-                        format_ns(l.p99 as f64),
-                        format_ns(lo as f64),
-                        format_ns(hi as f64)
-                    ),
+                match r.latency_from_intended_tail_ci95 {
+                    Some(i) => format!("{} ({})", format_ns(l.p99 as f64), tail_range(&i.p99)),
                     None => format_ns(l.p99 as f64),
                 },
                 l.p99 as f64,
@@ -307,5 +302,13 @@ fn wire_entry(r: &BenchResult) -> Entry {
         }
         Some(w) => Entry::number(format!("{} / {}", w.ping, w.pong), w.ping as f64),
         None => Entry::missing(),
+    }
+}
+
+/// `35–52 µs`, or `≥35 µs` when nothing measured bounds the tail from above.
+pub fn tail_range(i: &crate::record::TailInterval) -> String {
+    match i.hi {
+        Some(hi) => format!("{}–{}", format_ns(i.lo), format_ns(hi)),
+        None => format!("≥{}", format_ns(i.lo)),
     }
 }

@@ -7,7 +7,7 @@
 use crate::record::BenchResult;
 use crate::record::MachineInfo;
 use crate::report::codecs::CodecsReport;
-use crate::report::compare::{by_codec, ranked, CaseKey};
+use crate::report::compare::{by_codec, ranked, tail_range, CaseKey};
 use crate::report::results::Loaded;
 use crate::report::table::{Entry, Table};
 use crate::util::format::format_ns;
@@ -515,6 +515,23 @@ fn details(r: &BenchResult) -> String {
             format_ns(l.p99 as f64),
             format_ns(l.p999 as f64),
             format_ns(l.max as f64)
+        );
+    }
+    if let Some(l) = &r.latency_from_intended_ns {
+        let with = |figure: u64, interval: Option<String>| match interval {
+            Some(i) => format!("{} ({i})", format_ns(figure as f64)),
+            None => format_ns(figure as f64),
+        };
+        let p50 = r
+            .latency_from_intended_p50_ci95
+            .map(|i| format!("{}–{}", format_ns(i.lo), format_ns(i.hi)));
+        let tail = r.latency_from_intended_tail_ci95;
+        let _ = write!(
+            html,
+            "<p>From the due time, with 95 % intervals: p50 {}, p99 {}, p99.9 {}</p>",
+            with(l.p50, p50),
+            with(l.p99, tail.map(|t| tail_range(&t.p99))),
+            with(l.p999, tail.map(|t| tail_range(&t.p999)))
         );
     }
     if let Some(cpu) = r.cpu.ns_per_round_trip {

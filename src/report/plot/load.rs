@@ -25,11 +25,9 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         return Err(anyhow!("no verified fixed-rate results to plot"));
     }
     let y = log_fit(rows.iter().flat_map(|r| {
-        let (lo, hi) = r
-            .due_p99_round_range()
-            .map_or((from_due(r), from_due(r)), |(lo, hi)| {
-                (lo as f64, hi as f64)
-            });
+        let (lo, hi) = due_p99_bar(r).map_or((from_due(r), from_due(r)), |i| {
+            (i.lo, i.hi.unwrap_or(from_due(r)))
+        });
         let p50 = due_p50(r).map_or([from_due(r); 3], |(p50, i)| {
             i.map_or([p50; 3], |i| [p50, i.lo, i.hi])
         });
@@ -39,7 +37,7 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         &rows,
         path,
         RateAxis {
-            title: "p99 and p50 latency against offered load, one request in flight; bars: each round's own p99, lowest to highest; band: the p50's 95 % interval (log–log, lower is better)",
+            title: "p99 and p50 latency against offered load, one request in flight; bars: 95 % interval of the p99 (to the top where too few requests bound it); band: of the p50 (log–log, lower is better)",
             y,
             y_desc: "latency",
             y_format: &|v| crate::util::format::format_ns(*v),
@@ -172,6 +170,12 @@ fn from_due(r: &BenchResult) -> f64 {
         .map_or(0.0, |l| l.p99 as f64)
 }
 
+/// The bar behind a p99 point: its 95 % interval (none in files written
+/// before the p99 had one).
+fn due_p99_bar(r: &BenchResult) -> Option<crate::record::TailInterval> {
+    r.latency_from_intended_tail_ci95.map(|t| t.p99)
+}
+
 /// The p50 from the due time, with its interval when the rounds gave one.
 fn due_p50(r: &BenchResult) -> Option<(f64, Option<crate::record::Interval>)> {
     let p50 = r.latency_from_intended_ns.as_ref()?.p50 as f64;
@@ -256,15 +260,17 @@ fn draw_line(
             colour.stroke_width(1),
         ))
         .map_err(drawing_error)?;
-    // Behind each point, how far apart the rounds' own p99s lay.
+    // Behind each point, its p99's interval; one the requests cannot bound
+    // from above reaches the top of the chart.
+    let top = chart.as_coord_spec().get_y_range().end;
     chart
         .draw_series(points.iter().filter_map(|r| {
-            let (lo, hi) = r.due_p99_round_range()?;
+            let i = due_p99_bar(r)?;
             Some(ErrorBar::new_vertical(
                 offered(r),
-                lo as f64,
+                i.lo,
                 from_due(r),
-                hi as f64,
+                i.hi.unwrap_or(top),
                 colour.stroke_width(1),
                 6,
             ))
