@@ -81,6 +81,7 @@ results rounds="10":
         --results-dir "$out/load" --format markdown > "$out.load.tmp"
     mv "$out.load.tmp" "$out/load/table.md"
     "$bench" plot "$out/load"
+    "$bench" report "$out/load"
     # Fan-out: 1, 2 and 4 children per ping on the blocking transports, and
     # iceoryx2 (which spins) to show what spinning does with more processes than cores.
     "$bench" matrix --transports pipe,unix-socket,tcp,ipcc,raw-sync,iceoryx2 --waits block \
@@ -102,7 +103,7 @@ results rounds="10":
     just results-codecs '{{ rounds }}'
     just results-rates
 
-# The cost at the rate you run into results/reference/rates/ (part of `results`): spin, futex, pipe, unix-socket and iceoryx2 with JSON across cores at 1, 10, 100, 1,000 and 10,000 requests a second and flat out (a round holds at least 20 requests: at 1/s, 20 s), with the latency from the due time, the CPU per second and the memory each holds; its charts (load.svg, cpu-load.svg) and page; then the same on one core with JSON and postcard from 1/s up, into rates-one-core/. About 30 minutes on 2 cores.
+# The cost at the rate you run into results/reference/rates/ (part of `results`): every transport with JSON across cores at 1, 10, 100, 1,000 and 10,000 requests a second and flat out (a round holds at least 20 requests: at 1/s, 20 s), with the latency from the due time, the CPU per second and the memory each holds; its charts (load.svg, cpu-load.svg) and page; then five of them (spin, futex, pipe, unix-socket, iceoryx2) on one core with JSON and postcard from 1/s up, into rates-one-core/. About 45 minutes on 2 cores (24 across cores, 18 on one).
 results-rates rounds="5":
     #!/usr/bin/env bash
     set -euo pipefail
@@ -110,8 +111,8 @@ results-rates rounds="5":
     bench=target/release/ipc-bench
     out=results/reference/rates
     rm -rf "$out"
-    "$bench" matrix --transports spin,futex,pipe,unix-socket,iceoryx2 --codecs json \
-        --complexities structured --pin cross --patterns ping-pong,rate --rates 1,10,100,1k,10k \
+    "$bench" matrix --transports spin,futex,pipe,unix-socket,iceoryx2,raw-sync,shared-mem-queue,ipcc,tcp,udp,unix-datagram,posix-mq,stdio,tokio \
+        --codecs json --complexities structured --pin cross --patterns ping-pong,rate --rates 1,10,100,1k,10k \
         --rounds '{{ rounds }}' --max-time 120 --results-dir "$out" --format markdown > "$out.table.tmp"
     mv "$out.table.tmp" "$out/table.md"
     "$bench" plot "$out"

@@ -951,7 +951,10 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
     // Each fixed-rate row gives its due-time p99 with its interval (five
     // rounds), bounded above or open.
     for row in out.lines().filter(|l| l.contains("rate 2")) {
-        assert!(row.contains(" (≥") || row.contains("s–"), "no p99 interval: {row}");
+        assert!(
+            row.contains(" (≥") || row.contains("s–"),
+            "no p99 interval: {row}"
+        );
     }
     // Compared with itself, every case is there once, with its traffic.
     let both = stdout_of(
@@ -967,7 +970,7 @@ fn a_load_sweep_is_tabled_and_drawn_against_offered_load() {
         &charts.path().join("load.svg"),
         &[
             "p99 and p50 latency against offered load",
-            "95 % interval of the p99",
+            "bars and bands: 95 % interval",
             "offered requests per second",
             "the due time",
             "the actual send",

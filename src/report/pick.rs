@@ -448,26 +448,49 @@ fn tail_of(c: &Candidate) -> Option<TailInterval> {
 }
 
 /// The fits whose p99 meets `--p99` while its 95 % interval reaches past
-/// the limit: the next run may not meet it.
+/// the limit: the next run may not meet it. Those whose interval has no
+/// upper end at all share one line, with how many requests they hold.
 fn not_sure(pick: &Pick) -> Vec<String> {
     let Some(limit) = pick.constraints.p99_ns else {
         return Vec::new();
     };
     let mut lines = Vec::new();
+    let mut open = Vec::new();
     for (fit, _, _) in &pick.fits {
         let (Some(p99), Some(i)) = (fit.p99_ns, tail_of(fit)) else {
             continue;
         };
-        let reach = match i.hi {
-            Some(hi) if hi <= limit => continue,
-            Some(hi) => format!("its 95 % interval reaches {}", format_ns(hi)),
-            None => "too few of its requests lie beyond it to bound it from above".to_string(),
+        match i.hi {
+            Some(hi) if hi <= limit => {}
+            Some(hi) => lines.push(format!(
+                "not sure of --p99: {}: p99 from due {} ≤ {}, but its 95 % interval reaches {}",
+                fit.name(pick.shapes_differ),
+                format_ns(p99),
+                format_ns(limit),
+                format_ns(hi)
+            )),
+            None => open.push(fit),
+        }
+    }
+    if !open.is_empty() {
+        let names: Vec<String> = open.iter().map(|f| f.name(pick.shapes_differ)).collect();
+        let requests: Vec<u64> = open.iter().map(|f| f.result.round_trips).collect();
+        let (least, most) = (
+            requests.iter().min().copied().unwrap_or(0),
+            requests.iter().max().copied().unwrap_or(0),
+        );
+        let held = match least == most {
+            true => group_thousands(least as f64),
+            false => format!(
+                "{}–{}",
+                group_thousands(least as f64),
+                group_thousands(most as f64)
+            ),
         };
         lines.push(format!(
-            "not sure of --p99: {}: p99 from due {} ≤ {}, but {reach}",
-            fit.name(pick.shapes_differ),
-            format_ns(p99),
-            format_ns(limit)
+            "not sure of --p99: {}: too few requests lie beyond their p99 to bound it from above \
+             ({held} requests each; an upper end takes about 500 or more, see docs/how-sure.md)",
+            names.join(", ")
         ));
     }
     lines
@@ -537,10 +560,15 @@ mod tests {
         let lines = explain(&pick);
         let unsure: Vec<&String> = lines.iter().filter(|l| l.starts_with("not sure")).collect();
         assert_eq!(unsure.len(), 2, "{lines:?}");
-        assert!(unsure[0].contains("pipe") && unsure[0].contains("to bound it from above"));
         assert!(
-            unsure[1].contains("unix-socket")
-                && unsure[1].ends_with("but its 95 % interval reaches 120.00 µs"),
+            unsure[0].contains("unix-socket")
+                && unsure[0].ends_with("but its 95 % interval reaches 120.00 µs"),
+            "{}",
+            unsure[0]
+        );
+        assert!(
+            unsure[1].starts_with("not sure of --p99: pipe json pinned cross: too few requests")
+                && unsure[1].contains("to bound it from above"),
             "{}",
             unsure[1]
         );

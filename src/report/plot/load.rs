@@ -37,7 +37,7 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         &rows,
         path,
         RateAxis {
-            title: "p99 and p50 latency against offered load, one request in flight; bars: 95 % interval of the p99 (to the top where too few requests bound it); band: of the p50 (log–log, lower is better)",
+            title: "p99 and p50 latency against offered load (log–log, lower is better); bars and bands: 95 % interval",
             y,
             y_desc: "latency",
             y_format: &|v| crate::util::format::format_ns(*v),
@@ -143,6 +143,20 @@ fn timing_legend(legend_area: &Area, next: i32) -> anyhow::Result<()> {
                         BLACK.stroke_width(1),
                     ))
                     .map_err(drawing_error)
+                }),
+            ),
+            (
+                "bar: p99 interval (top: open)".to_string(),
+                Box::new(|a: &Area, (x, y): (i32, i32)| {
+                    for segment in [
+                        [(x, y - 7), (x, y + 7)],
+                        [(x - 3, y - 7), (x + 3, y - 7)],
+                        [(x - 3, y + 7), (x + 3, y + 7)],
+                    ] {
+                        a.draw(&PathElement::new(segment.to_vec(), BLACK.stroke_width(1)))
+                            .map_err(drawing_error)?;
+                    }
+                    Ok(())
                 }),
             ),
             (

@@ -12,8 +12,10 @@ use plotters::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Twelve colours told apart at a glance (Tableau's ten, then two darker).
-pub(super) const PALETTE: [RGBColor; 12] = [
+/// Twenty colours told apart at a glance (Tableau's ten, then darker and
+/// stronger ones), enough for every transport label a full build registers
+/// to keep its own colour in every chart.
+pub(super) const PALETTE: [RGBColor; 20] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -26,6 +28,14 @@ pub(super) const PALETTE: [RGBColor; 12] = [
     RGBColor(23, 190, 207),
     RGBColor(0, 0, 128),
     RGBColor(0, 100, 80),
+    RGBColor(128, 0, 0),
+    RGBColor(110, 110, 0),
+    RGBColor(84, 39, 143),
+    RGBColor(102, 204, 0),
+    RGBColor(230, 171, 2),
+    RGBColor(40, 40, 40),
+    RGBColor(153, 0, 153),
+    RGBColor(0, 153, 255),
 ];
 
 /// Width of the legend strip to the right of every chart.
