@@ -103,7 +103,7 @@ results rounds="10":
     just results-codecs '{{ rounds }}'
     just results-rates
 
-# The cost at the rate you run into results/reference/rates/ (part of `results`): every transport with JSON across cores at 1, 10, 100, 1,000 and 10,000 requests a second and flat out (a round holds at least 20 requests: at 1/s, 20 s), with the latency from the due time, the CPU per second and the memory each holds; its charts (load.svg, cpu-load.svg) and page; then five of them (spin, futex, pipe, unix-socket, iceoryx2) on one core with JSON and postcard from 1/s up, into rates-one-core/. About 45 minutes on 2 cores (24 across cores, 18 on one).
+# The cost at the rate you run into results/reference/rates/ (part of `results`): every transport with JSON across cores at 1, 10, 100, 1,000 and 10,000 requests a second and flat out (a round holds at least 20 requests: at 1/s, 20 s), with the latency from the due time, the CPU per second and the memory each holds; its charts (load.svg, cpu-load.svg) and page; then every one on one core with JSON and postcard from 1/s up, into rates-one-core/. About 80 minutes on 2 cores (24 across cores, 55 on one).
 results-rates rounds="5":
     #!/usr/bin/env bash
     set -euo pipefail
@@ -121,11 +121,11 @@ results-rates rounds="5":
         "$bench" pick "$out" --rate "$rate" --p99 1ms --cpu 5 > "$out/pick-$rate.txt" || true
     done
     "$bench" pick "$out" --rate max > "$out/pick-max.txt"
-    # The same mechanisms on one core, JSON against postcard, from 1/s up.
+    # The same on one core, JSON against postcard, from 1/s up.
     one=results/reference/rates-one-core
     rm -rf "$one"
-    "$bench" matrix --transports spin,futex,pipe,unix-socket,iceoryx2 --codecs json,postcard \
-        --complexities structured --pin same --patterns ping-pong,rate --rates 1,10,100,1k,10k \
+    "$bench" matrix --transports spin,futex,pipe,unix-socket,iceoryx2,raw-sync,shared-mem-queue,ipcc,tcp,udp,unix-datagram,posix-mq,stdio,tokio \
+        --codecs json,postcard --complexities structured --pin same --patterns ping-pong,rate --rates 1,10,100,1k,10k \
         --rounds '{{ rounds }}' --max-time 120 --results-dir "$one" --format markdown > "$one.table.tmp"
     mv "$one.table.tmp" "$one/table.md"
     "$bench" plot "$one"

@@ -124,12 +124,16 @@ pub fn tail_interval(rounds: &[&[[u64; 2]]], q: f64) -> Option<TailInterval> {
     }
     let pool = Pool::new(&rounds);
     let all = vec![1u64; rounds.len()];
-    let total: u64 = pool.totals.iter().sum();
+    // Counts add up saturating, as the pool's own sums do.
+    let total = pool
+        .totals
+        .iter()
+        .fold(0u64, |sum, n| sum.saturating_add(*n));
     let at = pool.index_of_quantile(&all, q)?;
     // Each round's requests slower than the pooled quantile, against the
     // pool's share of them times its requests: the ratio estimator's
     // residuals, whose spread over rounds gives the share's standard error.
-    let share = (total - pool.at_most(&all, at)) as f64 / total as f64;
+    let share = total.saturating_sub(pool.at_most(&all, at)) as f64 / total as f64;
     let n = rounds.len() as f64;
     let mean_requests = total as f64 / n;
     let residuals: f64 = pool
@@ -137,7 +141,7 @@ pub fn tail_interval(rounds: &[&[[u64; 2]]], q: f64) -> Option<TailInterval> {
         .iter()
         .zip(&pool.totals)
         .map(|(below, &requests)| {
-            let slower = (requests - below[at]) as f64;
+            let slower = requests.saturating_sub(below[at]) as f64;
             (slower - share * requests as f64).powi(2)
         })
         .sum();
