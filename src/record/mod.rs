@@ -408,6 +408,12 @@ impl BenchResult {
         }
     }
 
+    /// At a fixed rate, the 95 % interval of the p99 from the due time (five
+    /// kept rounds or more; files written before it had one have none).
+    pub fn due_p99_interval(&self) -> Option<TailInterval> {
+        self.latency_from_intended_tail_ci95.map(|t| t.p99)
+    }
+
     /// At a fixed rate, the lowest and highest of the rounds' own p99 from
     /// the due times: how far apart the rounds put that tail (a VM pause is
     /// a rare event one round catches and the next does not). `None` for

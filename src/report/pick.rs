@@ -14,7 +14,7 @@
 //! is named as not sure.
 
 use crate::record::traffic::SUSTAINED_SHARE;
-use crate::record::{BenchResult, TailInterval};
+use crate::record::BenchResult;
 use crate::report::compare::{payload_entry, tail_range, CaseKey};
 use crate::report::estimate::shared_ranks;
 use crate::report::table::{Entry, Table};
@@ -309,9 +309,7 @@ fn rank(mut fits: Vec<Candidate>, flat_out: bool) -> Vec<(Candidate, usize, bool
         fits.iter()
             .map(|f| {
                 let r = f.result;
-                let tail = r
-                    .latency_from_intended_tail_ci95
-                    .map(|t| t.p99.bounded_or_open());
+                let tail = r.due_p99_interval().map(|t| t.bounded_or_open());
                 let rounds = || {
                     r.due_p99_round_range()
                         .map(|(lo, hi)| crate::record::Interval {
@@ -379,7 +377,7 @@ pub fn table(pick: &Pick) -> Table {
             Some(v) => Entry::number(show(v), v),
             None => Entry::missing(),
         };
-        row.push(match (fit.p99_ns, tail_of(fit)) {
+        row.push(match (fit.p99_ns, fit.result.due_p99_interval()) {
             (Some(ns), Some(i)) => {
                 Entry::number(format!("{} ({})", format_ns(ns), tail_range(&i)), ns)
             }
@@ -442,11 +440,6 @@ pub fn explain(pick: &Pick) -> Vec<String> {
     lines
 }
 
-/// A fixed-rate case's p99 interval from the due time.
-fn tail_of(c: &Candidate) -> Option<TailInterval> {
-    c.result.latency_from_intended_tail_ci95.map(|t| t.p99)
-}
-
 /// The fits whose p99 meets `--p99` while its 95 % interval reaches past
 /// the limit: the next run may not meet it. Those whose interval has no
 /// upper end at all share one line, with how many requests they hold.
@@ -457,7 +450,7 @@ fn not_sure(pick: &Pick) -> Vec<String> {
     let mut lines = Vec::new();
     let mut open = Vec::new();
     for (fit, _, _) in &pick.fits {
-        let (Some(p99), Some(i)) = (fit.p99_ns, tail_of(fit)) else {
+        let (Some(p99), Some(i)) = (fit.p99_ns, fit.result.due_p99_interval()) else {
             continue;
         };
         match i.hi {
@@ -499,7 +492,7 @@ fn not_sure(pick: &Pick) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{LatencySummary, TailIntervals, Traffic};
+    use crate::record::{LatencySummary, TailInterval, TailIntervals, Traffic};
 
     /// A case at 100/s with its p99 from the due time and that p99's
     /// interval, in microseconds.

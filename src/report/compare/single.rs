@@ -199,8 +199,8 @@ fn figure_entries(r: &BenchResult, rate: f64, paced: bool) -> Vec<Entry> {
         row.push(match &r.latency_from_intended_ns {
             // With its interval: a tail this far out moves a lot.
             Some(l) => Entry::number(
-                match r.latency_from_intended_tail_ci95 {
-                    Some(i) => format!("{} ({})", format_ns(l.p99 as f64), tail_range(&i.p99)),
+                match r.due_p99_interval() {
+                    Some(i) => format!("{} ({})", format_ns(l.p99 as f64), tail_range(&i)),
                     None => format_ns(l.p99 as f64),
                 },
                 l.p99 as f64,

@@ -25,9 +25,11 @@ pub fn load_chart(results: &[Loaded], path: &Path) -> anyhow::Result<()> {
         return Err(anyhow!("no verified fixed-rate results to plot"));
     }
     let y = log_fit(rows.iter().flat_map(|r| {
-        let (lo, hi) = due_p99_bar(r).map_or((from_due(r), from_due(r)), |i| {
-            (i.lo, i.hi.unwrap_or(from_due(r)))
-        });
+        let (lo, hi) = r
+            .due_p99_interval()
+            .map_or((from_due(r), from_due(r)), |i| {
+                (i.lo, i.hi.unwrap_or(from_due(r)))
+            });
         let p50 = due_p50(r).map_or([from_due(r); 3], |(p50, i)| {
             i.map_or([p50; 3], |i| [p50, i.lo, i.hi])
         });
@@ -184,12 +186,6 @@ fn from_due(r: &BenchResult) -> f64 {
         .map_or(0.0, |l| l.p99 as f64)
 }
 
-/// The bar behind a p99 point: its 95 % interval (none in files written
-/// before the p99 had one).
-fn due_p99_bar(r: &BenchResult) -> Option<crate::record::TailInterval> {
-    r.latency_from_intended_tail_ci95.map(|t| t.p99)
-}
-
 /// The p50 from the due time, with its interval when the rounds gave one.
 fn due_p50(r: &BenchResult) -> Option<(f64, Option<crate::record::Interval>)> {
     let p50 = r.latency_from_intended_ns.as_ref()?.p50 as f64;
@@ -279,7 +275,7 @@ fn draw_line(
     let top = chart.as_coord_spec().get_y_range().end;
     chart
         .draw_series(points.iter().filter_map(|r| {
-            let i = due_p99_bar(r)?;
+            let i = r.due_p99_interval()?;
             Some(ErrorBar::new_vertical(
                 offered(r),
                 i.lo,
